@@ -1,0 +1,1 @@
+"""Custom actions: rasa-sdk Action classes, one per file."""

@@ -1,0 +1,1 @@
+"""Balie: a chatbot front desk for municipal tax departments."""

@@ -1,0 +1,1 @@
+"""Channels: where turns come in and replies go out (Telegram, the terminal)."""

@@ -1,0 +1,140 @@
+"""Telegram: updates become Turns, Replies become Bot API messages (polling or webhook)."""
+
+import html
+import logging
+from urllib.parse import urlsplit
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.pipeline import Balie
+from bot.replies import TELEGRAM_LIMIT, split
+from bot.settings import Settings
+from bot.types import Reply, Turn, TurnKind
+
+log = logging.getLogger(__name__)
+
+COMMANDS = ["start", "help", "hulp", "taal", "language"]
+PRIVATE = filters.ChatType.PRIVATE
+
+
+def chunks(text: str) -> list[str]:
+    """Split a reply into HTML-escaped messages that each fit Telegram's limit."""
+    limit = TELEGRAM_LIMIT
+    while True:
+        parts = [html.escape(part, quote=False) for part in split(text, limit)]
+        if all(len(part) <= TELEGRAM_LIMIT for part in parts):
+            return parts
+        limit = limit * 3 // 4
+
+
+def turn_from(update: Update, kind: TurnKind, text: str) -> Turn:
+    """Build a Turn from a Telegram update."""
+    chat = update.effective_chat
+    user = update.effective_user
+    return Turn(
+        chat_id=f"tg:{chat.id if chat else 0}",
+        channel="telegram",
+        kind=kind,
+        text=text,
+        update_id=update.update_id,
+        language_hint=user.language_code if user else None,
+    )
+
+
+async def send(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply]) -> None:
+    """Send replies to the chat of the update; buttons go under the last part of a reply."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    for reply in replies:
+        parts = chunks(reply.text)
+        for number, part in enumerate(parts, start=1):
+            markup = None
+            if reply.buttons and number == len(parts):
+                markup = InlineKeyboardMarkup(
+                    [[InlineKeyboardButton(b.title, callback_data=b.data)] for b in reply.buttons]
+                )
+            await context.bot.send_message(
+                chat.id, part, parse_mode=ParseMode.HTML, reply_markup=markup
+            )
+
+
+def build(settings: Settings, balie: Balie) -> Application:  # type: ignore[type-arg]
+    """Build the PTB Application with Balie's handlers; Balie starts and stops with it."""
+    if settings.telegram_token is None:
+        raise ValueError("TELEGRAM_TOKEN is not set")
+
+    async def message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Answer a text, or explain that only text can be read."""
+        incoming = update.effective_message
+        text = incoming.text if incoming else None
+        kind: TurnKind = "text" if text is not None else "non_text"
+        await send(update, context, await balie.handle(turn_from(update, kind, text or "")))
+
+    async def command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Answer /start, /help and /taal."""
+        incoming = update.effective_message
+        text = incoming.text if incoming and incoming.text else "/help"
+        await send(update, context, await balie.handle(turn_from(update, "command", text)))
+
+    async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Answer a button press; the pipeline refuses buttons it did not offer."""
+        query = update.callback_query
+        if query is None:
+            return
+        await query.answer()
+        replies = await balie.handle(turn_from(update, "button", query.data or ""))
+        if query.message is not None:
+            await query.edit_message_reply_markup(None)
+        await send(update, context, replies)
+
+    async def post_init(application: Application) -> None:  # type: ignore[type-arg]
+        await balie.start()
+
+    async def post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+        await balie.stop()
+
+    application = (
+        ApplicationBuilder()
+        .token(settings.telegram_token.get_secret_value())
+        .base_url(settings.telegram_base_url)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    application.add_handler(CommandHandler(COMMANDS, command, filters=PRIVATE))
+    application.add_handler(CallbackQueryHandler(button))
+    application.add_handler(MessageHandler(PRIVATE & filters.UpdateType.MESSAGE, message))
+    application.add_error_handler(_log_error)
+    return application
+
+
+async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    log.error("telegram handler failed", exc_info=context.error)
+
+
+def run(settings: Settings, balie: Balie) -> None:
+    """Run until interrupted: webhook mode when BALIE_WEBHOOK_URL is set, else long polling."""
+    application = build(settings, balie)
+    if settings.webhook_url:
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+            webhook_url=settings.webhook_url,
+            secret_token=secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)

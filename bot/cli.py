@@ -1,0 +1,74 @@
+"""The `balie` command: run, chat, nlu train, nlu evaluate."""
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot import content, logs, nlu
+from bot.settings import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="balie", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="run the Telegram bot (terminal chat when no token is set)")
+    commands.add_parser("chat", help="chat with Balie in this terminal")
+    nlu_parser = commands.add_parser("nlu", help="train or evaluate the intent classifier")
+    nlu_commands = nlu_parser.add_subparsers(dest="nlu_command", required=True)
+    nlu_commands.add_parser("train", help="train the model (cached by a hash of the data)")
+    evaluate = nlu_commands.add_parser("evaluate", help="score the model on a Rasa NLU YAML file")
+    evaluate.add_argument("file")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.add_argument("--cv", action="store_true", help="also report 5-fold cross-validation")
+    return parser
+
+
+def _nlu(settings: Settings, args: argparse.Namespace) -> int:
+    loaded = content.load(settings.intents_dir)
+    started = time.perf_counter()
+    model = nlu.load_or_train(loaded, settings.data_dir / "cache")
+    if args.nlu_command == "train":
+        print(f"model ready for {len(loaded.examples)} examples, {len(loaded.intents)} intents "
+              f"in {time.perf_counter() - started:.1f} s")
+        return 0
+    report = nlu.evaluate(model, content.read_examples(Path(args.file)), settings.nlu_threshold)
+    if args.cv:
+        report["cv_macro_f1"] = nlu.cross_validate(loaded.examples, settings.nlu_threshold)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        for name, value in report.items():
+            if name != "per_intent_f1":
+                print(f"{name:>14}: {value}")
+        for intent, score in sorted(report["per_intent_f1"].items(), key=lambda item: item[1]):
+            print(f"{intent:>22}  {score:.3f}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line."""
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    logs.configure(settings.log_level, settings.log_format)
+    if args.command == "nlu":
+        return _nlu(settings, args)
+
+    from bot.channels import telegram, terminal  # noqa: PLC0415 - keeps `balie nlu` light
+    from bot.pipeline import Balie  # noqa: PLC0415
+
+    balie = Balie(settings)
+    if args.command == "run" and settings.telegram_token is not None:
+        telegram.run(settings, balie)
+        return 0
+    if args.command == "run":
+        print("TELEGRAM_TOKEN is not set: starting the terminal chat instead.", file=sys.stderr)
+    asyncio.run(terminal.chat(balie))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

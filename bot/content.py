@@ -1,0 +1,113 @@
+"""Everything under `intents/`: training examples, responses and intent-to-action rules."""
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import yaml
+
+from bot.types import LANGUAGES, Language
+
+ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
+
+
+@dataclass(frozen=True)
+class Example:
+    """One training or test message with its intent and, when known, its language."""
+
+    text: str
+    intent: str
+    language: Language | None
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One language's text of a response, with its buttons as (title, payload) pairs."""
+
+    text: str
+    buttons: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Content:
+    """The loaded `intents/` folder."""
+
+    examples: tuple[Example, ...]
+    responses: dict[str, dict[Language, Variant]]
+    actions: dict[str, str]
+    digest: str
+
+    @property
+    def intents(self) -> tuple[str, ...]:
+        """Return every intent that has training examples, sorted."""
+        return tuple(sorted({example.intent for example in self.examples}))
+
+
+def _read(path: Path) -> dict[str, Any]:
+    return cast(dict[str, Any], yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+
+
+def read_examples(path: Path) -> list[Example]:
+    """Read a Rasa NLU YAML file; entity annotations are reduced to their text."""
+    examples = []
+    for entry in _read(path).get("nlu") or []:
+        if "intent" not in entry:
+            continue
+        language = (entry.get("metadata") or {}).get("language")
+        for line in str(entry.get("examples", "")).splitlines():
+            text = line.strip()
+            if text.startswith("- "):
+                text = ANNOTATION.sub(r"\1", text[2:].strip())
+                examples.append(Example(text, entry["intent"], language))
+    return examples
+
+
+def _language_of(variant: dict[str, Any]) -> Language:
+    for condition in variant.get("condition") or []:
+        if condition.get("name") == "language" and condition.get("value") in LANGUAGES:
+            return cast(Language, condition["value"])
+    raise ValueError(f"response variant without a language condition: {variant.get('text')!r}")
+
+
+def read_responses(path: Path) -> dict[str, dict[Language, Variant]]:
+    """Read a Rasa responses YAML file whose variants are conditioned on the `language` slot."""
+    responses: dict[str, dict[Language, Variant]] = {}
+    for name, variants in (_read(path).get("responses") or {}).items():
+        for variant in variants:
+            buttons = tuple((b["title"], b["payload"]) for b in variant.get("buttons") or [])
+            text = str(variant.get("text", "")).strip()
+            responses.setdefault(name, {})[_language_of(variant)] = Variant(text, buttons)
+    return responses
+
+
+def read_actions(path: Path) -> dict[str, str]:
+    """Read Rasa rules of the form `intent: X` then `action: action_…` into {intent: action}."""
+    actions = {}
+    for rule in _read(path).get("rules") or []:
+        steps = rule.get("steps") or []
+        intents = [step["intent"] for step in steps if "intent" in step]
+        names = [step["action"] for step in steps if "action" in step]
+        if len(intents) == 1 and names and names[0].startswith("action_"):
+            actions[intents[0]] = names[0]
+    return actions
+
+
+def load(intents_dir: Path) -> Content:
+    """Load `nlu/*.yml`, `responses/*.yml` and `rules.yml` from an intents folder."""
+    nlu_files = sorted((intents_dir / "nlu").glob("*.yml"))
+    response_files = sorted((intents_dir / "responses").glob("*.yml"))
+    rules = intents_dir / "rules.yml"
+    digest = hashlib.sha256()
+    for path in nlu_files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    responses: dict[str, dict[Language, Variant]] = {}
+    for path in response_files:
+        responses.update(read_responses(path))
+    return Content(
+        examples=tuple(example for path in nlu_files for example in read_examples(path)),
+        responses=responses,
+        actions=read_actions(rules) if rules.exists() else {},
+        digest=digest.hexdigest(),
+    )

@@ -1,0 +1,67 @@
+"""Runs the rasa-sdk actions in `actions/` in process, on a tracker built from the chat state."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from rasa_sdk.executor import ActionExecutor
+
+from bot.state import ChatState
+from bot.types import Parse
+
+ACTIONS_PACKAGE = "actions"
+# Keys of a rasa-sdk message dict that are not values for the response template.
+MESSAGE_KEYS = {"text", "buttons", "elements", "custom", "template", "response", "image",
+                "attachment"}
+
+
+@dataclass(frozen=True)
+class Result:
+    """What an action did: events (e.g. SlotSet) and messages (response names with values)."""
+
+    events: list[dict[str, Any]]
+    messages: list[dict[str, Any]]
+
+
+def tracker(chat_id: str, state: ChatState, text: str, parse: Parse | None) -> dict[str, Any]:
+    """Build the rasa-sdk tracker dict for a chat."""
+    latest: dict[str, Any] = {"text": text, "entities": [], "metadata": {}}
+    if parse:
+        latest["intent"] = {"name": parse.intent, "confidence": parse.confidence}
+        latest["intent_ranking"] = [
+            {"name": name, "confidence": confidence} for name, confidence in parse.ranking
+        ]
+    return {
+        "sender_id": chat_id,
+        "slots": {**state.slots, "language": state.language},
+        "latest_message": latest,
+        "events": [],
+        "paused": False,
+        "followup_action": None,
+        "active_loop": {},
+        "latest_action_name": None,
+    }
+
+
+def template_values(message: dict[str, Any]) -> dict[str, Any]:
+    """Return the values an action passed for its response's placeholders."""
+    return {k: v for k, v in message.items() if k not in MESSAGE_KEYS and v is not None}
+
+
+class Executor:
+    """Registers every action in the actions package and runs them by name."""
+
+    def __init__(self, package: str = ACTIONS_PACKAGE) -> None:
+        self._executor = ActionExecutor()
+        self._executor.register_package(package)
+
+    @property
+    def names(self) -> list[str]:
+        """Return the registered action names."""
+        return sorted(self._executor.actions)
+
+    async def run(self, name: str, tracker_state: dict[str, Any]) -> Result:
+        """Run one action and return its events and messages."""
+        call = {"next_action": name, "sender_id": tracker_state["sender_id"],
+                "tracker": tracker_state, "domain": {"responses": {}, "slots": {}}}
+        result = await self._executor.run(call)
+        return Result(list(result.events), list(result.responses))

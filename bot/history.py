@@ -1,0 +1,102 @@
+"""The conversation log in SQL: every inbound and outbound message, masked before it is stored."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import BigInteger, DateTime, Float, Index, Integer, String, Text, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bot.privacy import mask
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class Base(DeclarativeBase):
+    """Declarative base of Balie's tables."""
+
+
+class Message(Base):
+    """One message in or out of a conversation."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_chat_created", "chat_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    chat_id: Mapped[str] = mapped_column(String(80))
+    channel: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[str] = mapped_column(String(3))
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(2))
+    intent: Mapped[str | None] = mapped_column(String(64), index=True)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    update_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A message to record; its text is masked on the way in."""
+
+    chat_id: str
+    channel: str
+    direction: str
+    kind: str
+    text: str
+    language: str | None = None
+    intent: str | None = None
+    confidence: float | None = None
+    latency_ms: float | None = None
+    update_id: int | None = None
+
+
+def _upgrade(connection: Connection) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+class History:
+    """Writes and reads the conversation log."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    async def open(cls, url: str) -> "History":
+        """Connect and bring the schema up to date with the migrations."""
+        if url.startswith("sqlite"):
+            Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, pool_pre_ping=True)
+        async with engine.begin() as connection:
+            await connection.run_sync(_upgrade)
+        return cls(engine)
+
+    async def close(self) -> None:
+        """Release the connections."""
+        await self.engine.dispose()
+
+    async def record(self, entries: list[Entry]) -> None:
+        """Store messages with personal data masked."""
+        now = datetime.now(UTC)
+        async with self.sessions.begin() as session:
+            session.add_all(
+                Message(**{**entry.__dict__, "text": mask(entry.text)}, created_at=now)
+                for entry in entries
+            )
+
+    async def conversation(self, chat_id: str) -> list[Message]:
+        """Return a chat's messages, oldest first."""
+        async with self.sessions() as session:
+            query = select(Message).where(Message.chat_id == chat_id).order_by(Message.id)
+            return list((await session.scalars(query)).all())

@@ -1,0 +1,155 @@
+"""Understanding: text to intent, confidence, ranking and language, trained from `intents/`."""
+
+import logging
+import re
+import time
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import joblib
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from bot.content import Content, Example
+from bot.types import Language, Parse
+
+log = logging.getLogger(__name__)
+
+OUT_OF_SCOPE = "out_of_scope"
+MODEL_VERSION = "1"
+LANGUAGE_CONFIDENCE = 0.8
+DIGITS = re.compile(r"\d+")
+
+
+def normalize(text: str) -> str:
+    """Lower-case, strip accents and reduce numbers to a shape, so variants look alike."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return DIGITS.sub(lambda m: "0" * min(len(m.group()), 6), text)
+
+
+def _intent_pipeline() -> Pipeline:
+    features = FeatureUnion([
+        ("words", TfidfVectorizer(
+            preprocessor=normalize, ngram_range=(1, 2), sublinear_tf=True, min_df=1,
+            token_pattern=r"(?u)\b\w+\b",
+        )),
+        ("chars", TfidfVectorizer(
+            preprocessor=normalize, analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
+        )),
+    ])
+    return Pipeline([
+        ("features", features),
+        ("classifier", LogisticRegression(C=20.0, max_iter=3000)),
+    ])
+
+
+def _language_pipeline() -> Pipeline:
+    return Pipeline([
+        ("chars", TfidfVectorizer(
+            preprocessor=normalize, analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True,
+        )),
+        ("classifier", LogisticRegression(C=5.0, max_iter=2000)),
+    ])
+
+
+@dataclass
+class NLU:
+    """A trained intent classifier and language detector."""
+
+    intents: Pipeline
+    languages: Pipeline
+    digest: str
+
+    def parse(self, text: str) -> Parse:
+        """Classify one message."""
+        probabilities = self.intents.predict_proba([text])[0]
+        order = np.argsort(probabilities)[::-1][:5]
+        labels = self.intents.classes_
+        ranking = tuple((str(labels[i]), float(probabilities[i])) for i in order)
+        return Parse(ranking[0][0], ranking[0][1], ranking, self.language(text))
+
+    def language(self, text: str) -> Language | None:
+        """Return nl or en when the text clearly is that language, else None."""
+        if not any(ch.isalpha() for ch in text):
+            return None
+        probabilities = self.languages.predict_proba([text])[0]
+        best = int(np.argmax(probabilities))
+        if probabilities[best] < LANGUAGE_CONFIDENCE:
+            return None
+        return cast(Language, str(self.languages.classes_[best]))
+
+
+def train(examples: Sequence[Example], digest: str = "") -> NLU:
+    """Fit the intent classifier and the language detector on examples."""
+    texts = [example.text for example in examples]
+    intents = _intent_pipeline().fit(texts, [example.intent for example in examples])
+    labelled = [example for example in examples if example.language]
+    languages = _language_pipeline().fit(
+        [example.text for example in labelled], [example.language for example in labelled]
+    )
+    return NLU(intents, languages, digest)
+
+
+def load_or_train(content: Content, cache_dir: Path) -> NLU:
+    """Return the model for this content, from the cache when its data hash matches."""
+    path = cache_dir / f"nlu-{MODEL_VERSION}-{content.digest[:16]}.joblib"
+    if path.exists():
+        try:
+            return cast(NLU, joblib.load(path))
+        except Exception:
+            log.warning("nlu cache unreadable, retraining", extra={"path": str(path)})
+    started = time.perf_counter()
+    model = train(content.examples, content.digest)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    joblib.dump(model, temporary)
+    temporary.replace(path)
+    log.info("nlu trained", extra={
+        "examples": len(content.examples), "seconds": round(time.perf_counter() - started, 2),
+    })
+    return model
+
+
+def predict(model: NLU, text: str, threshold: float) -> str:
+    """Return the intent, or out_of_scope when the model is not confident enough."""
+    parse = model.parse(text)
+    return parse.intent if parse.confidence >= threshold else OUT_OF_SCOPE
+
+
+def evaluate(model: NLU, examples: Sequence[Example], threshold: float) -> dict[str, Any]:
+    """Score a model on labelled examples: accuracy, macro-F1, per-intent F1, parse latency."""
+    truth, predicted, latencies = [], [], []
+    for example in examples:
+        started = time.perf_counter()
+        predicted.append(predict(model, example.text, threshold))
+        latencies.append((time.perf_counter() - started) * 1000)
+        truth.append(example.intent)
+    labels = sorted(set(truth))
+    per_intent = f1_score(truth, predicted, labels=labels, average=None, zero_division=0)
+    return {
+        "n": len(examples),
+        "accuracy": round(float(np.mean([t == p for t, p in zip(truth, predicted, strict=True)])), 4),
+        "macro_f1": round(float(np.mean(per_intent)), 4),
+        "per_intent_f1": {label: round(float(f), 4) for label, f in zip(labels, per_intent, strict=True)},
+        "parse_ms_p50": round(float(np.percentile(latencies, 50)), 3),
+        "parse_ms_p99": round(float(np.percentile(latencies, 99)), 3),
+    }
+
+
+def cross_validate(examples: Sequence[Example], threshold: float, folds: int = 5) -> float:
+    """Return the mean macro-F1 of a stratified k-fold cross-validation."""
+    labels = [example.intent for example in examples]
+    scores = []
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=7)
+    for train_index, test_index in splitter.split(np.zeros(len(labels)), labels):
+        model = train([examples[i] for i in train_index])
+        scores.append(evaluate(model, [examples[i] for i in test_index], threshold)["macro_f1"])
+    return round(float(np.mean(scores)), 4)

