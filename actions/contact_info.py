@@ -6,6 +6,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import formats, municipality
+from bot.types import as_language
 
 
 class ActionContactInfo(Action):
@@ -20,7 +21,7 @@ class ActionContactInfo(Action):
     ) -> list[dict[str, Any]]:
         """Utter the open or closed variant of the contact details."""
         town = municipality.configured()
-        language = tracker.get_slot("language") or "nl"
+        language = as_language(tracker.get_slot("language"))
         now = town.now()
         closes_at = town.closes_at(now)
         if closes_at:
@@ -29,5 +30,7 @@ class ActionContactInfo(Action):
             )
         else:
             next_opening = formats.moment(town.next_opening(now), now, language)
-            dispatcher.utter_message(response="utter_contact_info_closed", next_opening=next_opening)
+            dispatcher.utter_message(
+                response="utter_contact_info_closed", next_opening=next_opening
+            )
         return []

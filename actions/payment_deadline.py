@@ -22,7 +22,9 @@ class ActionPaymentDeadline(Action):
         town = municipality.configured()
         days_left = (town.facts["payment_due_date"] - town.now().date()).days
         if days_left >= 0:
-            dispatcher.utter_message(response="utter_payment_deadline_upcoming", days_left=days_left)
+            dispatcher.utter_message(
+                response="utter_payment_deadline_upcoming", days_left=days_left
+            )
         else:
             dispatcher.utter_message(response="utter_payment_deadline_passed")
         return []

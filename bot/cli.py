@@ -30,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
 def _nlu(settings: Settings, args: argparse.Namespace) -> int:
     loaded = content.load(settings.intents_dir)
     started = time.perf_counter()
-    model = nlu.load_or_train(loaded, settings.data_dir / "cache")
+    model = nlu.load_or_train(loaded, settings.model_cache)
     if args.nlu_command == "train":
         print(f"model ready for {len(loaded.examples)} examples, {len(loaded.intents)} intents "
               f"in {time.perf_counter() - started:.1f} s")
@@ -57,8 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "nlu":
         return _nlu(settings, args)
 
-    from bot.channels import telegram, terminal  # noqa: PLC0415 - keeps `balie nlu` light
-    from bot.pipeline import Balie  # noqa: PLC0415
+    from bot.channels import telegram, terminal
+    from bot.pipeline import Balie
 
     balie = Balie(settings)
     if args.command == "run" and settings.telegram_token is not None:

@@ -44,6 +44,11 @@ class Content:
         """Return every intent that has training examples, sorted."""
         return tuple(sorted({example.intent for example in self.examples}))
 
+    @property
+    def topics(self) -> frozenset[str]:
+        """Return the intents with a `utter_label_<intent>`: those a clarifying question offers."""
+        return frozenset(i for i in self.intents if f"utter_label_{i}" in self.responses)
+
 
 def _read(path: Path) -> dict[str, Any]:
     return cast(dict[str, Any], yaml.safe_load(path.read_text(encoding="utf-8")) or {})

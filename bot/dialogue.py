@@ -11,12 +11,19 @@ LANGUAGE_COMMANDS = {"/taal", "/language"}
 
 @dataclass(frozen=True)
 class Policy:
-    """Confidence limits: answer above `threshold`, clarify between, fall back below `fallback`."""
+    """How sure the NLU must be, and what the intents lead to.
+
+    A parse is answered when its confidence reaches `threshold` and beats the runner-up by
+    `margin`; below `fallback` Balie says it does not understand. In between, or when two
+    intents are close, it asks which of the two topics is meant (if both are `topics`).
+    """
 
     threshold: float
     fallback: float
     margin: float
     max_chars: int
+    actions: dict[str, str]
+    topics: frozenset[str]
 
 
 def screen(text: str, policy: Policy) -> Step | None:
@@ -47,7 +54,7 @@ def _command(state: ChatState, text: str) -> Step:
     return Step("system", COMMANDS.get(command, "utter_help"))
 
 
-def _button(state: ChatState, data: str, actions: dict[str, str]) -> Step:
+def _button(state: ChatState, data: str, policy: Policy) -> Step:
     nonce, _, index = data.partition(":")
     pending = state.pending
     if not pending or nonce != pending.nonce or not index.isdigit():
@@ -58,27 +65,27 @@ def _button(state: ChatState, data: str, actions: dict[str, str]) -> Step:
     intent = payload.removeprefix("/")
     state.remember(intent)
     state.fallbacks = 0
-    return answer(intent, actions)
+    return answer(intent, policy.actions)
 
 
-def _understood(state: ChatState, parse: Parse, policy: Policy, actions: dict[str, str]) -> Step:
+def _understood(state: ChatState, parse: Parse, policy: Policy) -> Step:
     if parse.language and not state.language_locked:
         state.language = parse.language
-    runner_up = parse.ranking[1] if len(parse.ranking) > 1 else (parse.intent, 0.0)
-    if parse.confidence < policy.fallback:
-        state.fallbacks += 1
-        return Step("fallback", "utter_fallback")
-    if parse.confidence < policy.threshold or parse.confidence - runner_up[1] < policy.margin:
-        return Step("clarify", "utter_clarify", options=(parse.intent, runner_up[0]))
-    state.remember(parse.intent)
-    state.fallbacks = 0
-    return answer(parse.intent, actions)
+    runner_up, runner_up_confidence = parse.ranking[1] if len(parse.ranking) > 1 else ("", 0.0)
+    confident = parse.confidence >= policy.threshold
+    clear = parse.confidence - runner_up_confidence >= policy.margin
+    unsure = parse.confidence >= policy.fallback and not (confident and clear)
+    if unsure and {parse.intent, runner_up} <= policy.topics:
+        return Step("clarify", "utter_clarify", options=(parse.intent, runner_up))
+    if confident:
+        state.remember(parse.intent)
+        state.fallbacks = 0
+        return answer(parse.intent, policy.actions)
+    state.fallbacks += 1
+    return Step("fallback", "utter_fallback")
 
 
-def decide(
-    state: ChatState, turn: Turn, text: str, parse: Parse | None, policy: Policy,
-    actions: dict[str, str],
-) -> Step:
+def decide(state: ChatState, turn: Turn, text: str, parse: Parse | None, policy: Policy) -> Step:
     """Choose the next step and update the chat state for it."""
     state.pending = None if turn.kind != "button" else state.pending
     if turn.kind == "non_text":
@@ -86,9 +93,10 @@ def decide(
     if turn.kind == "command":
         return _command(state, text)
     if turn.kind == "button":
-        step = _button(state, text, actions)
-        state.pending = None
+        step = _button(state, text, policy)
+        if step.name != "utter_button_expired":
+            state.pending = None
         return step
     return screen(text, policy) or (
-        _understood(state, parse, policy, actions) if parse else Step("fallback", "utter_fallback")
+        _understood(state, parse, policy) if parse else Step("fallback", "utter_fallback")
     )

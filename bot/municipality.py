@@ -86,7 +86,7 @@ class Municipality:
         parts = []
         for days, (start, end) in groups:
             span = names[days[0]] if len(days) == 1 else names[days[0]] + through + names[days[-1]]
-            clock = f"{formats.clock(start, language)}–{formats.clock(end, language)}{suffix}"
+            clock = f"{formats.clock(start, language)}\u2013{formats.clock(end, language)}{suffix}"
             parts.append(f"{span} {clock}")
         return ", ".join(parts)
 

@@ -23,7 +23,7 @@ from bot.types import Language, Parse
 log = logging.getLogger(__name__)
 
 OUT_OF_SCOPE = "out_of_scope"
-MODEL_VERSION = "1"
+MODEL_VERSION = "2"
 LANGUAGE_CONFIDENCE = 0.8
 DIGITS = re.compile(r"\d+")
 
@@ -47,7 +47,7 @@ def _intent_pipeline() -> Pipeline:
     ])
     return Pipeline([
         ("features", features),
-        ("classifier", LogisticRegression(C=20.0, max_iter=3000)),
+        ("classifier", LogisticRegression(C=50.0, max_iter=5000)),
     ])
 
 
@@ -134,11 +134,14 @@ def evaluate(model: NLU, examples: Sequence[Example], threshold: float) -> dict[
         truth.append(example.intent)
     labels = sorted(set(truth))
     per_intent = f1_score(truth, predicted, labels=labels, average=None, zero_division=0)
+    correct = [t == p for t, p in zip(truth, predicted, strict=True)]
     return {
         "n": len(examples),
-        "accuracy": round(float(np.mean([t == p for t, p in zip(truth, predicted, strict=True)])), 4),
+        "accuracy": round(float(np.mean(correct)), 4),
         "macro_f1": round(float(np.mean(per_intent)), 4),
-        "per_intent_f1": {label: round(float(f), 4) for label, f in zip(labels, per_intent, strict=True)},
+        "per_intent_f1": {
+            label: round(float(f), 4) for label, f in zip(labels, per_intent, strict=True)
+        },
         "parse_ms_p50": round(float(np.percentile(latencies, 50)), 3),
         "parse_ms_p99": round(float(np.percentile(latencies, 99)), 3),
     }

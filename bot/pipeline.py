@@ -6,6 +6,7 @@ import secrets
 import time
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -16,7 +17,7 @@ from bot.privacy import mask
 from bot.replies import Renderer
 from bot.settings import Settings
 from bot.state import ChatState, Pending, StateStore
-from bot.types import LANGUAGES, Button, Language, Parse, Reply, Step, Turn
+from bot.types import Button, Language, Parse, Reply, Step, Turn, as_language
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ class Balie:
             fallback=settings.nlu_fallback_threshold,
             margin=settings.nlu_margin,
             max_chars=settings.max_message_chars,
+            actions=self.content.actions,
+            topics=self.content.topics,
         )
         self.executor = Executor()
         self._nlu: nlu.NLU | None = None
@@ -65,7 +68,7 @@ class Balie:
         """Load or train the NLU model and open Redis and the database."""
         settings = self.settings
         self._nlu = await asyncio.to_thread(
-            nlu.load_or_train, self.content, settings.data_dir / "cache"
+            nlu.load_or_train, self.content, settings.model_cache
         )
         self._store = StateStore.open(
             settings.redis_url, settings.data_dir, timedelta(days=settings.state_ttl_days)
@@ -93,9 +96,7 @@ class Balie:
                 state = await self.store.load(chat)
                 text = sanitize.clean(turn.text)
                 parse = self._understand(turn, text)
-                step = dialogue.decide(
-                    state, turn, text, parse, self.policy, self.content.actions
-                )
+                step = dialogue.decide(state, turn, text, parse, self.policy)
                 replies = self._offer(await self._perform(step, state, chat, text, parse), state)
                 await self.store.save(chat, state)
         except Exception:
@@ -154,23 +155,21 @@ class Balie:
         return bound
 
     def _apology(self, turn: Turn) -> Reply:
-        hint = (turn.language_hint or "")[:2]
-        language: Language = "en" if hint in LANGUAGES and hint == "en" else "nl"
-        return self.renderer.render("utter_technical_problem", language)
+        return self.renderer.render("utter_technical_problem", as_language(turn.language_hint))
 
     async def _record(
         self, turn: Turn, text: str, language: Language, parse: Parse | None, step: Step,
         replies: list[Reply], latency_ms: float,
     ) -> None:
-        common = {"chat_id": turn.chat_id, "channel": turn.channel, "language": language}
-        entries = [Entry(
-            **common, direction="in", kind=turn.kind, text=text,
+        entry = partial(Entry, chat_id=turn.chat_id, channel=turn.channel, language=language)
+        entries = [entry(
+            direction="in", kind=turn.kind, text=text,
             intent=parse.intent if parse else step.intent,
             confidence=parse.confidence if parse else None, update_id=turn.update_id,
         )]
         entries += [
-            Entry(**common, direction="out", kind=step.kind, text=reply.text,
-                  intent=step.intent, latency_ms=round(latency_ms, 2))
+            entry(direction="out", kind=step.kind, text=reply.text, intent=step.intent,
+                  latency_ms=round(latency_ms, 2))
             for reply in replies
         ]
         try:

@@ -3,9 +3,12 @@
 import re
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b", re.IGNORECASE)
-BSN = re.compile(r"(?<![\d.])\d{3}[. ]?\d{2}[. ]?\d{2}[. ]?\d{2}(?![\d])|(?<!\d)\d{8,9}(?!\d)")
-PHONE = re.compile(r"(?<![\w+])(?:\+|00)\d{2}(?:[ -]?\(?\d\)?){7,12}(?!\d)|(?<!\d)0(?:[ -]?\d){9}(?!\d)")
+IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", re.IGNORECASE)
+BSN = re.compile(r"(?<![\w.])(?:\d{3}([. ])\d{3}\1\d{3}|\d{4}([. ])\d{2}\2\d{3}|\d{8,9})(?![\w])")
+PHONE = re.compile(
+    r"(?<![\w+])(?:\+|00)\d{2}(?:[ -]?\(?\d\)?){7,12}(?!\d)"  # international: +31 6 1234 5678
+    r"|(?<!\w)0(?:[ -]?\d){9}(?!\d)"  # national: 06-12345678, 030 123 4567
+)
 
 
 def is_bsn(candidate: str) -> bool:

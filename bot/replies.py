@@ -1,4 +1,4 @@
-"""Responses from `intents/responses/` rendered in the chat's language with the municipality's facts."""
+"""Responses from `intents/responses/`, rendered in the chat's language with the facts."""
 
 import string
 from collections.abc import Mapping
@@ -83,8 +83,8 @@ def split(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
     chunks: list[str] = []
     while len(text) > limit:
         window = text[:limit]
-        cut = max(window.rfind("\n\n"), window.rfind("\n"), window.rfind(" "))
-        cut = cut if cut > limit // 2 else limit
+        ends = (window.rfind(mark) for mark in ("\n\n", "\n", " "))
+        cut = next((end for end in ends if end > limit // 2), limit)
         chunks.append(text[:cut].rstrip())
         text = text[cut:].lstrip()
     return [*chunks, text] if text else chunks

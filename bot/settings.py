@@ -31,15 +31,21 @@ class Settings(BaseSettings):
     municipality: str = "voorbeeld"
     intents_dir: Path = PROJECT_DIR / "intents"
     data_dir: Path = Path(".balie")
+    cache_dir: Path | None = None
 
     state_ttl_days: int = 30
-    nlu_threshold: float = 0.45
-    nlu_fallback_threshold: float = 0.2
-    nlu_margin: float = 0.1
+    nlu_threshold: float = 0.3
+    nlu_fallback_threshold: float = 0.15
+    nlu_margin: float = 0.2
     max_message_chars: int = 4096
 
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
+
+    @property
+    def model_cache(self) -> Path:
+        """Return where trained NLU models are cached."""
+        return self.cache_dir or self.data_dir / "cache"
 
     @property
     def sqlalchemy_url(self) -> str:

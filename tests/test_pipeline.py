@@ -1,0 +1,152 @@
+"""The whole pipeline on real Redis and a real database, embedded and server."""
+
+import pytest
+
+from bot.pipeline import Balie
+from bot.settings import Settings
+from bot.types import Reply, Turn
+
+CHAT = "test:1"
+
+
+def text(message: str, chat: str = CHAT, update_id: int | None = None) -> Turn:
+    return Turn(chat_id=chat, channel="test", kind="text", text=message, update_id=update_id)
+
+
+async def say(balie: Balie, message: str, chat: str = CHAT) -> list[Reply]:
+    return await balie.handle(text(message, chat))
+
+
+async def test_objection_question_is_answered_with_six_weeks(balie: Balie) -> None:
+    replies = await say(balie, "hoe lang heb ik om bezwaar te maken?")
+    assert len(replies) == 1
+    assert "6 weken" in replies[0].text
+
+
+async def test_english_question_gets_english_answer(balie: Balie) -> None:
+    replies = await say(balie, "how do I object to my WOZ value")
+    assert "6 weeks" in replies[0].text
+    assert (await balie.store.load(CHAT)).language == "en"
+
+
+async def test_language_follows_the_citizen(balie: Balie) -> None:
+    await say(balie, "how do I object to my WOZ value")
+    replies = await say(balie, "hoe lang heb ik om bezwaar te maken?")
+    assert "6 weken" in replies[0].text
+
+
+async def test_language_command_switches_and_locks(balie: Balie) -> None:
+    switched = await balie.handle(Turn(CHAT, "test", "command", "/language en"))
+    assert switched[0].text == balie.renderer.render("utter_language_switched", "en").text
+    replies = await say(balie, "hoe lang heb ik om bezwaar te maken?")
+    assert "6 weeks" in replies[0].text
+
+
+async def test_start_says_what_balie_cannot_do(balie: Balie) -> None:
+    replies = await balie.handle(Turn(CHAT, "test", "command", "/start"))
+    assert "BSN" in replies[0].text
+    assert "Belastingdienst" in replies[0].text
+
+
+async def test_unclear_message_falls_back_with_a_person_button(balie: Balie) -> None:
+    replies = await say(balie, "xq zzv plop")
+    assert replies[0].text == balie.renderer.render("utter_fallback", "nl").text
+    assert len(replies[0].buttons) == 1
+    pressed = await balie.handle(Turn(CHAT, "test", "button", replies[0].buttons[0].data))
+    assert pressed[0].text == balie.renderer.render("utter_request_human", "nl").text
+
+
+async def test_ambiguous_message_asks_which_of_two_and_the_button_answers(balie: Balie) -> None:
+    # Two topics in one message: the model must hesitate between them.
+    replies = await say(balie, "incasso of betalingsregeling")
+    assert len(replies[0].buttons) == 2, replies[0].text
+    state = await balie.store.load(CHAT)
+    assert state.pending is not None
+    chosen = state.pending.options[0].removeprefix("/")
+    answer = await balie.handle(Turn(CHAT, "test", "button", replies[0].buttons[0].data))
+    assert answer[0].text == balie.renderer.render(f"utter_{chosen}", "nl").text
+
+
+async def test_forged_button_press_is_refused(balie: Balie) -> None:
+    replies = await say(balie, "xq zzv plop")
+    nonce = replies[0].buttons[0].data.split(":")[0]
+    for forged in ["/request_human", f"{nonce}:7", "AAAAAAAA:0", f"{nonce}:x", ""]:
+        answer = await balie.handle(Turn(CHAT, "test", "button", forged))
+        assert answer[0].text == balie.renderer.render("utter_button_expired", "nl").text
+    log = await balie.history.conversation(CHAT)
+    assert all(m.intent is None for m in log[2:]), "a refused press answers no intent"
+
+
+async def test_a_button_works_once(balie: Balie) -> None:
+    replies = await say(balie, "xq zzv plop")
+    data = replies[0].buttons[0].data
+    await balie.handle(Turn(CHAT, "test", "button", data))
+    again = await balie.handle(Turn(CHAT, "test", "button", data))
+    assert again[0].text == balie.renderer.render("utter_button_expired", "nl").text
+
+
+async def test_replayed_update_is_answered_once(balie: Balie) -> None:
+    first = await balie.handle(text("hoi", update_id=42))
+    second = await balie.handle(text("hoi", update_id=42))
+    assert first and second == []
+    log = await balie.history.conversation(CHAT)
+    assert [m.direction for m in log] == ["in", "out"]
+
+
+@pytest.mark.parametrize(
+    ("message", "response"),
+    [
+        ("", "utter_empty"),
+        ("   \n\t ", "utter_empty"),
+        ("\x00\x01\u200b", "utter_empty"),
+        ("a" * 10_000, "utter_too_long"),
+        ("bezwaar " * 600, "utter_too_long"),
+    ],
+)
+async def test_bad_input_gets_a_clear_answer(balie: Balie, message: str, response: str) -> None:
+    replies = await say(balie, message)
+    expected = balie.renderer.render(response, "nl", {"max_chars": 4096})
+    assert [r.text for r in replies] == [expected.text]
+    assert len(await balie.history.conversation(CHAT)) == 2
+
+
+async def test_control_characters_and_broken_utf8_are_cleaned_and_answered(balie: Balie) -> None:
+    broken = b"hoe lang heb ik om bezwaar te maken\xff?".decode("utf-8", "surrogateescape")
+    replies = await say(balie, "\x07" + broken + "\u202e")
+    assert "6 weken" in replies[0].text
+    stored = (await balie.history.conversation(CHAT))[0].text
+    assert "\x07" not in stored and "\u202e" not in stored
+
+
+async def test_non_text_gets_i_can_only_read_text(balie: Balie) -> None:
+    replies = await balie.handle(Turn(CHAT, "test", "non_text"))
+    assert replies[0].text == balie.renderer.render("utter_non_text", "nl").text
+
+
+async def test_log_has_masked_text_intent_confidence_and_latency(balie: Balie) -> None:
+    await say(balie, "mijn bsn is 111222333 en mail me op a@b.nl, hoe maak ik bezwaar?")
+    incoming, outgoing = await balie.history.conversation(CHAT)
+    assert "111222333" not in incoming.text and "[bsn]" in incoming.text
+    assert "[email]" in incoming.text
+    assert incoming.intent == "objection" and incoming.confidence and incoming.confidence > 0.4
+    assert outgoing.direction == "out" and outgoing.latency_ms is not None
+    assert outgoing.language == "nl" and incoming.channel == "test"
+
+
+async def test_state_is_kept_in_redis_with_a_ttl(balie: Balie) -> None:
+    await say(balie, "how do I object to my WOZ value")
+    ttl = await balie.store.client.ttl(f"balie:{CHAT}:state")
+    assert 29 * 86400 < ttl <= 30 * 86400
+    state = await balie.store.load(CHAT)
+    assert state.last_intents == ["objection"]
+
+
+async def test_unreachable_redis_gets_an_apology_not_silence(settings: Settings) -> None:
+    broken = settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
+    balie = Balie(broken)
+    await balie.start()
+    try:
+        replies = await say(balie, "hoe maak ik bezwaar?")
+    finally:
+        await balie.stop()
+    assert replies[0].text == balie.renderer.render("utter_technical_problem", "nl").text

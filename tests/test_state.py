@@ -1,0 +1,74 @@
+"""Chat state in Redis, embedded and server."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.state import ChatState, Pending, StateStore, key
+
+
+@pytest.fixture
+async def store(backend: dict[str, str], tmp_path: Path) -> AsyncIterator[StateStore]:
+    instance = StateStore.open(backend["REDIS_URL"], tmp_path, timedelta(days=30))
+    try:
+        yield instance
+    finally:
+        await instance.close()
+
+
+def test_key_schema() -> None:
+    assert key("tg:42", "state") == "balie:tg:42:state"
+
+
+async def test_state_round_trips_with_ttl(store: StateStore) -> None:
+    state = ChatState(language="en", last_intents=["objection"], slots={"woz": 350000},
+                      pending=Pending("abc", ["/objection"]), fallbacks=1)
+    await store.save("tg:1", state)
+    assert await store.load("tg:1") == state
+    assert 0 < await store.client.ttl("balie:tg:1:state") <= 30 * 86400
+
+
+async def test_missing_or_broken_state_is_fresh(store: StateStore) -> None:
+    assert await store.load("tg:none") == ChatState()
+    await store.client.set("balie:tg:2:state", "{not json")
+    assert await store.load("tg:2") == ChatState()
+
+
+async def test_an_update_is_seen_once(store: StateStore) -> None:
+    assert await store.first_sight("tg:1", 7)
+    assert not await store.first_sight("tg:1", 7)
+    await store.forget_update("tg:1", 7)
+    assert await store.first_sight("tg:1", 7)
+
+
+async def test_lock_serialises_turns_of_one_chat(store: StateStore) -> None:
+    order: list[str] = []
+
+    async def turn(name: str) -> None:
+        async with store.locked("tg:1"):
+            order.append(f"{name} in")
+            await asyncio.sleep(0.05)
+            order.append(f"{name} out")
+
+    await asyncio.gather(turn("a"), turn("b"))
+    assert order in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"])
+
+
+def test_recent_intents_are_capped() -> None:
+    state = ChatState()
+    for number in range(8):
+        state.remember(f"i{number}")
+    assert state.last_intents == ["i3", "i4", "i5", "i6", "i7"]
+
+
+async def test_embedded_server_is_a_real_redis(tmp_path: Path) -> None:
+    store = StateStore.open(None, tmp_path, timedelta(days=1))
+    try:
+        info = await store.client.info("server")
+        assert "redis_version" in info
+        assert await store.client.ping()
+    finally:
+        await store.close()
