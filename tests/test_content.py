@@ -20,8 +20,8 @@ CONTRACT = {
 }
 MIN_EXAMPLES = 40
 # Values that actions pass for placeholders of their own responses.
-ACTION_VALUES = {"closes_at": "17.00", "next_opening": "maandag om 8.30 uur", "days_left": 12,
-                 "option_a": "a", "option_b": "b", "max_chars": 4096}
+ACTION_VALUES = {"closes_at": "17.00", "next_opening": "maandag om 8.30 uur",
+                 "when": "over 12 dagen", "option_a": "a", "option_b": "b", "max_chars": 4096}
 LOADED = content.load(PROJECT_DIR / "intents")
 
 

@@ -34,6 +34,13 @@ def test_day_and_clock() -> None:
     assert formats.clock(time(17, 0), "en") == "17:00"
 
 
+@pytest.mark.parametrize(("days", "nl", "en"), [(0, "vandaag", "today"), (1, "morgen", "tomorrow"),
+                                               (12, "over 12 dagen", "in 12 days")])
+def test_in_days(days: int, nl: str, en: str) -> None:
+    assert formats.in_days(days, "nl") == nl
+    assert formats.in_days(days, "en") == en
+
+
 def test_moment_is_relative_to_now() -> None:
     zone = ZoneInfo("Europe/Amsterdam")
     now = datetime(2026, 12, 4, 13, 0, tzinfo=zone)  # a Friday

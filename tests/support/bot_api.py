@@ -7,8 +7,8 @@ per chat so a test can read the replies.
 """
 
 import asyncio
-import html
 import contextlib
+import html
 import itertools
 import json
 import re

@@ -1,0 +1,31 @@
+"""A municipality of the test's own making, chosen through the settings as in production."""
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot import municipality
+from bot.settings import PROJECT_DIR
+
+
+@pytest.fixture
+def configure_town(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., municipality.Municipality]]:
+    """Write a facts file: the demo facts with some values changed, and select it."""
+
+    def configure(**changes: Any) -> municipality.Municipality:
+        facts = yaml.safe_load((PROJECT_DIR / "intents/facts/voorbeeld.yml").read_text())
+        facts.update(changes)
+        (tmp_path / "facts").mkdir(exist_ok=True)
+        (tmp_path / "facts" / "proef.yml").write_text(yaml.safe_dump(facts, allow_unicode=True))
+        monkeypatch.setenv("BALIE_INTENTS_DIR", str(tmp_path))
+        monkeypatch.setenv("BALIE_MUNICIPALITY", "proef")
+        municipality.configured.cache_clear()
+        return municipality.configured()
+
+    yield configure
+    municipality.configured.cache_clear()

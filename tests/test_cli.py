@@ -1,0 +1,64 @@
+"""The `balie` command as a user runs it: chat, run without a token, nlu train and evaluate."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.settings import PROJECT_DIR
+from tests.conftest import MODEL_CACHE
+
+
+def balie(
+    *args: str, tmp_path: Path, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith("BALIE_") and k not in {"REDIS_URL", "DATABASE_URL",
+                                                        "TELEGRAM_TOKEN"}}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True,
+        timeout=120, cwd=tmp_path,
+        env={**clean, "BALIE_CACHE_DIR": str(MODEL_CACHE), "BALIE_LOG_LEVEL": "WARNING", **env},
+    )
+
+
+def test_chat_on_embedded_defaults_answers_the_objection_period(tmp_path: Path) -> None:
+    result = balie("chat", tmp_path=tmp_path,
+                   stdin="hoe lang heb ik om bezwaar te maken?\nhow do I object to my WOZ value\n")
+    assert result.returncode == 0, result.stderr
+    assert "6 weken" in result.stdout
+    assert "6 weeks" in result.stdout
+    assert (tmp_path / ".balie" / "balie.db").exists(), "SQLite log in the data dir"
+    assert (tmp_path / ".balie" / "redis" / "redis.rdb").exists(), "embedded Redis saved state"
+
+
+def test_chat_buttons_are_pressed_by_number(tmp_path: Path) -> None:
+    result = balie("chat", tmp_path=tmp_path, stdin="xq zzv plop\n1\n")
+    assert "[1] Medewerker spreken" in result.stdout
+    assert "14 0123" in result.stdout.split("[1] Medewerker spreken")[1]
+
+
+def test_run_without_token_starts_the_terminal_chat(tmp_path: Path) -> None:
+    result = balie("run", tmp_path=tmp_path, stdin="/stop\n")
+    assert result.returncode == 0
+    assert "TELEGRAM_TOKEN is not set" in result.stderr
+    assert "Balie" in result.stdout
+
+
+def test_nlu_evaluate_prints_one_json_object(tmp_path: Path) -> None:
+    heldout = PROJECT_DIR / "tests" / "data" / "nlu_heldout.yml"
+    result = balie("nlu", "evaluate", str(heldout), "--json", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert set(report) == {"n", "accuracy", "macro_f1", "per_intent_f1", "parse_ms_p50",
+                           "parse_ms_p99"}
+    assert report["n"] == 448
+    assert 0.9 <= report["macro_f1"] <= 1
+    assert len(report["per_intent_f1"]) == 32
+
+
+def test_nlu_train_reports_the_model(tmp_path: Path) -> None:
+    result = balie("nlu", "train", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "32 intents" in result.stdout
