@@ -60,10 +60,6 @@ class Renderer:
         self.responses = responses
         self.town = town
 
-    def has(self, name: str) -> bool:
-        """Tell whether a response exists."""
-        return name in self.responses
-
     def render(
         self, name: str, language: Language, values: Mapping[str, Any] | None = None
     ) -> Reply:

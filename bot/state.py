@@ -195,7 +195,3 @@ class StateStore:
         """Mark an update as seen; False when it was seen before (a replay)."""
         added = await self.client.set(key(chat_id, f"update:{update_id}"), 1, nx=True, ex=SEEN_TTL)
         return bool(added)
-
-    async def forget_update(self, chat_id: str, update_id: int) -> None:
-        """Unmark an update whose handling failed, so a redelivery is handled."""
-        await self.client.delete(key(chat_id, f"update:{update_id}"))

@@ -114,7 +114,8 @@ def build(settings: Settings, balie: Balie) -> Application:  # type: ignore[type
     )
     application.add_handler(CommandHandler(COMMANDS, command, filters=PRIVATE))
     application.add_handler(CallbackQueryHandler(button))
-    application.add_handler(MessageHandler(PRIVATE & filters.UpdateType.MESSAGE, message))
+    # An edited message is answered as a new one: the citizen changed the question.
+    application.add_handler(MessageHandler(PRIVATE & filters.UpdateType.MESSAGES, message))
     application.add_error_handler(_log_error)
     return application
 

@@ -96,6 +96,14 @@ async def test_objection_deadline_is_six_weeks_in_both_languages(
     assert "6 weeks" in reply["text"]
 
 
+async def test_an_edited_message_is_answered_again(bot_process: Any, bot_api: BotAPI) -> None:
+    await polling_bot(bot_process, bot_api)
+    await bot_api.exchange(CITIZEN, "hoi")
+    await bot_api.edit(CITIZEN, "hoe lang heb ik om bezwaar te maken?")
+    [reply] = await bot_api.replies(CITIZEN, after=1)
+    assert "6 weken" in reply["text"]
+
+
 @pytest.mark.parametrize("kind", sorted(NON_TEXT))
 async def test_non_text_gets_i_can_only_read_text(
     bot_process: Any, bot_api: BotAPI, renderer: Renderer, kind: str

@@ -124,6 +124,10 @@ class BotAPI:
     async def say(self, chat_id: int, text: str, language: str = "nl") -> int:
         return await self.push({"message": updates.message(chat_id, language, text=text)})
 
+    async def edit(self, chat_id: int, text: str) -> int:
+        return await self.push({"edited_message": updates.message(
+            chat_id, text=text, edit_date=int(time.time()))})
+
     async def send_content(self, chat_id: int, kind: str) -> int:
         return await self.push({"message": updates.message(chat_id, **updates.NON_TEXT[kind])})
 
