@@ -10,6 +10,7 @@ import yaml
 
 from bot.types import LANGUAGES, Language
 
+HANDOFF_ACTION = "offer_handoff"
 ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
 
 
@@ -38,6 +39,7 @@ class Content:
     responses: dict[str, dict[Language, Variant]]
     actions: dict[str, str]
     digest: str
+    handoffs: frozenset[str] = frozenset()
 
     @property
     def intents(self) -> tuple[str, ...]:
@@ -87,16 +89,24 @@ def read_responses(path: Path) -> dict[str, dict[Language, Variant]]:
     return responses
 
 
-def read_actions(path: Path) -> dict[str, str]:
-    """Read Rasa rules of the form `intent: X` then `action: action_…` into {intent: action}."""
-    actions = {}
+def read_rules(path: Path) -> tuple[dict[str, str], frozenset[str]]:
+    """Read Rasa rules into {intent: its first action} and the intents that offer a person.
+
+    A rule is `intent: X` followed by actions; `offer_handoff` among them makes Balie offer a
+    staff member after answering.
+    """
+    actions, handoffs = {}, set()
     for rule in _read(path).get("rules") or []:
         steps = rule.get("steps") or []
         intents = [step["intent"] for step in steps if "intent" in step]
         names = [step["action"] for step in steps if "action" in step]
-        if len(intents) == 1 and names and names[0].startswith("action_"):
+        if len(intents) != 1:
+            continue
+        if names and (names[0].startswith("action_") or names == [HANDOFF_ACTION]):
             actions[intents[0]] = names[0]
-    return actions
+        if HANDOFF_ACTION in names:
+            handoffs.add(intents[0])
+    return actions, frozenset(handoffs)
 
 
 def load(intents_dir: Path) -> Content:
@@ -110,9 +120,11 @@ def load(intents_dir: Path) -> Content:
     responses: dict[str, dict[Language, Variant]] = {}
     for path in response_files:
         responses.update(read_responses(path))
+    actions, handoffs = read_rules(rules) if rules.exists() else ({}, frozenset())
     return Content(
         examples=tuple(example for path in nlu_files for example in read_examples(path)),
         responses=responses,
-        actions=read_actions(rules) if rules.exists() else {},
+        actions=actions,
         digest=digest.hexdigest(),
+        handoffs=handoffs,
     )

@@ -2,11 +2,14 @@
 
 from dataclasses import dataclass
 
+from bot.content import HANDOFF_ACTION
 from bot.state import ChatState
 from bot.types import LANGUAGES, Parse, Step, Turn
 
 COMMANDS = {"/start": "utter_start", "/help": "utter_help", "/hulp": "utter_help"}
 LANGUAGE_COMMANDS = {"/taal", "/language"}
+CANCEL_WORDS = {"stop", "annuleer", "annuleren", "cancel", "stoppen"}
+FALLBACKS_BEFORE_OFFER = 2
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,8 @@ class Policy:
     max_chars: int
     actions: dict[str, str]
     topics: frozenset[str]
+    handoffs: frozenset[str] = frozenset()
+    staffed: bool = False
 
 
 def screen(text: str, policy: Policy) -> Step | None:
@@ -35,11 +40,14 @@ def screen(text: str, policy: Policy) -> Step | None:
     return None
 
 
-def answer(intent: str, actions: dict[str, str]) -> Step:
-    """Answer an intent with its action when it has one, else with its response."""
-    if intent in actions:
-        return Step("act", actions[intent], intent=intent)
-    return Step("answer", f"utter_{intent}", intent=intent)
+def answer(intent: str, policy: Policy) -> Step:
+    """Answer an intent with its action or response; offer a person where the rules say so."""
+    offer = policy.staffed and intent in policy.handoffs
+    if policy.actions.get(intent) == HANDOFF_ACTION:
+        return Step("handoff", "offer") if offer else Step("answer", f"utter_{intent}", intent)
+    if intent in policy.actions:
+        return Step("act", policy.actions[intent], intent=intent, offer_handoff=offer)
+    return Step("answer", f"utter_{intent}", intent=intent, offer_handoff=offer)
 
 
 def _command(state: ChatState, text: str) -> Step:
@@ -62,10 +70,15 @@ def _button(state: ChatState, data: str, policy: Policy) -> Step:
     if int(index) >= len(pending.options):
         return Step("system", "utter_button_expired")
     payload = pending.options[int(index)]
+    if payload.startswith("!"):
+        move, _, argument = payload[1:].partition(":")
+        if move == "rate":
+            return Step("handoff", "rate", values={"rating": int(argument)})
+        return Step("handoff", argument or move)
     intent = payload.removeprefix("/")
     state.remember(intent)
     state.fallbacks = 0
-    return answer(intent, policy.actions)
+    return answer(intent, policy)
 
 
 def _understood(state: ChatState, parse: Parse, policy: Policy) -> Step:
@@ -80,23 +93,42 @@ def _understood(state: ChatState, parse: Parse, policy: Policy) -> Step:
     if confident:
         state.remember(parse.intent)
         state.fallbacks = 0
-        return answer(parse.intent, policy.actions)
+        return answer(parse.intent, policy)
     state.fallbacks += 1
-    return Step("fallback", "utter_fallback")
+    return Step("fallback", "utter_fallback",
+                offer_handoff=policy.staffed and state.fallbacks >= FALLBACKS_BEFORE_OFFER)
+
+
+def _in_mode(state: ChatState, text: str, parse: Parse | None, policy: Policy) -> Step | None:
+    """Handle a text typed while Balie waits for a handoff answer; None to treat it as usual."""
+    mode, state.mode = state.mode, "bot"
+    if mode in {"message", "callback"}:
+        return Step("handoff", "note", values={"text": text, "kind": mode})
+    if mode == "commenting":
+        return Step("handoff", "comment", values={"text": text})
+    if mode == "confirming" and parse and parse.confidence >= policy.threshold:
+        return {"affirm": Step("handoff", "accept"),
+                "deny": Step("handoff", "decline")}.get(parse.intent)
+    return None
 
 
 def decide(state: ChatState, turn: Turn, text: str, parse: Parse | None, policy: Policy) -> Step:
     """Choose the next step and update the chat state for it."""
-    state.pending = None if turn.kind != "button" else state.pending
-    if turn.kind == "non_text":
-        return Step("system", "utter_non_text")
-    if turn.kind == "command":
-        return _command(state, text)
     if turn.kind == "button":
         step = _button(state, text, policy)
         if step.name != "utter_button_expired":
             state.pending = None
+            state.mode = "bot" if step.kind != "handoff" else state.mode
         return step
-    return screen(text, policy) or (
+    state.pending = None
+    if turn.kind == "non_text":
+        return Step("system", "utter_non_text")
+    if turn.kind == "command":
+        state.mode = "bot"
+        return _command(state, text)
+    refused = screen(text, policy)
+    if refused:
+        return refused
+    return _in_mode(state, text, parse, policy) or (
         _understood(state, parse, policy) if parse else Step("fallback", "utter_fallback")
     )

@@ -100,3 +100,43 @@ class History:
         async with self.sessions() as session:
             query = select(Message).where(Message.chat_id == chat_id).order_by(Message.id)
             return list((await session.scalars(query)).all())
+
+
+class Handoff(Base):
+    """One request for a person: from queueing to hand-back, with its times and rating."""
+
+    __tablename__ = "handoffs"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    chat_id: Mapped[str] = mapped_column(String(80), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(2))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    agent_id: Mapped[str | None] = mapped_column(String(64))
+    agent_name: Mapped[str | None] = mapped_column(String(128))
+    outcome: Mapped[str] = mapped_column(String(16))
+    waited_seconds: Mapped[float | None] = mapped_column(Float)
+    handled_seconds: Mapped[float | None] = mapped_column(Float)
+    rating: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+class HandoffEvent(Base):
+    """One transition of a handoff, or a refused attempt, with who did it and when."""
+
+    __tablename__ = "handoff_events"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    handoff_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    event: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(128))
+    detail: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

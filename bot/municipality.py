@@ -39,6 +39,11 @@ class Municipality:
         """Return the municipality's display name."""
         return str(self.facts["municipality"])
 
+    @property
+    def always_human(self) -> frozenset[str]:
+        """Return the intents this municipality always hands to a person."""
+        return frozenset(self.facts.get("always_human") or ())
+
     def now(self) -> datetime:
         """Return the current local time of the municipality."""
         return datetime.now(self.timezone)
@@ -91,9 +96,9 @@ class Municipality:
         return ", ".join(parts)
 
 
-def load(intents_dir: Path, key: str) -> Municipality:
-    """Read `intents/facts/<key>.yml`."""
-    path = intents_dir / "facts" / f"{key}.yml"
+def load(facts_dir: Path, key: str) -> Municipality:
+    """Read `<facts_dir>/<key>.yml` (by default `intents/facts/<key>.yml`)."""
+    path = facts_dir / f"{key}.yml"
     facts = yaml.safe_load(path.read_text(encoding="utf-8"))
     hours = {
         DAY_NAMES.index(name.lower()): _parse_hours(text)
@@ -112,4 +117,4 @@ def load(intents_dir: Path, key: str) -> Municipality:
 def configured() -> Municipality:
     """Return the municipality chosen by the settings (for actions, which run standalone too)."""
     settings = Settings()
-    return load(settings.intents_dir, settings.municipality)
+    return load(settings.facts, settings.municipality)

@@ -12,8 +12,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import content, dialogue, municipality, nlu, sanitize
 from bot.executor import Executor, template_values, tracker
+from bot.handoff import HandoffDesk
 from bot.history import Entry, History
 from bot.privacy import mask
+from bot.reception import Reception
 from bot.replies import Renderer
 from bot.settings import Settings
 from bot.state import ChatState, Pending, StateStore
@@ -28,7 +30,7 @@ class Balie:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.content = content.load(settings.intents_dir)
-        self.town = municipality.load(settings.intents_dir, settings.municipality)
+        self.town = municipality.load(settings.facts, settings.municipality)
         self.renderer = Renderer(self.content.responses, self.town)
         self.policy = dialogue.Policy(
             threshold=settings.nlu_threshold,
@@ -37,11 +39,14 @@ class Balie:
             max_chars=settings.max_message_chars,
             actions=self.content.actions,
             topics=self.content.topics,
+            handoffs=self.content.handoffs | self.town.always_human,
+            staffed=settings.staff_chat_id is not None,
         )
         self.executor = Executor()
         self._nlu: nlu.NLU | None = None
         self._store: StateStore | None = None
         self._history: History | None = None
+        self._reception: Reception | None = None
 
     @property
     def model(self) -> nlu.NLU:
@@ -64,6 +69,13 @@ class Balie:
             raise RuntimeError("Balie.start() has not run")
         return self._history
 
+    @property
+    def reception(self) -> Reception:
+        """Return the citizen side of the handoff desk (after `start`)."""
+        if self._reception is None:
+            raise RuntimeError("Balie.start() has not run")
+        return self._reception
+
     async def start(self) -> None:
         """Load or train the NLU model and open Redis and the database."""
         settings = self.settings
@@ -74,6 +86,8 @@ class Balie:
             settings.redis_url, settings.data_dir, timedelta(days=settings.state_ttl_days)
         )
         self._history = await History.open(settings.sqlalchemy_url)
+        desk = HandoffDesk(self._store.client, self._history, settings.handoff_minutes_per_citizen)
+        self._reception = Reception(desk, self.renderer, self.town)
 
     async def stop(self) -> None:
         """Close Redis and the database."""
@@ -95,9 +109,17 @@ class Balie:
             async with self.store.locked(chat):
                 state = await self.store.load(chat)
                 text = sanitize.clean(turn.text)
-                parse = self._understand(turn, text)
-                step = dialogue.decide(state, turn, text, parse, self.policy)
-                replies = self._offer(await self._perform(step, state, chat, text, parse), state)
+                ticket = await self.reception.desk.ticket(chat)
+                if ticket and turn.kind != "button":
+                    parse, step = None, Step("handoff", "relay")
+                    replies = await self.reception.waiting(ticket, turn, text, state)
+                else:
+                    parse = self._understand(turn, text)
+                    step = dialogue.decide(state, turn, text, parse, self.policy)
+                    replies = await self._perform(step, state, chat, text, parse)
+                    if step.offer_handoff:
+                        replies += self.reception.offer(state)
+                replies = self._offer(replies, state)
                 await self.store.save(chat, state)
         except Exception:
             log.exception("turn failed", extra={"chat": chat, "update": turn.update_id})
@@ -115,6 +137,8 @@ class Balie:
         self, step: Step, state: ChatState, chat: str, text: str, parse: Parse | None
     ) -> list[Reply]:
         language = state.language
+        if step.kind == "handoff":
+            return await self.reception.move(step, state, chat)
         if step.kind == "act":
             result = await self.executor.run(step.name, tracker(chat, state, text, parse))
             for event in result.events:
@@ -137,6 +161,22 @@ class Balie:
             return [replace(reply, buttons=buttons)]
         return [self.renderer.render(step.name, language, step.values)]
 
+    async def notify(
+        self, chat_id: str, channel: str, response: str, values: dict[str, object],
+        case: int | None = None,
+    ) -> list[Reply]:
+        """Say something to a citizen outside a turn (from the staff side), buttons bound."""
+        async with self.store.locked(chat_id):
+            state = await self.store.load(chat_id)
+            if case is not None:
+                state.case = case
+            reply = self.renderer.render(response, state.language, values)
+            replies = self._offer([reply], state)
+            await self.store.save(chat_id, state)
+        await self._write([Entry(chat_id, channel, "out", "handoff", r.text, state.language,
+                                 intent=response) for r in replies])
+        return replies
+
     @staticmethod
     def _offer(replies: list[Reply], state: ChatState) -> list[Reply]:
         """Bind the buttons of this turn to the chat, so only they can be pressed next."""
@@ -153,6 +193,14 @@ class Balie:
             bound.append(replace(reply, buttons=tuple(buttons)))
         state.pending = Pending(nonce, options)
         return bound
+
+    async def _write(self, entries: list[Entry]) -> None:
+        try:
+            await self.history.record(entries)
+        except (SQLAlchemyError, OSError):
+            log.exception("conversation log write failed", extra={
+                "chat": entries[0].chat_id, "texts": [mask(entry.text) for entry in entries],
+            })
 
     def _apology(self, turn: Turn) -> Reply:
         return self.renderer.render("utter_technical_problem", as_language(turn.language_hint))
@@ -172,12 +220,7 @@ class Balie:
                   latency_ms=round(latency_ms, 2))
             for reply in replies
         ]
-        try:
-            await self.history.record(entries)
-        except (SQLAlchemyError, OSError):
-            log.exception("conversation log write failed", extra={
-                "chat": turn.chat_id, "texts": [mask(entry.text) for entry in entries],
-            })
+        await self._write(entries)
         log.info("turn handled", extra={
             "chat": turn.chat_id, "channel": turn.channel, "kind": turn.kind, "step": step.kind,
             "intent": step.intent, "confidence": parse and round(parse.confidence, 3),

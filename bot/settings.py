@@ -1,10 +1,10 @@
 """The one Settings object, read from the environment and `.env`."""
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -29,8 +29,14 @@ class Settings(BaseSettings):
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8443
 
+    staff_chat_id: int | None = None
+    staff_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    handoff_reminder_seconds: int = 300
+    handoff_minutes_per_citizen: float = 5.0
+
     municipality: str = "voorbeeld"
     intents_dir: Path = PROJECT_DIR / "intents"
+    facts_dir: Path | None = None
     data_dir: Path = Path(".balie")
     cache_dir: Path | None = None
 
@@ -42,6 +48,19 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
+
+    @field_validator("staff_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        """Read `BALIE_STAFF_IDS=111,222` as a set of Telegram user ids."""
+        if isinstance(value, str):
+            return frozenset(int(part) for part in value.replace(" ", "").split(",") if part)
+        return value
+
+    @property
+    def facts(self) -> Path:
+        """Return the folder with the municipalities' facts files."""
+        return self.facts_dir or self.intents_dir / "facts"
 
     @property
     def model_cache(self) -> Path:

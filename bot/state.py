@@ -50,7 +50,12 @@ class Pending:
 
 @dataclass
 class ChatState:
-    """What Balie remembers of one conversation between turns."""
+    """What Balie remembers of one conversation between turns.
+
+    `mode` is the bot side of a handoff: bot, confirming (asked "talk to a person?"),
+    message or callback (waiting for the text to leave out of hours) and commenting (after a
+    rating); `case` is the handoff being rated.
+    """
 
     language: Language = "nl"
     language_locked: bool = False
@@ -58,6 +63,8 @@ class ChatState:
     pending: Pending | None = None
     slots: dict[str, Any] = field(default_factory=dict)
     fallbacks: int = 0
+    mode: str = "bot"
+    case: int = 0
 
     def remember(self, intent: str) -> None:
         """Add an intent to the recent intents."""

@@ -52,15 +52,20 @@ class Reply:
     buttons: tuple[Button, ...] = ()
 
 
-StepKind = Literal["answer", "act", "clarify", "fallback", "system"]
+StepKind = Literal["answer", "act", "clarify", "fallback", "system", "handoff"]
 
 
 @dataclass(frozen=True)
 class Step:
-    """What the dialogue decided to do: say a response, run an action or ask which intent."""
+    """What the dialogue decided: a response, an action, a question, or a handoff move.
+
+    For kind handoff, `name` is offer, accept, decline, cancel, message, callback, note, rate,
+    comment or skip. `offer_handoff` adds the question "talk to a person?".
+    """
 
     kind: StepKind
     name: str
     intent: str | None = None
     options: tuple[str, ...] = ()
     values: dict[str, object] = field(default_factory=dict)
+    offer_handoff: bool = False

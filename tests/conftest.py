@@ -36,7 +36,8 @@ def reachable(port: int) -> bool:
 async def drop_tables(url: str) -> None:
     engine = create_async_engine(url)
     async with engine.begin() as connection:
-        await connection.execute(sqlalchemy.text("DROP TABLE IF EXISTS messages"))
+        for table in ("messages", "handoffs", "handoff_events"):
+            await connection.execute(sqlalchemy.text(f"DROP TABLE IF EXISTS {table}"))
         await connection.execute(sqlalchemy.text("DROP TABLE IF EXISTS alembic_version"))
     await engine.dispose()
 
@@ -170,4 +171,4 @@ async def bot_process(
 
 @pytest.fixture(scope="session")
 def town() -> municipality.Municipality:
-    return municipality.load(PROJECT_DIR / "intents", "voorbeeld")
+    return municipality.load(PROJECT_DIR / "intents" / "facts", "voorbeeld")

@@ -4,7 +4,7 @@ import pytest
 
 from bot.dialogue import Policy, decide
 from bot.state import ChatState, Pending
-from bot.types import Parse, Turn
+from bot.types import Parse, Step, Turn
 
 POLICY = Policy(threshold=0.45, fallback=0.2, margin=0.2, max_chars=100,
                 actions={"contact_info": "action_contact_info"},
@@ -122,3 +122,56 @@ def test_unreadable_text(text: str, response: str) -> None:
 def test_non_text() -> None:
     assert decide(ChatState(), Turn("c", "test", "non_text"), "", None,
                   POLICY).name == "utter_non_text"
+
+
+STAFFED = Policy(threshold=0.45, fallback=0.2, margin=0.2, max_chars=100,
+                 actions={"request_human": "offer_handoff"},
+                 topics=frozenset({"objection"}),
+                 handoffs=frozenset({"request_human", "complaint"}), staffed=True)
+
+
+def test_asking_for_a_person_offers_one_when_staff_are_set_up() -> None:
+    request = parse(("request_human", 0.9), ("complaint", 0.05))
+    assert decide(ChatState(), text_turn(), "x", request, STAFFED) == Step("handoff", "offer")
+    unstaffed = decide(ChatState(), text_turn(), "x", request, POLICY)
+    assert (unstaffed.kind, unstaffed.name) == ("answer", "utter_request_human")
+
+
+def test_a_complaint_is_answered_and_then_a_person_offered() -> None:
+    step = decide(ChatState(), text_turn(), "x", parse(("complaint", 0.9), ("greet", 0.0)),
+                  STAFFED)
+    assert (step.name, step.offer_handoff) == ("utter_complaint", True)
+
+
+def test_the_second_fallback_in_a_row_offers_a_person() -> None:
+    state = ChatState()
+    unclear = parse(("objection", 0.1), ("woz_value", 0.09))
+    assert not decide(state, text_turn(), "x", unclear, STAFFED).offer_handoff
+    assert decide(state, text_turn(), "x", unclear, STAFFED).offer_handoff
+
+
+@pytest.mark.parametrize(("intent", "move"), [("affirm", "accept"), ("deny", "decline")])
+def test_yes_or_no_answers_the_offer(intent: str, move: str) -> None:
+    state = ChatState(mode="confirming")
+    step = decide(state, text_turn(), "x", parse((intent, 0.9), ("greet", 0.0)), STAFFED)
+    assert step == Step("handoff", move)
+    assert state.mode == "bot"
+
+
+def test_another_question_ends_the_offer() -> None:
+    state = ChatState(mode="confirming")
+    step = decide(state, text_turn(), "x", parse(("objection", 0.9), ("greet", 0.0)), STAFFED)
+    assert step.name == "utter_objection" and state.mode == "bot"
+
+
+@pytest.mark.parametrize("mode", ["message", "callback"])
+def test_the_text_after_leave_a_message_is_the_message(mode: str) -> None:
+    state = ChatState(mode=mode)
+    step = decide(state, text_turn("bel me"), "bel me", None, STAFFED)
+    assert step == Step("handoff", "note", values={"text": "bel me", "kind": mode})
+
+
+def test_rating_buttons_are_handoff_moves() -> None:
+    state = ChatState(pending=Pending("n", ["!rate:1", "!rate:4", "!handoff:skip"]))
+    step = decide(state, Turn("c", "test", "button", "n:1"), "n:1", None, STAFFED)
+    assert step == Step("handoff", "rate", values={"rating": 4})

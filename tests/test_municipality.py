@@ -56,7 +56,7 @@ def test_another_municipality_is_chosen_by_name(tmp_path, town: Municipality) ->
     (tmp_path / "facts" / "elders.yml").write_text(
         "municipality: Gemeente Elders\nopening_hours:\n  saturday: '10:00-12:00'\n"
     )
-    elders = municipality.load(tmp_path, "elders")
+    elders = municipality.load(tmp_path / "facts", "elders")
     assert elders.name == "Gemeente Elders"
     assert elders.is_open(at("2026-12-05 11:00", elders))
     assert not elders.is_open(at("2026-12-07 11:00", elders))
@@ -68,7 +68,7 @@ def test_closing_before_opening_is_refused(tmp_path) -> None:
         "municipality: X\nopening_hours:\n  monday: '17:00-08:00'\n"
     )
     with pytest.raises(ValueError, match="closing time"):
-        municipality.load(tmp_path, "wrong")
+        municipality.load(tmp_path / "facts", "wrong")
 
 
 def test_default_facts_file_is_in_the_project() -> None:

@@ -1,11 +1,12 @@
 """Telegram: updates become Turns, Replies become Bot API messages (polling or webhook)."""
 
+import asyncio
 import html
 import logging
 from urllib.parse import urlsplit
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType, ParseMode
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -16,6 +17,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.channels.staff import StaffDesk
 from bot.pipeline import Balie
 from bot.replies import TELEGRAM_LIMIT, split
 from bot.settings import Settings
@@ -51,11 +53,9 @@ def turn_from(update: Update, kind: TurnKind, text: str) -> Turn:
     )
 
 
-async def send(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply]) -> None:
-    """Send replies to the chat of the update; buttons go under the last part of a reply."""
-    chat = update.effective_chat
-    if chat is None:
-        return
+async def deliver(bot: Bot, chat_id: str, replies: list[Reply]) -> None:
+    """Send replies to a citizen's chat (`tg:<id>`); buttons go under the last part of a reply."""
+    telegram_id = int(chat_id.removeprefix("tg:"))
     for reply in replies:
         parts = chunks(reply.text)
         for number, part in enumerate(parts, start=1):
@@ -64,9 +64,15 @@ async def send(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list
                 markup = InlineKeyboardMarkup(
                     [[InlineKeyboardButton(b.title, callback_data=b.data)] for b in reply.buttons]
                 )
-            await context.bot.send_message(
-                chat.id, part, parse_mode=ParseMode.HTML, reply_markup=markup
+            await bot.send_message(
+                telegram_id, part, parse_mode=ParseMode.HTML, reply_markup=markup
             )
+
+
+async def send(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply]) -> None:
+    """Send replies to the chat of an update."""
+    if update.effective_chat is not None:
+        await deliver(context.bot, f"tg:{update.effective_chat.id}", replies)
 
 
 def build(settings: Settings, balie: Balie) -> Application:  # type: ignore[type-arg]
@@ -90,7 +96,7 @@ def build(settings: Settings, balie: Balie) -> Application:  # type: ignore[type
     async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Answer a button press; the pipeline refuses buttons it did not offer."""
         query = update.callback_query
-        if query is None:
+        if query is None or (query.message and query.message.chat.type != ChatType.PRIVATE):
             return
         await query.answer()
         replies = await balie.handle(turn_from(update, "button", query.data or ""))
@@ -98,10 +104,21 @@ def build(settings: Settings, balie: Balie) -> Application:  # type: ignore[type
             await query.edit_message_reply_markup(None)
         await send(update, context, replies)
 
+    staff = None
+    if settings.staff_chat_id is not None:
+        staff = StaffDesk(balie, settings.staff_chat_id, settings.staff_ids,
+                          settings.handoff_reminder_seconds, deliver)
+    tasks: list[asyncio.Task[None]] = []
+
     async def post_init(application: Application) -> None:  # type: ignore[type-arg]
         await balie.start()
+        if staff:
+            tasks.append(asyncio.create_task(staff.run(application.bot)))
 
     async def post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await balie.stop()
 
     application = (
@@ -112,6 +129,14 @@ def build(settings: Settings, balie: Balie) -> Application:  # type: ignore[type
         .post_shutdown(post_shutdown)
         .build()
     )
+    if staff and settings.staff_chat_id is not None:
+        group = filters.Chat(settings.staff_chat_id)
+        application.add_handler(CallbackQueryHandler(staff.button, pattern=r"^staff:"))
+        application.add_handler(
+            CommandHandler(["close", "transfer"], staff.command, filters=group)
+        )
+        application.add_handler(MessageHandler(group & filters.TEXT & ~filters.COMMAND,
+                                               staff.message))
     application.add_handler(CommandHandler(COMMANDS, command, filters=PRIVATE))
     application.add_handler(CallbackQueryHandler(button))
     # An edited message is answered as a new one: the citizen changed the question.

@@ -22,7 +22,7 @@ def configure_town(
         facts.update(changes)
         (tmp_path / "facts").mkdir(exist_ok=True)
         (tmp_path / "facts" / "proef.yml").write_text(yaml.safe_dump(facts, allow_unicode=True))
-        monkeypatch.setenv("BALIE_INTENTS_DIR", str(tmp_path))
+        monkeypatch.setenv("BALIE_FACTS_DIR", str(tmp_path / "facts"))
         monkeypatch.setenv("BALIE_MUNICIPALITY", "proef")
         municipality.configured.cache_clear()
         return municipality.configured()

@@ -24,8 +24,10 @@ from tests.support import updates
 TOKEN = "123456:TEST-TOKEN"
 ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
                 "tg-spoiler", "span", "blockquote"}
-JSON_FIELDS = {"reply_markup", "allowed_updates", "commands", "entities", "link_preview_options"}
-INT_FIELDS = {"chat_id", "offset", "limit", "timeout", "message_id", "max_connections"}
+JSON_FIELDS = {"reply_markup", "allowed_updates", "commands", "entities", "link_preview_options",
+               "reply_parameters"}
+INT_FIELDS = {"chat_id", "offset", "limit", "timeout", "message_id", "max_connections",
+              "message_thread_id", "user_id"}
 
 
 class BadRequest(Exception):
@@ -68,6 +70,9 @@ class BotAPI:
         self.sent: dict[int, list[dict[str, Any]]] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.webhook: dict[str, Any] | None = None
+        self.members: dict[int, str] = {}
+        self.topics: dict[int, dict[str, Any]] = {}
+        self.callback_answers: list[dict[str, Any]] = []
         self.webhook_statuses: list[int] = []
         self._update_ids = itertools.count(1000)
         self._message_ids = itertools.count(1)
@@ -133,6 +138,31 @@ class BotAPI:
 
     async def press(self, chat_id: int, bot_message: dict[str, Any], data: str) -> int:
         return await self.push({"callback_query": updates.callback(chat_id, bot_message, data)})
+
+    async def staff_says(self, group_id: int, thread: int, user_id: int, text: str) -> int:
+        return await self.push({"message": updates.topic_message(group_id, thread, user_id, text)})
+
+    async def staff_press(self, user_id: int, bot_message: dict[str, Any], data: str) -> int:
+        return await self.push({"callback_query": updates.callback(user_id, bot_message, data)})
+
+    async def wait(self, check: Any, timeout: float = 10.0, what: str = "condition") -> Any:
+        """Wait until `check()` returns something truthy, and return it."""
+        deadline = time.monotonic() + timeout
+        async with self._changed:
+            while not (found := check()):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"waited {timeout} s for {what}")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), remaining)
+            return found
+
+    def in_topic(self, group_id: int, thread: int) -> list[dict[str, Any]]:
+        return [m for m in self.sent.get(group_id, []) if m.get("message_thread_id") == thread]
+
+    def topic_with(self, group_id: int, text: str) -> dict[str, Any] | None:
+        """The first staff-group message containing `text`."""
+        return next((m for m in self.sent.get(group_id, []) if text in m["text"]), None)
 
     async def replies(self, chat_id: int, count: int = 1, after: int = 0,
                       timeout: float = 10.0) -> list[dict[str, Any]]:
@@ -250,8 +280,14 @@ class BotAPI:
                 if len(button.get("callback_data", "").encode()) > 64:
                     raise BadRequest("Bad Request: BUTTON_DATA_INVALID")
         chat_id = int(params["chat_id"])
+        thread = params.get("message_thread_id")
+        if thread is not None and self.topics.get(thread, {}).get("closed"):
+            raise BadRequest("Bad Request: TOPIC_CLOSED")
+        chat = updates.chat(chat_id) if chat_id > 0 else updates.group(chat_id)
         message = {"message_id": next(self._message_ids), "date": int(time.time()),
-                   "chat": updates.chat(chat_id), "from": updates.BOT_USER, "text": text}
+                   "chat": chat, "from": updates.BOT_USER, "text": text}
+        if thread is not None:
+            message.update(message_thread_id=thread, is_topic_message=True)
         if markup:
             message["reply_markup"] = markup
         async with self._changed:
@@ -270,6 +306,29 @@ class BotAPI:
         raise BadRequest("Bad Request: message to edit not found")
 
     async def _api_answercallbackquery(self, params: dict[str, Any]) -> Any:
+        async with self._changed:
+            self.callback_answers.append(params)
+            self._changed.notify_all()
+        return True
+
+    async def _api_getchatmember(self, params: dict[str, Any]) -> Any:
+        user_id = int(params["user_id"])
+        user = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
+        status = self.members.get(user_id, "left")
+        return {"status": status, "user": user, **({"is_anonymous": False}
+                                                   if status == "creator" else {})}
+
+    async def _api_createforumtopic(self, params: dict[str, Any]) -> Any:
+        thread = 100 + len(self.topics)
+        self.topics[thread] = {"name": params["name"], "closed": False}
+        return {"message_thread_id": thread, "name": params["name"], "icon_color": 7322096}
+
+    async def _api_closeforumtopic(self, params: dict[str, Any]) -> Any:
+        self.topics[int(params["message_thread_id"])]["closed"] = True
+        return True
+
+    async def _api_reopenforumtopic(self, params: dict[str, Any]) -> Any:
+        self.topics[int(params["message_thread_id"])]["closed"] = False
         return True
 
     async def _api_setmycommands(self, params: dict[str, Any]) -> Any:

@@ -8,9 +8,12 @@ BOT_USER = {"id": 7000001, "is_bot": True, "first_name": "Balie", "username": "b
 _message_ids = itertools.count(1)
 
 
+STAFF_NAMES = {9001: "Anna", 9002: "Bram", 9003: "Cas", 9004: "Dirk", 6666: "Eva"}
+
+
 def user(chat_id: int, language: str = "nl") -> dict[str, Any]:
-    return {"id": chat_id, "is_bot": False, "first_name": f"Burger{chat_id}",
-            "language_code": language}
+    name = STAFF_NAMES.get(chat_id, f"Burger{chat_id}")
+    return {"id": chat_id, "is_bot": False, "first_name": name, "language_code": language}
 
 
 def chat(chat_id: int) -> dict[str, Any]:
@@ -44,3 +47,14 @@ NON_TEXT: dict[str, dict[str, Any]] = {
 def callback(chat_id: int, bot_message: dict[str, Any], data: str) -> dict[str, Any]:
     return {"id": f"cb{next(_message_ids)}", "from": user(chat_id), "chat_instance": "ci",
             "message": bot_message, "data": data}
+
+
+def group(chat_id: int) -> dict[str, Any]:
+    return {"id": chat_id, "type": "supergroup", "title": "Balie staff", "is_forum": True}
+
+
+def topic_message(chat_id: int, thread: int, user_id: int, text: str) -> dict[str, Any]:
+    """A staff member writing in a forum topic of the staff group."""
+    body = message(user_id, text=text)
+    body.update(chat=group(chat_id), message_thread_id=thread, is_topic_message=True)
+    return body

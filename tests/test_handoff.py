@@ -1,0 +1,165 @@
+"""The handoff service on real Redis and SQL: queue, atomic claim, relay, release, close."""
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.handoff import EVENTS, HandoffDesk, decode
+from bot.history import Handoff, HandoffEvent, History
+from bot.state import StateStore
+
+
+@pytest.fixture
+async def desk(backend: dict[str, str], tmp_path: Path) -> AsyncIterator[HandoffDesk]:
+    store = StateStore.open(backend["REDIS_URL"], tmp_path, timedelta(days=1))
+    history = await History.open(backend["DATABASE_URL"])
+    try:
+        yield HandoffDesk(store.client, history, minutes_per_citizen=4)
+    finally:
+        await history.close()
+        await store.close()
+
+
+async def events(desk: HandoffDesk) -> list[dict[str, object]]:
+    return [decode(fields) for _, fields in await desk.client.xrange(EVENTS)]
+
+
+async def cases(desk: HandoffDesk) -> list[Handoff]:
+    async with desk.history.sessions() as session:
+        return list((await session.scalars(select(Handoff).order_by(Handoff.id))).all())
+
+
+async def transitions(desk: HandoffDesk, case: int) -> list[tuple[str, str]]:
+    async with desk.history.sessions() as session:
+        rows = await session.scalars(
+            select(HandoffEvent).where(HandoffEvent.handoff_id == case).order_by(HandoffEvent.id))
+        return [(row.event, row.actor) for row in rows]
+
+
+async def test_queue_positions_and_expected_wait(desk: HandoffDesk) -> None:
+    assert await desk.enqueue("tg:1", "live", "nl", "objection") == 1
+    assert await desk.enqueue("tg:2", "live", "en", None) == 2
+    assert [t.chat_id for t in await desk.queue()] == ["tg:1", "tg:2"]
+    assert await desk.position("tg:2") == 2
+    assert await desk.expected_minutes(2) == 8
+    ticket = await desk.ticket("tg:2")
+    assert ticket and ticket.mode == "queued" and ticket.language == "en"
+
+
+async def test_two_staff_claiming_at_once_exactly_one_wins(desk: HandoffDesk) -> None:
+    await desk.enqueue("tg:1", "live", "nl", None)
+    results = await asyncio.gather(desk.claim("tg:1", "11", "Anna"),
+                                   desk.claim("tg:1", "22", "Bram"))
+    assert sorted(r.won for r in results) == [False, True]
+    winner = next(r.owner for r in results if r.won)
+    assert all(r.owner == winner for r in results)
+    ticket = await desk.ticket("tg:1")
+    assert ticket and ticket.mode == "with_staff" and ticket.agent_name == winner
+    assert await desk.queue() == []
+    [case] = await cases(desk)
+    assert case.agent_name == winner and case.waited_seconds is not None
+    assert sorted(e for e, _ in await transitions(desk, case.id)) == [
+        "claim_lost", "claimed", "queued"]
+
+
+async def test_twenty_citizens_and_three_staff_stay_paired(desk: HandoffDesk) -> None:
+    chats = [f"tg:{n}" for n in range(20)]
+    await asyncio.gather(*(desk.enqueue(chat, "live", "nl", None) for chat in chats))
+    owners: dict[str, list[str]] = {}
+
+    async def staff(agent: str) -> None:
+        while waiting := await desk.queue():
+            chat = random.choice(waiting).chat_id
+            if (await desk.claim(chat, agent, agent)).won:
+                owners.setdefault(chat, []).append(agent)
+                assert await desk.from_staff(chat, agent, f"{agent}->{chat}")
+                await asyncio.sleep(0)
+                await desk.close(chat, agent)
+
+    await asyncio.gather(*(staff(agent) for agent in ("a", "b", "c")))
+    assert sorted(owners) == sorted(chats)
+    assert all(len(agents) == 1 for agents in owners.values())
+    relayed = [e for e in await events(desk) if e["type"] == "staff"]
+    assert sorted((e["chat"], e["text"]) for e in relayed) == sorted(
+        (chat, f"{agents[0]}->{chat}") for chat, agents in owners.items())
+    assert {c.outcome for c in await cases(desk)} == {"closed"}
+
+
+async def test_only_the_owner_relays_to_the_citizen(desk: HandoffDesk) -> None:
+    await desk.enqueue("tg:1", "live", "nl", None)
+    assert not await desk.from_staff("tg:1", "11", "te vroeg")
+    await desk.claim("tg:1", "11", "Anna")
+    assert not await desk.from_staff("tg:1", "22", "niet van mij")
+    assert await desk.from_staff("tg:1", "11", "Hallo!")
+    await desk.from_citizen("tg:1", "mijn bsn is 111222333")
+    kinds = [(e["type"], e.get("text")) for e in await events(desk)]
+    assert ("staff", "Hallo!") in kinds and ("citizen", "mijn bsn is [bsn]") in kinds
+    assert ("staff", "niet van mij") not in kinds
+
+
+async def test_release_keeps_the_place_and_close_records_times_and_rating(
+    desk: HandoffDesk,
+) -> None:
+    await desk.enqueue("tg:1", "live", "nl", None)
+    await desk.enqueue("tg:2", "live", "nl", None)
+    await desk.claim("tg:1", "11", "Anna")
+    assert await desk.position("tg:2") == 1
+    assert await desk.release("tg:1", "Anna")
+    assert [t.chat_id for t in await desk.queue()] == ["tg:1", "tg:2"]
+    await desk.claim("tg:1", "22", "Bram")
+    closed = await desk.close("tg:1", "Bram")
+    assert closed and closed.agent_name == "Bram"
+    assert await desk.ticket("tg:1") is None
+    case = (await cases(desk))[0]
+    await desk.rate(case.id, rating=4)
+    await desk.rate(case.id, comment="Snel geholpen, bel me op 0612345678")
+    case = (await cases(desk))[0]
+    assert (case.outcome, case.rating, case.agent_name) == ("closed", 4, "Bram")
+    assert case.comment == "Snel geholpen, bel me op [phone]"
+    assert case.handled_seconds is not None and case.closed_at is not None
+    assert [e for e, _ in await transitions(desk, case.id)] == [
+        "queued", "claimed", "released", "claimed", "closed", "rated", "rated"]
+
+
+async def test_cancel_while_queued_moves_the_others_up(desk: HandoffDesk) -> None:
+    for n in range(4):
+        await desk.enqueue(f"tg:{n}", "live", "nl", None)
+    await desk.close("tg:0", "citizen")
+    await desk.close("tg:1", "citizen")
+    assert (await cases(desk))[0].outcome == "cancelled"
+    told = {e["chat"]: e["position"] for e in await events(desk) if e["type"] == "position"}
+    assert told == {"tg:1": 1, "tg:2": 1, "tg:3": 2}, "first in line, or two places up"
+
+
+async def test_refused_attempts_are_recorded(desk: HandoffDesk) -> None:
+    await desk.enqueue("tg:1", "live", "nl", None)
+    await desk.refuse("tg:1", "telegram:999", "claim")
+    case = (await cases(desk))[0]
+    assert ("refused", "telegram:999") in await transitions(desk, case.id)
+
+
+async def test_a_message_left_out_of_hours_waits_in_the_queue(desk: HandoffDesk) -> None:
+    await desk.enqueue("tg:1", "callback", "nl", None, note="Bel me op 0612345678 na 14 uur")
+    [queued] = [e for e in await events(desk) if e["type"] == "queued"]
+    assert queued["note"] == "Bel me op 0612345678 na 14 uur", "staff need the number to call"
+    assert (await cases(desk))[0].note == "Bel me op [phone] na 14 uur"
+    await desk.enqueue("tg:2", "message", "nl", None, note="mail a@b.nl")
+    assert [e for e in await events(desk) if e["type"] == "queued"][1]["note"] == "mail [email]"
+
+
+async def test_overdue_tickets_are_reminded_once(desk: HandoffDesk) -> None:
+    await desk.enqueue("tg:1", "live", "nl", None)
+    assert [t.chat_id for t in await desk.overdue(0)] == ["tg:1"]
+    assert await desk.overdue(0) == []
+
+
+async def test_topics_map_both_ways(desk: HandoffDesk) -> None:
+    await desk.remember_topic("tg:1", 101)
+    assert await desk.topic_of("tg:1") == 101
+    assert await desk.chat_of_topic(101) == "tg:1"
+    assert await desk.chat_of_topic(102) is None
