@@ -105,7 +105,11 @@ class StaffDesk:
         ticket = await self.desk.ticket(chat)
         if action == "claim":
             claim = await self.desk.claim(chat, agent, user.first_name)
-            return "Je hebt deze chat." if claim.won else f"Al geclaimd door {claim.owner}."
+            if claim.won:
+                return "Je hebt deze chat."
+            if not claim.owner:
+                return "Deze chat wacht niet meer."
+            return f"Al geclaimd door {claim.owner}."
         if ticket is None or ticket.mode != "with_staff" or ticket.agent != agent:
             return "Alleen wie deze chat heeft, kan dat doen."
         if action == "transfer":
@@ -161,10 +165,12 @@ class StaffDesk:
     async def _remind(self) -> None:
         while True:
             await asyncio.sleep(max(1.0, min(30.0, self.reminder_seconds / 3)))
-            with contextlib.suppress(Exception):
+            try:
                 for ticket in await self.desk.overdue(self.reminder_seconds):
                     await self.desk.publish("reminder", ticket.chat_id,
                                             minutes=round(self.reminder_seconds / 60, 1))
+            except Exception:
+                log.exception("handoff reminders failed; trying again later")
 
     async def _handle(self, bot: Bot, event: dict[str, Any]) -> None:
         kind, chat = event["type"], event["chat"]
