@@ -3,12 +3,13 @@
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot import content, logs, nlu
+from bot import content, logs, nlu, supervisor
 from bot.settings import Settings
 
 
@@ -24,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("file")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument("--cv", action="store_true", help="also report 5-fold cross-validation")
+    supervisor.add_commands(commands)
     return parser
 
 
@@ -51,11 +53,16 @@ def _nlu(settings: Settings, args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line."""
+    # Opt in to PTB's coming behaviour: durations such as RetryAfter.retry_after are
+    # timedeltas (PTB 22 warns on every read otherwise).
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     args = _parser().parse_args(argv)
     settings = Settings()
     logs.configure(settings.log_level, settings.log_format)
     if args.command == "nlu":
         return _nlu(settings, args)
+    if args.command in {"announce", "broadcast", "poll", "feedback", "policy"}:
+        return asyncio.run(supervisor.run(settings, args))
 
     from bot.channels import telegram, terminal
     from bot.pipeline import Balie

@@ -2,15 +2,19 @@
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
 import yaml
 
-from bot.types import LANGUAGES, Language
+from bot.types import LANGUAGES, Language, StepKind
 
 HANDOFF_ACTION = "offer_handoff"
+# Rule actions that Balie itself carries out: (step kind, step name).
+BOT_MOVES: dict[str, tuple[StepKind, str]] = {
+    HANDOFF_ACTION: ("handoff", "offer"), "offer_subscriptions": ("subscribe", "choose"),
+}
 ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
 
 
@@ -32,6 +36,15 @@ class Variant:
 
 
 @dataclass(frozen=True)
+class Topic:
+    """A news topic citizens subscribe to; its announcements go with these intents' answers."""
+
+    key: str
+    names: dict[Language, str]
+    intents: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Content:
     """The loaded `intents/` folder."""
 
@@ -40,6 +53,7 @@ class Content:
     actions: dict[str, str]
     digest: str
     handoffs: frozenset[str] = frozenset()
+    topics: dict[str, Topic] = field(default_factory=dict)
 
     @property
     def intents(self) -> tuple[str, ...]:
@@ -47,7 +61,7 @@ class Content:
         return tuple(sorted({example.intent for example in self.examples}))
 
     @property
-    def topics(self) -> frozenset[str]:
+    def clarifiable(self) -> frozenset[str]:
         """Return the intents with a `utter_label_<intent>`: those a clarifying question offers."""
         return frozenset(i for i in self.intents if f"utter_label_{i}" in self.responses)
 
@@ -102,11 +116,20 @@ def read_rules(path: Path) -> tuple[dict[str, str], frozenset[str]]:
         names = [step["action"] for step in steps if "action" in step]
         if len(intents) != 1:
             continue
-        if names and (names[0].startswith("action_") or names == [HANDOFF_ACTION]):
+        if names and (names[0].startswith("action_") or names[0] in BOT_MOVES):
             actions[intents[0]] = names[0]
         if HANDOFF_ACTION in names:
             handoffs.add(intents[0])
     return actions, frozenset(handoffs)
+
+
+def read_topics(path: Path) -> dict[str, Topic]:
+    """Read `topics.yml`: per topic its name in each language and its intents."""
+    topics = {}
+    for name, entry in (_read(path).get("topics") or {}).items():
+        names = {language: str(entry[language]) for language in LANGUAGES}
+        topics[name] = Topic(name, names, frozenset(entry.get("intents") or ()))
+    return topics
 
 
 def load(intents_dir: Path) -> Content:
@@ -127,4 +150,6 @@ def load(intents_dir: Path) -> Content:
         actions=actions,
         digest=digest.hexdigest(),
         handoffs=handoffs,
+        topics=read_topics(intents_dir / "topics.yml") if (intents_dir / "topics.yml").exists()
+        else {},
     )

@@ -2,11 +2,14 @@
 
 from dataclasses import dataclass
 
-from bot.content import HANDOFF_ACTION
+from bot.content import BOT_MOVES, HANDOFF_ACTION
 from bot.state import ChatState
 from bot.types import LANGUAGES, Parse, Step, Turn
 
-COMMANDS = {"/start": "utter_start", "/help": "utter_help", "/hulp": "utter_help"}
+COMMANDS = {"/start": "utter_start", "/help": "utter_help", "/hulp": "utter_help",
+            "/privacy": "utter_privacy", "/beleid": "utter_policy", "/policy": "utter_policy"}
+SUBSCRIBE_COMMANDS = {"/abonneer": "choose", "/subscribe": "choose", "/afmelden": "stop",
+                      "/unsubscribe": "stop"}
 LANGUAGE_COMMANDS = {"/taal", "/language"}
 CANCEL_WORDS = {"stop", "annuleer", "annuleren", "cancel", "stoppen"}
 FALLBACKS_BEFORE_OFFER = 2
@@ -18,7 +21,7 @@ class Policy:
 
     A parse is answered when its confidence reaches `threshold` and beats the runner-up by
     `margin`; below `fallback` Balie says it does not understand. In between, or when two
-    intents are close, it asks which of the two topics is meant (if both are `topics`).
+    intents are close, it asks which of the two is meant (if both are `clarifiable`).
     """
 
     threshold: float
@@ -26,7 +29,7 @@ class Policy:
     margin: float
     max_chars: int
     actions: dict[str, str]
-    topics: frozenset[str]
+    clarifiable: frozenset[str]
     handoffs: frozenset[str] = frozenset()
     staffed: bool = False
 
@@ -43,8 +46,12 @@ def screen(text: str, policy: Policy) -> Step | None:
 def answer(intent: str, policy: Policy) -> Step:
     """Answer an intent with its action or response; offer a person where the rules say so."""
     offer = policy.staffed and intent in policy.handoffs
-    if policy.actions.get(intent) == HANDOFF_ACTION:
-        return Step("handoff", "offer") if offer else Step("answer", f"utter_{intent}", intent)
+    action = policy.actions.get(intent, "")
+    if action == HANDOFF_ACTION and not offer:
+        return Step("answer", f"utter_{intent}", intent)
+    if action in BOT_MOVES:
+        kind, name = BOT_MOVES[action]
+        return Step(kind, name, intent=intent)
     if intent in policy.actions:
         return Step("act", policy.actions[intent], intent=intent, offer_handoff=offer)
     return Step("answer", f"utter_{intent}", intent=intent, offer_handoff=offer)
@@ -59,26 +66,45 @@ def _command(state: ChatState, text: str) -> Step:
         state.language = wanted if wanted in LANGUAGES else other  # type: ignore[assignment]
         state.language_locked = True
         return Step("system", "utter_language_switched")
+    if command in SUBSCRIBE_COMMANDS:
+        return Step("subscribe", SUBSCRIBE_COMMANDS[command])
     return Step("system", COMMANDS.get(command, "utter_help"))
 
 
+def _payload(payload: str, state: ChatState, policy: Policy) -> Step:
+    """Turn a button payload into a step: `/intent`, `!move:argument` or `poll:id:choice`."""
+    if payload.startswith("poll:"):
+        _, poll, choice = [*payload.split(":"), "", ""][:3]
+        if poll.isdigit() and choice.isdigit():
+            return Step("poll", "vote", values={"poll": int(poll), "choice": int(choice)})
+        return Step("system", "utter_button_expired")
+    if payload.startswith("!"):
+        move, _, argument = payload[1:].partition(":")
+        if move == "rate" and argument.isdigit():
+            return Step("handoff", "rate", values={"rating": int(argument)})
+        if move == "subscribe":
+            if argument == "stop":
+                return Step("subscribe", "stop")
+            return Step("subscribe", "add", values={"topic": argument})
+        if move == "feedback":
+            return Step("feedback", argument)
+        return Step("handoff", argument or move)
+    intent = payload.removeprefix("/")
+    state.remember(intent)
+    state.fallbacks = 0
+    return answer(intent, policy)
+
+
 def _button(state: ChatState, data: str, policy: Policy) -> Step:
+    if data.startswith("poll:"):
+        return _payload(data, state, policy)
     nonce, _, index = data.partition(":")
     pending = state.pending
     if not pending or nonce != pending.nonce or not index.isdigit():
         return Step("system", "utter_button_expired")
     if int(index) >= len(pending.options):
         return Step("system", "utter_button_expired")
-    payload = pending.options[int(index)]
-    if payload.startswith("!"):
-        move, _, argument = payload[1:].partition(":")
-        if move == "rate":
-            return Step("handoff", "rate", values={"rating": int(argument)})
-        return Step("handoff", argument or move)
-    intent = payload.removeprefix("/")
-    state.remember(intent)
-    state.fallbacks = 0
-    return answer(intent, policy)
+    return _payload(pending.options[int(index)], state, policy)
 
 
 def _understood(state: ChatState, parse: Parse, policy: Policy) -> Step:
@@ -88,7 +114,7 @@ def _understood(state: ChatState, parse: Parse, policy: Policy) -> Step:
     confident = parse.confidence >= policy.threshold
     clear = parse.confidence - runner_up_confidence >= policy.margin
     unsure = parse.confidence >= policy.fallback and not (confident and clear)
-    if unsure and {parse.intent, runner_up} <= policy.topics:
+    if unsure and {parse.intent, runner_up} <= policy.clarifiable:
         return Step("clarify", "utter_clarify", options=(parse.intent, runner_up))
     if confident:
         state.remember(parse.intent)
@@ -106,6 +132,8 @@ def _in_mode(state: ChatState, text: str, parse: Parse | None, policy: Policy) -
         return Step("handoff", "note", values={"text": text, "kind": mode})
     if mode == "commenting":
         return Step("handoff", "comment", values={"text": text})
+    if mode.startswith("poll_comment:"):
+        return Step("poll", "comment", values={"poll": mode.split(":")[1], "text": text})
     if mode == "confirming" and parse and parse.confidence >= policy.threshold:
         return {"affirm": Step("handoff", "accept"),
                 "deny": Step("handoff", "decline")}.get(parse.intent)

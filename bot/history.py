@@ -3,10 +3,21 @@
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import BigInteger, DateTime, Float, Index, Integer, String, Text, select
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    event,
+    select,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -14,6 +25,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from bot.privacy import mask
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# SQLite only auto-increments an INTEGER primary key; PostgreSQL gets a BIGINT.
+ID = BigInteger().with_variant(Integer, "sqlite")
 
 
 class Base(DeclarativeBase):
@@ -26,9 +39,7 @@ class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (Index("ix_messages_chat_created", "chat_id", "created_at"),)
 
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    )
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     chat_id: Mapped[str] = mapped_column(String(80))
     channel: Mapped[str] = mapped_column(String(16))
     direction: Mapped[str] = mapped_column(String(3))
@@ -58,6 +69,14 @@ class Entry:
     update_id: int | None = None
 
 
+def _sqlite_pragmas(connection: Any, _: Any) -> None:
+    """Write-ahead logging: readers don't wait for the writer, and commits need no full sync."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 def _upgrade(connection: Connection) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -75,9 +94,10 @@ class History:
     @classmethod
     async def open(cls, url: str) -> "History":
         """Connect and bring the schema up to date with the migrations."""
+        engine = create_async_engine(url, pool_pre_ping=True)
         if url.startswith("sqlite"):
             Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, pool_pre_ping=True)
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         async with engine.begin() as connection:
             await connection.run_sync(_upgrade)
         return cls(engine)
@@ -107,9 +127,7 @@ class Handoff(Base):
 
     __tablename__ = "handoffs"
 
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    )
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     chat_id: Mapped[str] = mapped_column(String(80), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     language: Mapped[str] = mapped_column(String(2))
@@ -132,9 +150,7 @@ class HandoffEvent(Base):
 
     __tablename__ = "handoff_events"
 
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    )
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     handoff_id: Mapped[int] = mapped_column(BigInteger, index=True)
     event: Mapped[str] = mapped_column(String(32))
     actor: Mapped[str] = mapped_column(String(128))

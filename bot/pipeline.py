@@ -11,9 +11,12 @@ from functools import partial
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import content, dialogue, municipality, nlu, sanitize
+from bot.announcements import Newsroom
 from bot.executor import Executor, template_values, tracker
 from bot.handoff import HandoffDesk
 from bot.history import Entry, History
+from bot.listening import Listening
+from bot.polls import Polls
 from bot.privacy import mask
 from bot.reception import Reception
 from bot.replies import Renderer
@@ -38,7 +41,7 @@ class Balie:
             margin=settings.nlu_margin,
             max_chars=settings.max_message_chars,
             actions=self.content.actions,
-            topics=self.content.topics,
+            clarifiable=self.content.clarifiable,
             handoffs=self.content.handoffs | self.town.always_human,
             staffed=settings.staff_chat_id is not None,
         )
@@ -47,6 +50,7 @@ class Balie:
         self._store: StateStore | None = None
         self._history: History | None = None
         self._reception: Reception | None = None
+        self._listening: Listening | None = None
 
     @property
     def model(self) -> nlu.NLU:
@@ -76,6 +80,13 @@ class Balie:
             raise RuntimeError("Balie.start() has not run")
         return self._reception
 
+    @property
+    def listening(self) -> Listening:
+        """Return announcements, subscriptions, polls and feedback (after `start`)."""
+        if self._listening is None:
+            raise RuntimeError("Balie.start() has not run")
+        return self._listening
+
     async def start(self) -> None:
         """Load or train the NLU model and open Redis and the database."""
         settings = self.settings
@@ -88,6 +99,10 @@ class Balie:
         self._history = await History.open(settings.sqlalchemy_url)
         desk = HandoffDesk(self._store.client, self._history, settings.handoff_minutes_per_citizen)
         self._reception = Reception(desk, self.renderer, self.town)
+        self._listening = Listening(
+            Newsroom(self._history, self.content.topics), Polls(self._history),
+            self._store.client, self.renderer, self.content.topics,
+        )
 
     async def stop(self) -> None:
         """Close Redis and the database."""
@@ -136,9 +151,19 @@ class Balie:
     async def _perform(
         self, step: Step, state: ChatState, chat: str, text: str, parse: Parse | None
     ) -> list[Reply]:
-        language = state.language
         if step.kind == "handoff":
             return await self.reception.move(step, state, chat)
+        if step.kind in {"subscribe", "feedback", "poll"}:
+            return await self.listening.move(step, state, chat)
+        if step.kind in {"answer", "act"} and step.intent:
+            replies = await self._answer(step, state, chat, text, parse)
+            return await self.listening.after_answer(step.intent, state, chat, replies)
+        return await self._answer(step, state, chat, text, parse)
+
+    async def _answer(
+        self, step: Step, state: ChatState, chat: str, text: str, parse: Parse | None
+    ) -> list[Reply]:
+        language = state.language
         if step.kind == "act":
             result = await self.executor.run(step.name, tracker(chat, state, text, parse))
             for event in result.events:

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     staff_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     handoff_reminder_seconds: int = 300
     handoff_minutes_per_citizen: float = 5.0
+    broadcast_per_second: float = 25.0
 
     municipality: str = "voorbeeld"
     intents_dir: Path = PROJECT_DIR / "intents"

@@ -52,7 +52,9 @@ class Reply:
     buttons: tuple[Button, ...] = ()
 
 
-StepKind = Literal["answer", "act", "clarify", "fallback", "system", "handoff"]
+StepKind = Literal[
+    "answer", "act", "clarify", "fallback", "system", "handoff", "subscribe", "feedback", "poll"
+]
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from bot.settings import PROJECT_DIR, Settings
 from bot.state import EmbeddedRedis
 from tests.support.bot_api import TOKEN, BotAPI
 
+os.environ.setdefault("PTB_TIMEDELTA", "true")  # as `balie` itself does (bot/cli.py)
 SERVER_REDIS = "redis://127.0.0.1:6379/9"
 SERVER_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 MODEL_CACHE = PROJECT_DIR / ".balie" / "cache"
@@ -36,7 +37,8 @@ def reachable(port: int) -> bool:
 async def drop_tables(url: str) -> None:
     engine = create_async_engine(url)
     async with engine.begin() as connection:
-        for table in ("messages", "handoffs", "handoff_events"):
+        for table in ("messages", "handoffs", "handoff_events", "announcements", "subscriptions",
+                      "broadcasts", "deliveries", "polls", "votes", "answer_feedback"):
             await connection.execute(sqlalchemy.text(f"DROP TABLE IF EXISTS {table}"))
         await connection.execute(sqlalchemy.text("DROP TABLE IF EXISTS alembic_version"))
     await engine.dispose()

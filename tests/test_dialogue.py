@@ -8,7 +8,7 @@ from bot.types import Parse, Step, Turn
 
 POLICY = Policy(threshold=0.45, fallback=0.2, margin=0.2, max_chars=100,
                 actions={"contact_info": "action_contact_info"},
-                topics=frozenset({"objection", "woz_value", "contact_info"}))
+                clarifiable=frozenset({"objection", "woz_value", "contact_info"}))
 
 
 def parse(*ranking: tuple[str, float], language: str | None = "nl") -> Parse:
@@ -126,13 +126,14 @@ def test_non_text() -> None:
 
 STAFFED = Policy(threshold=0.45, fallback=0.2, margin=0.2, max_chars=100,
                  actions={"request_human": "offer_handoff"},
-                 topics=frozenset({"objection"}),
+                 clarifiable=frozenset({"objection"}),
                  handoffs=frozenset({"request_human", "complaint"}), staffed=True)
 
 
 def test_asking_for_a_person_offers_one_when_staff_are_set_up() -> None:
     request = parse(("request_human", 0.9), ("complaint", 0.05))
-    assert decide(ChatState(), text_turn(), "x", request, STAFFED) == Step("handoff", "offer")
+    assert decide(ChatState(), text_turn(), "x", request, STAFFED) == Step(
+        "handoff", "offer", intent="request_human")
     unstaffed = decide(ChatState(), text_turn(), "x", request, POLICY)
     assert (unstaffed.kind, unstaffed.name) == ("answer", "utter_request_human")
 

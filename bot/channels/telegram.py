@@ -25,7 +25,8 @@ from bot.types import Reply, Turn, TurnKind
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ["start", "help", "hulp", "taal", "language"]
+COMMANDS = ["start", "help", "hulp", "taal", "language", "abonneer", "subscribe", "afmelden",
+            "unsubscribe", "privacy", "beleid", "policy"]
 PRIVATE = filters.ChatType.PRIVATE
 
 

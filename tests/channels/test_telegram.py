@@ -8,7 +8,7 @@ import pytest
 
 from bot import content, nlu
 from bot.channels.telegram import chunks
-from bot.content import HANDOFF_ACTION, Content
+from bot.content import BOT_MOVES, HANDOFF_ACTION, Content
 from bot.municipality import Municipality
 from bot.replies import Renderer
 from bot.settings import PROJECT_DIR
@@ -41,7 +41,7 @@ def expected_texts(
     loaded: Content, renderer: Renderer, intent: str, language: Language
 ) -> set[str]:
     """The answers an intent may get: its response, or (with an action) its action's responses."""
-    if loaded.actions.get(intent, HANDOFF_ACTION) == HANDOFF_ACTION:
+    if loaded.actions.get(intent, HANDOFF_ACTION) in BOT_MOVES:
         # Without a staff desk a person is not offered: the intent's own response answers.
         return {renderer.render(f"utter_{intent}", language).text}
     return {prefix for name in loaded.responses if name.startswith(f"utter_{intent}_")

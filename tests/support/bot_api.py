@@ -31,7 +31,22 @@ INT_FIELDS = {"chat_id", "offset", "limit", "timeout", "message_id", "max_connec
 
 
 class BadRequest(Exception):
-    """A request Telegram would answer with 400 Bad Request."""
+    """A request Telegram would answer with 400 Bad Request (or another error status)."""
+
+    status = 400
+    parameters: dict[str, Any] | None = None
+
+
+class Blocked(BadRequest):
+    status = 403
+
+
+class TooManyRequests(BadRequest):
+    status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too Many Requests: retry after {retry_after}")
+        self.parameters = {"retry_after": retry_after}
 
 
 class _EntityCheck(HTMLParser):
@@ -73,6 +88,14 @@ class BotAPI:
         self.members: dict[int, str] = {}
         self.topics: dict[int, dict[str, Any]] = {}
         self.callback_answers: list[dict[str, Any]] = []
+        # Telegram's limits, off unless a test sets them: messages per second over all chats,
+        # seconds between two messages to one chat, and chats that blocked the bot.
+        self.rate_limit: int | None = None
+        self.chat_interval = 0.0
+        self.blocked: set[int] = set()
+        self.refusals = {403: 0, 429: 0}
+        self._recent: list[float] = []
+        self._last_to: dict[int, float] = {}
         self.webhook_statuses: list[int] = []
         self._update_ids = itertools.count(1000)
         self._message_ids = itertools.count(1)
@@ -230,8 +253,13 @@ class BotAPI:
         try:
             result = await handler(params)
         except BadRequest as error:
-            return web.json_response(
-                {"ok": False, "error_code": 400, "description": str(error)}, status=400)
+            body: dict[str, Any] = {"ok": False, "error_code": error.status,
+                                    "description": str(error)}
+            if error.parameters:
+                body["parameters"] = error.parameters
+            if error.status in self.refusals:
+                self.refusals[error.status] += 1
+            return web.json_response(body, status=error.status)
         return web.json_response({"ok": True, "result": result})
 
     async def _api_getme(self, params: dict[str, Any]) -> Any:
@@ -280,6 +308,7 @@ class BotAPI:
                 if len(button.get("callback_data", "").encode()) > 64:
                     raise BadRequest("Bad Request: BUTTON_DATA_INVALID")
         chat_id = int(params["chat_id"])
+        self._limit(chat_id)
         thread = params.get("message_thread_id")
         if thread is not None and self.topics.get(thread, {}).get("closed"):
             raise BadRequest("Bad Request: TOPIC_CLOSED")
@@ -294,6 +323,20 @@ class BotAPI:
             self.sent.setdefault(chat_id, []).append(message)
             self._changed.notify_all()
         return message
+
+    def _limit(self, chat_id: int) -> None:
+        """Refuse as Telegram does: blocked chats (403) and sending too fast (429)."""
+        if chat_id in self.blocked:
+            raise Blocked("Forbidden: bot was blocked by the user")
+        now = time.monotonic()
+        if self.chat_interval and now - self._last_to.get(chat_id, -1e9) < self.chat_interval:
+            raise TooManyRequests(1)
+        if self.rate_limit:
+            self._recent = [t for t in self._recent if now - t < 1.0]
+            if len(self._recent) >= self.rate_limit:
+                raise TooManyRequests(1)
+            self._recent.append(now)
+        self._last_to[chat_id] = now
 
     async def _api_editmessagereplymarkup(self, params: dict[str, Any]) -> Any:
         chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
