@@ -25,8 +25,10 @@ class Listening:
     """Adds what the department wants to tell or ask to answers, and records what citizens say."""
 
     def __init__(self, newsroom: Newsroom, polls: Polls, client: "Redis",
-                 renderer: Renderer, topics: dict[str, Topic]) -> None:
+                 renderer: Renderer, topics: dict[str, Topic], rated: frozenset[str]) -> None:
+        """Set up; `rated` are the intents whose answers get thumbs up/down (the tax topics)."""
         self.newsroom = newsroom
+        self.rated = rated
         self.polls = polls
         self.client = client
         self.renderer = renderer
@@ -44,7 +46,8 @@ class Listening:
         notes = await self.newsroom.for_answer(intent, state.language, self.renderer.town.now())
         last = replies[-1]
         text = "\n\n".join([last.text, *(f"📢 {note}" for note in notes)])
-        replies = [*replies[:-1], replace(last, text=text, buttons=last.buttons + FEEDBACK)]
+        thumbs = FEEDBACK if intent in self.rated else ()
+        replies = [*replies[:-1], replace(last, text=text, buttons=last.buttons + thumbs)]
         poll = await self.polls.after(intent)
         if poll and not await self.polls.voted(poll.id, chat_id) and await self.client.set(
             key(chat_id, f"poll:{poll.id}"), 1, nx=True, ex=ASKED_SECONDS

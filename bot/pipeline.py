@@ -101,7 +101,7 @@ class Balie:
         self._reception = Reception(desk, self.renderer, self.town)
         self._listening = Listening(
             Newsroom(self._history, self.content.topics), Polls(self._history),
-            self._store.client, self.renderer, self.content.topics,
+            self._store.client, self.renderer, self.content.topics, self.content.clarifiable,
         )
 
     async def stop(self) -> None:

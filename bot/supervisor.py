@@ -92,6 +92,14 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "policy":
         print(policy(settings))
         return 0
+    try:
+        return await _run(settings, args)
+    except ValueError as error:
+        print(f"balie: {error}", file=sys.stderr)
+        return 2
+
+
+async def _run(settings: Settings, args: argparse.Namespace) -> int:
     async with office(settings) as desk:
         if args.command == "announce":
             start = _when(args.valid_from, datetime.now(UTC))

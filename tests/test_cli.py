@@ -62,3 +62,17 @@ def test_nlu_train_reports_the_model(tmp_path: Path) -> None:
     result = balie("nlu", "train", tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "32 intents" in result.stdout
+
+
+def test_announce_and_policy_from_the_command_line(tmp_path: Path) -> None:
+    result = balie("announce", "--nl", "Storing in het portaal", "--en", "Portal outage",
+                   "--topic", "storing", "--until", "2099-01-01", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("announcement 1 valid ")
+    wrong = balie("announce", "--nl", "x", "--en", "x", "--topic", "weer", tmp_path=tmp_path)
+    assert wrong.returncode != 0 and "unknown topic" in wrong.stderr
+    feedback = balie("feedback", "--csv", tmp_path=tmp_path)
+    assert feedback.stdout.splitlines() == ["intent,up,down"]
+    policy = balie("policy", tmp_path=tmp_path)
+    assert "Gemeente Voorbeeld" in policy.stdout and "180 dagen" in policy.stdout
+    assert "{" not in policy.stdout

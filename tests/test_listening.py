@@ -13,7 +13,6 @@ from bot.polls import Polls
 from bot.settings import PROJECT_DIR
 
 TOPICS = content.read_topics(PROJECT_DIR / "intents" / "topics.yml")
-NOW = datetime.now(UTC)
 
 
 @pytest.fixture
@@ -28,38 +27,41 @@ async def history(backend: dict[str, str]) -> AsyncIterator[History]:
 async def test_announcement_shows_with_its_topics_answers_only_while_valid(
     history: History,
 ) -> None:
+    now = datetime.now(UTC)
     news = Newsroom(history, TOPICS)
     await news.announce("De aanslagen 2027 gaan op 26 februari de deur uit.",
-                        "The 2027 notices go out on 26 February.", NOW - timedelta(hours=1),
-                        NOW + timedelta(hours=1), "aanslag", inline=True, created_by="test")
-    await news.announce("Later", "Later", NOW + timedelta(days=1), NOW + timedelta(days=2),
+                        "The 2027 notices go out on 26 February.", now - timedelta(hours=1),
+                        now + timedelta(hours=1), "aanslag", inline=True, created_by="test")
+    await news.announce("Later", "Later", now + timedelta(days=1), now + timedelta(days=2),
                         "aanslag", inline=True, created_by="test")
-    await news.announce("Alleen broadcast", "Broadcast only", NOW - timedelta(hours=1),
-                        NOW + timedelta(hours=1), "aanslag", inline=False, created_by="test")
-    assert await news.for_answer("payment_deadline", "en", NOW) == [
+    await news.announce("Alleen broadcast", "Broadcast only", now - timedelta(hours=1),
+                        now + timedelta(hours=1), "aanslag", inline=False, created_by="test")
+    assert await news.for_answer("payment_deadline", "en", now) == [
         "The 2027 notices go out on 26 February."]
-    assert await news.for_answer("explain_assessment", "nl", NOW) == [
+    assert await news.for_answer("explain_assessment", "nl", now) == [
         "De aanslagen 2027 gaan op 26 februari de deur uit."]
-    assert await news.for_answer("woz_value", "nl", NOW) == []
-    assert await news.for_answer("payment_deadline", "nl", NOW + timedelta(hours=2)) == []
-    assert await news.for_answer("payment_deadline", "nl", NOW - timedelta(hours=2)) == []
-    assert await news.for_answer("payment_deadline", "nl", NOW + timedelta(days=1, hours=1)) == [
+    assert await news.for_answer("woz_value", "nl", now) == []
+    assert await news.for_answer("payment_deadline", "nl", now + timedelta(hours=2)) == []
+    assert await news.for_answer("payment_deadline", "nl", now - timedelta(hours=2)) == []
+    assert await news.for_answer("payment_deadline", "nl", now + timedelta(days=1, hours=1)) == [
         "Later"]
 
 
 async def test_an_announcement_without_topic_goes_with_every_answer(history: History) -> None:
+    now = datetime.now(UTC)
     news = Newsroom(history, TOPICS)
-    await news.announce("Storing", "Outage", NOW - timedelta(minutes=1),
-                        NOW + timedelta(minutes=5), None, inline=True, created_by="test")
-    assert await news.for_answer("dog_tax", "en", NOW) == ["Outage"]
+    await news.announce("Storing", "Outage", now - timedelta(minutes=1),
+                        now + timedelta(minutes=5), None, inline=True, created_by="test")
+    assert await news.for_answer("dog_tax", "en", now) == ["Outage"]
 
 
 async def test_announcements_are_checked(history: History) -> None:
+    now = datetime.now(UTC)
     news = Newsroom(history, TOPICS)
     with pytest.raises(ValueError, match="unknown topic"):
-        await news.announce("x", "x", NOW, NOW + timedelta(days=1), "weer", True, "test")
+        await news.announce("x", "x", now, now + timedelta(days=1), "weer", True, "test")
     with pytest.raises(ValueError, match="end after"):
-        await news.announce("x", "x", NOW, NOW, None, True, "test")
+        await news.announce("x", "x", now, now, None, True, "test")
 
 
 async def test_subscriptions(history: History) -> None:

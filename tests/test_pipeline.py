@@ -150,3 +150,9 @@ async def test_unreachable_redis_gets_an_apology_not_silence(settings: Settings)
     finally:
         await balie.stop()
     assert replies[0].text == balie.renderer.render("utter_technical_problem", "nl").text
+
+
+async def test_tax_answers_get_thumbs_and_small_talk_does_not(balie: Balie) -> None:
+    replies = await say(balie, "hoe lang heb ik om bezwaar te maken?")
+    assert [b.title for b in replies[-1].buttons] == ["👍", "👎"]
+    assert (await say(balie, "hoi"))[0].buttons == ()
