@@ -8,14 +8,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from statistics import median
+from typing import Any
 
+from sqlalchemy import select
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import Forbidden, RetryAfter
 
 from bot import content, municipality
 from bot.announcements import Announcement, Newsroom
 from bot.broadcast import Blocked, Broadcaster, Progress, RetryLater, Send
-from bot.history import History
+from bot.history import Handoff, History, Message
 from bot.listening import poll_buttons
 from bot.polls import Polls, to_csv
 from bot.replies import Placeholders
@@ -78,6 +81,8 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     feedback = commands.add_parser("feedback", help="thumbs up/down per intent")
     feedback.add_argument("--csv", action="store_true")
     commands.add_parser("policy", help="print the chat policy with this municipality's values")
+    report = commands.add_parser("report", help="response times against the policy's targets")
+    report.add_argument("--days", type=int, default=30)
 
 
 def _when(text: str | None, default: datetime) -> datetime:
@@ -115,6 +120,10 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
             return 0
         if args.command == "broadcast":
             return await _broadcast(desk, args.id)
+        if args.command == "report":
+            town = municipality.load(settings.facts, settings.municipality)
+            print(await response_times(desk.history, town.facts, args.days))
+            return 0
         if args.command == "feedback":
             rows = [[intent, up, down] for intent, (up, down) in
                     (await desk.polls.feedback_per_intent()).items()]
@@ -179,9 +188,9 @@ async def _broadcast(desk: Office, only: int | None) -> int:
 
 async def _messages(
     desk: Office, announcement_id: int | None, poll_id: int | None
-) -> dict[str, "Message"]:
+) -> dict[str, "Outgoing"]:
     """The message per language: an announcement's text, or a poll with its buttons."""
-    messages: dict[str, Message] = {}
+    messages: dict[str, Outgoing] = {}
     for language in ("nl", "en"):
         if poll_id is not None:
             found = await desk.polls.get(poll_id)
@@ -198,10 +207,10 @@ async def _messages(
     return messages
 
 
-Message = tuple[str, InlineKeyboardMarkup | None]
+Outgoing = tuple[str, InlineKeyboardMarkup | None]
 
 
-def _sender(bot: Bot, messages: dict[str, Message]) -> Send:
+def _sender(bot: Bot, messages: dict[str, Outgoing]) -> Send:
     """Send a broadcast's message through the Bot API, naming Telegram's refusals."""
 
     async def send(chat_id: str, language: str) -> None:
@@ -228,6 +237,34 @@ def _bar(total: int, width: int = 40) -> Progress:
               file=sys.stderr, flush=True)
 
     return show
+
+
+async def response_times(history: History, facts: dict[str, Any], days: int) -> str:
+    """Measured response times of the last `days` days next to the policy's targets."""
+    since = datetime.now(UTC) - timedelta(days=days)
+    async with history.sessions() as session:
+        answers = (await session.scalars(select(Message.latency_ms).where(
+            Message.direction == "out", Message.created_at >= since,
+            Message.latency_ms.is_not(None)))).all()
+        handoffs = (await session.execute(select(Handoff.kind, Handoff.waited_seconds).where(
+            Handoff.queued_at >= since, Handoff.waited_seconds.is_not(None)))).all()
+    live = [seconds / 60 for kind, seconds in handoffs if kind == "live" and seconds is not None]
+    left = [seconds / 86400 for kind, seconds in handoffs if kind != "live" and seconds]
+    target_minutes, target_days = facts["target_wait_minutes"], facts["target_message_days"]
+
+    def line(name: str, values: list[float], unit: str, target: float | None) -> str:
+        if not values:
+            return f"{name}: no data"
+        within = f", {sum(v <= target for v in values) / len(values):.0%} within the target " \
+                 f"of {target} {unit}" if target is not None else ""
+        return f"{name}: median {median(values):.1f} {unit} over {len(values)}{within}"
+
+    return "\n".join([
+        f"Last {days} days",
+        line("Balie's answers", [ms / 1000 for ms in answers if ms is not None], "s", None),
+        line("Staff taking a live chat", live, "minutes", target_minutes),
+        line("Staff taking a message left out of hours", left, "days", target_days),
+    ])
 
 
 def policy(settings: Settings, path: Path = POLICY) -> str:

@@ -76,3 +76,13 @@ def test_announce_and_policy_from_the_command_line(tmp_path: Path) -> None:
     policy = balie("policy", tmp_path=tmp_path)
     assert "Gemeente Voorbeeld" in policy.stdout and "180 dagen" in policy.stdout
     assert "{" not in policy.stdout
+
+
+def test_report_gives_response_times_against_the_policy(tmp_path: Path) -> None:
+    balie("chat", tmp_path=tmp_path, stdin="hoe lang heb ik om bezwaar te maken?\n")
+    report = balie("report", tmp_path=tmp_path)
+    assert report.returncode == 0, report.stderr
+    lines = report.stdout.splitlines()
+    assert lines[0] == "Last 30 days"
+    assert lines[1].startswith("Balie's answers: median ") and "over 2" in lines[1]
+    assert lines[2] == "Staff taking a live chat: no data"

@@ -163,3 +163,15 @@ async def test_topics_map_both_ways(desk: HandoffDesk) -> None:
     assert await desk.topic_of("tg:1") == 101
     assert await desk.chat_of_topic(101) == "tg:1"
     assert await desk.chat_of_topic(102) is None
+
+
+async def test_report_compares_waiting_with_the_policy_target(desk: HandoffDesk) -> None:
+    from bot.supervisor import response_times
+
+    await desk.enqueue("tg:1", "live", "nl", None)
+    await desk.claim("tg:1", "11", "Anna")
+    text = await response_times(desk.history, {"target_wait_minutes": 10,
+                                               "target_message_days": 2}, 30)
+    assert "Staff taking a live chat: median 0.0 minutes over 1, 100% within the target of " \
+           "10 minutes" in text
+    assert "Staff taking a message left out of hours: no data" in text
