@@ -7,6 +7,7 @@ import time
 from dataclasses import replace
 from datetime import timedelta
 from functools import partial
+from typing import TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -25,6 +26,14 @@ from bot.state import ChatState, Pending, StateStore
 from bot.types import Button, Language, Parse, Reply, Step, Turn, as_language
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def _ready(part: T | None) -> T:
+    """Return a part that `Balie.start` opens, or say it has not run."""
+    if part is None:
+        raise RuntimeError("Balie.start() has not run")
+    return part
 
 
 class Balie:
@@ -55,37 +64,27 @@ class Balie:
     @property
     def model(self) -> nlu.NLU:
         """Return the NLU model (after `start`)."""
-        if self._nlu is None:
-            raise RuntimeError("Balie.start() has not run")
-        return self._nlu
+        return _ready(self._nlu)
 
     @property
     def store(self) -> StateStore:
         """Return the state store (after `start`)."""
-        if self._store is None:
-            raise RuntimeError("Balie.start() has not run")
-        return self._store
+        return _ready(self._store)
 
     @property
     def history(self) -> History:
         """Return the conversation log (after `start`)."""
-        if self._history is None:
-            raise RuntimeError("Balie.start() has not run")
-        return self._history
+        return _ready(self._history)
 
     @property
     def reception(self) -> Reception:
         """Return the citizen side of the handoff desk (after `start`)."""
-        if self._reception is None:
-            raise RuntimeError("Balie.start() has not run")
-        return self._reception
+        return _ready(self._reception)
 
     @property
     def listening(self) -> Listening:
         """Return announcements, subscriptions, polls and feedback (after `start`)."""
-        if self._listening is None:
-            raise RuntimeError("Balie.start() has not run")
-        return self._listening
+        return _ready(self._listening)
 
     async def start(self) -> None:
         """Load or train the NLU model and open Redis and the database."""

@@ -62,7 +62,8 @@ class Step:
     """What the dialogue decided: a response, an action, a question, or a handoff move.
 
     For kind handoff, `name` is offer, accept, decline, cancel, message, callback, note, rate,
-    comment or skip. `offer_handoff` adds the question "talk to a person?".
+    comment, skip or relay (the citizen's message went to staff); subscribe, feedback and poll
+    steps are carried out by `bot.listening`. `offer_handoff` adds "talk to a person?".
     """
 
     kind: StepKind

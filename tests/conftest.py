@@ -16,6 +16,7 @@ import sqlalchemy
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot import content, municipality, nlu
+from bot.history import History
 from bot.pipeline import Balie
 from bot.settings import PROJECT_DIR, Settings
 from bot.state import EmbeddedRedis
@@ -66,6 +67,16 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str
         client.flushdb()
         client.close()
         asyncio.run(drop_tables(SERVER_POSTGRES))
+
+
+@pytest.fixture
+async def history(backend: dict[str, str]) -> AsyncIterator[History]:
+    """The conversation log and the other tables, migrated, on this backend."""
+    instance = await History.open(backend["DATABASE_URL"])
+    try:
+        yield instance
+    finally:
+        await instance.close()
 
 
 @pytest.fixture(scope="session")

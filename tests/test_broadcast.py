@@ -7,11 +7,9 @@ import signal
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 from telegram import Bot
 
@@ -27,14 +25,6 @@ TOPICS = content.read_topics(PROJECT_DIR / "intents" / "topics.yml")
 SUBSCRIBERS = 2000
 FIRST = 100_000
 
-
-@pytest.fixture
-async def history(backend: dict[str, str]) -> AsyncIterator[History]:
-    instance = await History.open(backend["DATABASE_URL"])
-    try:
-        yield instance
-    finally:
-        await instance.close()
 
 
 async def subscribe_many(history: History, count: int = SUBSCRIBERS) -> None:

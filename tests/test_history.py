@@ -1,20 +1,9 @@
 """The conversation log in SQLite and PostgreSQL."""
 
-from collections.abc import AsyncIterator
 
-import pytest
 import sqlalchemy
 
 from bot.history import Entry, History
-
-
-@pytest.fixture
-async def history(backend: dict[str, str]) -> AsyncIterator[History]:
-    instance = await History.open(backend["DATABASE_URL"])
-    try:
-        yield instance
-    finally:
-        await instance.close()
 
 
 async def test_messages_are_stored_masked_in_order(history: History) -> None:

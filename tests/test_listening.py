@@ -1,7 +1,6 @@
 """Announcements, subscriptions, polls and answer feedback on SQLite and PostgreSQL."""
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,14 +13,6 @@ from bot.settings import PROJECT_DIR
 
 TOPICS = content.read_topics(PROJECT_DIR / "intents" / "topics.yml")
 
-
-@pytest.fixture
-async def history(backend: dict[str, str]) -> AsyncIterator[History]:
-    instance = await History.open(backend["DATABASE_URL"])
-    try:
-        yield instance
-    finally:
-        await instance.close()
 
 
 async def test_announcement_shows_with_its_topics_answers_only_while_valid(
