@@ -61,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure(settings.log_level, settings.log_format)
     if args.command == "nlu":
         return _nlu(settings, args)
-    if args.command in {"announce", "broadcast", "poll", "feedback", "policy", "report"}:
+    if args.command in {"announce", "broadcast", "poll", "feedback", "policy", "report", "purge"}:
         return asyncio.run(supervisor.run(settings, args))
 
     from bot.channels import telegram, terminal

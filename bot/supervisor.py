@@ -22,6 +22,7 @@ from bot.history import Handoff, History, Message
 from bot.listening import poll_buttons
 from bot.polls import Polls, to_csv
 from bot.replies import Placeholders
+from bot.retention import purge
 from bot.settings import PROJECT_DIR, Settings
 from bot.types import as_language
 
@@ -81,6 +82,8 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     feedback = commands.add_parser("feedback", help="thumbs up/down per intent")
     feedback.add_argument("--csv", action="store_true")
     commands.add_parser("policy", help="print the chat policy with this municipality's values")
+    purge = commands.add_parser("purge", help="delete conversation data past the retention time")
+    purge.add_argument("--days", type=int, help="default: retention_days of the municipality")
     report = commands.add_parser("report", help="response times against the policy's targets")
     report.add_argument("--days", type=int, default=30)
 
@@ -120,6 +123,12 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
             return 0
         if args.command == "broadcast":
             return await _broadcast(desk, args.id)
+        if args.command == "purge":
+            town = municipality.load(settings.facts, settings.municipality)
+            counts = await purge(desk.history, args.days or int(town.facts["retention_days"]),
+                                 actor="cli")
+            print(json.dumps(counts))
+            return 0
         if args.command == "report":
             town = municipality.load(settings.facts, settings.municipality)
             print(await response_times(desk.history, town.facts, args.days))

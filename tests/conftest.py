@@ -39,7 +39,8 @@ async def drop_tables(url: str) -> None:
     engine = create_async_engine(url)
     async with engine.begin() as connection:
         for table in ("messages", "handoffs", "handoff_events", "announcements", "subscriptions",
-                      "broadcasts", "deliveries", "polls", "votes", "answer_feedback"):
+                      "broadcasts", "deliveries", "polls", "votes", "answer_feedback",
+                      "audit_log"):
             await connection.execute(sqlalchemy.text(f"DROP TABLE IF EXISTS {table}"))
         await connection.execute(sqlalchemy.text("DROP TABLE IF EXISTS alembic_version"))
     await engine.dispose()

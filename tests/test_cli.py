@@ -86,3 +86,12 @@ def test_report_gives_response_times_against_the_policy(tmp_path: Path) -> None:
     assert lines[0] == "Last 30 days"
     assert lines[1].startswith("Balie's answers: median ") and "over 2" in lines[1]
     assert lines[2] == "Staff taking a live chat: no data"
+
+
+def test_purge_from_the_command_line(tmp_path: Path) -> None:
+    balie("chat", tmp_path=tmp_path, stdin="hoi\n")
+    kept = balie("purge", tmp_path=tmp_path)
+    assert kept.returncode == 0, kept.stderr
+    assert json.loads(kept.stdout)["messages"] == 0, "nothing is older than 180 days"
+    gone = balie("purge", "--days", "0", tmp_path=tmp_path)
+    assert json.loads(gone.stdout)["messages"] == 4, "/start and hoi, each with an answer"

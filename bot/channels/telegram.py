@@ -20,6 +20,7 @@ from telegram.ext import (
 from bot.channels.staff import StaffDesk
 from bot.pipeline import Balie
 from bot.replies import TELEGRAM_LIMIT, split
+from bot.retention import purge
 from bot.settings import Settings
 from bot.types import Reply, Turn, TurnKind
 
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 COMMANDS = ["start", "help", "hulp", "taal", "language", "abonneer", "subscribe", "afmelden",
             "unsubscribe", "privacy", "beleid", "policy"]
 PRIVATE = filters.ChatType.PRIVATE
+PURGE_INTERVAL = 24 * 3600
 
 
 def chunks(text: str) -> list[str]:
@@ -113,6 +115,7 @@ def build(settings: Settings, balie: Balie) -> Application:  # type: ignore[type
 
     async def post_init(application: Application) -> None:  # type: ignore[type-arg]
         await balie.start()
+        tasks.append(asyncio.create_task(_purge_daily(balie)))
         if staff:
             tasks.append(asyncio.create_task(staff.run(application.bot)))
 
@@ -144,6 +147,16 @@ def build(settings: Settings, balie: Balie) -> Application:  # type: ignore[type
     application.add_handler(MessageHandler(PRIVATE & filters.UpdateType.MESSAGES, message))
     application.add_error_handler(_log_error)
     return application
+
+
+async def _purge_daily(balie: Balie) -> None:
+    """Apply the retention time at start-up and then once a day."""
+    while True:
+        try:
+            await purge(balie.history, int(balie.town.facts["retention_days"]), actor="schedule")
+        except Exception:
+            log.exception("purge failed; trying again tomorrow")
+        await asyncio.sleep(PURGE_INTERVAL)
 
 
 async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

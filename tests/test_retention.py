@@ -1,0 +1,73 @@
+"""Retention: data past the municipality's limit is deleted, by command and by the running bot."""
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.broadcast import Broadcast, Delivery
+from bot.history import Entry, Handoff, HandoffEvent, History, Message
+from bot.polls import AnswerFeedback, Polls, Vote
+from bot.retention import Audit, purge
+from tests.support.bot_api import BotAPI
+
+OLD = datetime.now(UTC) - timedelta(days=200)
+
+
+async def count(history: History, table: Any) -> int:
+    async with history.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(table)) or 0)
+
+
+async def fill(history: History) -> None:
+    await history.record([Entry("tg:1", "telegram", "in", "text", "nieuw")])
+    poll = await Polls(history).create("?", "?", None)
+    async with history.sessions.begin() as session:
+        session.add_all([
+            Message(chat_id="tg:1", channel="telegram", direction="in", kind="text",
+                    text="oud", created_at=OLD),
+            Handoff(chat_id="tg:1", kind="live", language="nl", queued_at=OLD,
+                    outcome="closed"),
+            Handoff(chat_id="tg:2", kind="live", language="nl", queued_at=OLD, outcome="open"),
+            HandoffEvent(handoff_id=1, event="queued", actor="citizen", at=OLD),
+            AnswerFeedback(chat_id="tg:1", intent="remission", useful=True, created_at=OLD),
+            Vote(poll_id=poll.id, chat_id="tg:1", choice=2, comment="oud", created_at=OLD),
+            Broadcast(id=50, topic=None, created_at=OLD, finished_at=OLD),
+            Delivery(broadcast_id=50, chat_id="tg:1", language="nl", status="sent",
+                     attempts=1),
+        ])
+
+
+async def test_purge_deletes_what_is_past_retention_and_is_audited(history: History) -> None:
+    await fill(history)
+    counts = await purge(history, 180, actor="test")
+    assert counts == {"messages": 1, "handoff_events": 1, "handoffs": 1, "answer_feedback": 1,
+                      "deliveries": 1, "vote_comments": 1}
+    async with history.sessions() as session:
+        assert (await session.scalars(select(Message.text))).all() == ["nieuw"]
+        assert (await session.scalars(select(Handoff.outcome))).all() == ["open"]
+        vote = (await session.scalars(select(Vote))).one()
+        assert (vote.choice, vote.comment) == (2, None), "the vote still counts"
+        audit = (await session.scalars(select(Audit))).one()
+    assert (audit.actor, audit.action) == ("test", "purge")
+    assert json.loads(audit.detail or "{}")["messages"] == 1
+    assert await purge(history, 180, actor="test") == dict.fromkeys(counts, 0)
+
+
+async def test_the_running_bot_purges_at_start(
+    bot_process: Any, bot_api: BotAPI, history: History
+) -> None:
+    await fill(history)
+    bot_process()
+    await bot_api.wait_for_call("getUpdates", timeout=60)
+    for _ in range(100):
+        if await count(history, Audit):
+            break
+        await asyncio.sleep(0.1)
+    async with history.sessions() as session:
+        audit = (await session.scalars(select(Audit))).one()
+        texts = (await session.scalars(select(Message.text))).all()
+    assert audit.actor == "schedule"
+    assert texts == ["nieuw"]
