@@ -125,8 +125,8 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
             return await _broadcast(desk, args.id)
         if args.command == "purge":
             town = municipality.load(settings.facts, settings.municipality)
-            counts = await purge(desk.history, args.days or int(town.facts["retention_days"]),
-                                 actor="cli")
+            days = args.days if args.days is not None else int(town.facts["retention_days"])
+            counts = await purge(desk.history, days, actor="cli")
             print(json.dumps(counts))
             return 0
         if args.command == "report":
