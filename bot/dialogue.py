@@ -8,6 +8,7 @@ from bot.types import LANGUAGES, Parse, Step, Turn
 
 COMMANDS = {"/start": "utter_start", "/help": "utter_help", "/hulp": "utter_help",
             "/privacy": "utter_privacy", "/beleid": "utter_policy", "/policy": "utter_policy"}
+FORGET_COMMANDS = {"/vergeet", "/forget"}
 SUBSCRIBE_COMMANDS = {"/abonneer": "choose", "/subscribe": "choose", "/afmelden": "stop",
                       "/unsubscribe": "stop"}
 LANGUAGE_COMMANDS = {"/taal", "/language"}
@@ -68,6 +69,8 @@ def _command(state: ChatState, text: str) -> Step:
         return Step("system", "utter_language_switched")
     if command in SUBSCRIBE_COMMANDS:
         return Step("subscribe", SUBSCRIBE_COMMANDS[command])
+    if command in FORGET_COMMANDS:
+        return Step("system", "utter_forget_confirm")
     return Step("system", COMMANDS.get(command, "utter_help"))
 
 
@@ -88,6 +91,8 @@ def _payload(payload: str, state: ChatState, policy: Policy) -> Step:
             return Step("subscribe", "add", values={"topic": argument})
         if move == "feedback":
             return Step("feedback", argument)
+        if move == "forget":
+            return Step("forget", argument)
         return Step("handoff", argument or move)
     intent = payload.removeprefix("/")
     state.remember(intent)

@@ -21,12 +21,14 @@ from bot.polls import Polls
 from bot.privacy import mask
 from bot.reception import Reception
 from bot.replies import Renderer
+from bot.retention import forget
 from bot.settings import Settings
 from bot.state import ChatState, Pending, StateStore
 from bot.types import Button, Language, Parse, Reply, Step, Turn, as_language
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+FORGOTTEN = Step("forget", "yes")
 
 
 def _ready(part: T | None) -> T:
@@ -139,7 +141,8 @@ class Balie:
             log.exception("turn failed", extra={"chat": chat, "update": turn.update_id})
             return [self._apology(turn)]
         latency = (time.perf_counter() - started) * 1000
-        await self._record(turn, text, state.language, parse, step, replies, latency)
+        if step != FORGOTTEN:
+            await self._record(turn, text, state.language, parse, step, replies, latency)
         return replies
 
     def _understand(self, turn: Turn, text: str) -> Parse | None:
@@ -154,6 +157,8 @@ class Balie:
             return await self.reception.move(step, state, chat)
         if step.kind in {"subscribe", "feedback", "poll"}:
             return await self.listening.move(step, state, chat)
+        if step.kind == "forget":
+            return await self._forget(step, state, chat)
         if step.kind in {"answer", "act"} and step.intent:
             replies = await self._answer(step, state, chat, text, parse)
             return await self.listening.after_answer(step.intent, state, chat, replies)
@@ -200,6 +205,14 @@ class Balie:
         await self._write([Entry(chat_id, channel, "out", "handoff", r.text, state.language,
                                  intent=response) for r in replies])
         return replies
+
+    async def _forget(self, step: Step, state: ChatState, chat: str) -> list[Reply]:
+        """Erase the chat's data after the citizen confirmed; nothing of this turn is logged."""
+        if step.name != "yes":
+            return [self.renderer.render("utter_forget_cancelled", state.language)]
+        await forget(self.history, self.store.client, chat)
+        state.clear()
+        return [self.renderer.render("utter_forgotten", state.language)]
 
     @staticmethod
     def _offer(replies: list[Reply], state: ChatState) -> list[Reply]:

@@ -1,15 +1,19 @@
-"""Retention: conversation data older than the municipality's limit is deleted, and audited."""
+"""Retention: data past the municipality's limit is deleted; a citizen can erase their own."""
 
+import hashlib
 import json
 import logging
 from datetime import UTC, datetime, timedelta
 
+from redis.asyncio import Redis
 from sqlalchemy import DateTime, String, Text, delete, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.announcements import Subscription
 from bot.broadcast import Broadcast, Delivery
 from bot.history import ID, Base, Handoff, HandoffEvent, History, Message
 from bot.polls import AnswerFeedback, Vote
+from bot.state import key
 
 log = logging.getLogger(__name__)
 
@@ -51,4 +55,37 @@ async def purge(history: History, days: int, actor: str) -> dict[str, int]:
         session.add(Audit(actor=actor, action="purge", at=datetime.now(UTC),
                           detail=json.dumps({"days": days, **counts})))
     log.info("purged", extra={"days": days, "actor": actor, **counts})
+    return counts
+
+
+async def forget(history: History, client: "Redis", chat_id: str) -> dict[str, int]:
+    """Erase everything about one chat (AVG article 17): its rows in SQL and its Redis keys.
+
+    The audit entry names the chat only by a hash, so the erasure can be shown without
+    keeping who it was.
+    """
+    handoffs = select(Handoff.id).where(Handoff.chat_id == chat_id)
+    statements = {
+        "handoff_events": delete(HandoffEvent).where(HandoffEvent.handoff_id.in_(handoffs)),
+        "handoffs": delete(Handoff).where(Handoff.chat_id == chat_id),
+        "messages": delete(Message).where(Message.chat_id == chat_id),
+        "votes": delete(Vote).where(Vote.chat_id == chat_id),
+        "answer_feedback": delete(AnswerFeedback).where(AnswerFeedback.chat_id == chat_id),
+        "subscriptions": delete(Subscription).where(Subscription.chat_id == chat_id),
+        "deliveries": delete(Delivery).where(Delivery.chat_id == chat_id),
+    }
+    counts = {}
+    async with history.sessions.begin() as session:
+        for name, statement in statements.items():
+            result = await session.execute(statement)
+            counts[name] = int(getattr(result, "rowcount", 0) or 0)
+        digest = hashlib.sha256(chat_id.encode()).hexdigest()[:16]
+        session.add(Audit(actor=f"citizen:{digest}", action="forget", at=datetime.now(UTC),
+                          detail=json.dumps(counts)))
+    # The turn that asked for this holds the chat's lock: that key stays until it ends.
+    lock = key(chat_id, "lock").encode()
+    keys = [k async for k in client.scan_iter(match=f"{key(chat_id, '')}*") if k != lock]
+    counts["redis_keys"] = await client.delete(*keys) if keys else 0
+    await client.zrem(key("handoff", "queue"), chat_id)
+    log.info("chat forgotten", extra={"chat_hash": digest, **counts})
     return counts

@@ -66,6 +66,10 @@ class ChatState:
     mode: str = "bot"
     case: int = 0
 
+    def clear(self) -> None:
+        """Forget everything about the conversation except its language."""
+        self.__dict__.update(vars(ChatState(language=self.language)))
+
     def remember(self, intent: str) -> None:
         """Add an intent to the recent intents."""
         self.last_intents = [*self.last_intents, intent][-RECENT_INTENTS:]

@@ -53,7 +53,8 @@ class Reply:
 
 
 StepKind = Literal[
-    "answer", "act", "clarify", "fallback", "system", "handoff", "subscribe", "feedback", "poll"
+    "answer", "act", "clarify", "fallback", "system", "handoff", "subscribe", "feedback", "poll",
+    "forget",
 ]
 
 

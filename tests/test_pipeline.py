@@ -156,3 +156,20 @@ async def test_tax_answers_get_thumbs_and_small_talk_does_not(balie: Balie) -> N
     replies = await say(balie, "hoe lang heb ik om bezwaar te maken?")
     assert [b.title for b in replies[-1].buttons] == ["👍", "👎"]
     assert (await say(balie, "hoi"))[0].buttons == ()
+
+
+async def test_forget_erases_the_chat_after_confirmation(balie: Balie) -> None:
+    await say(balie, "hoe lang heb ik om bezwaar te maken?")
+    await balie.listening.newsroom.subscribe(CHAT, "woz", "nl")
+    [confirm] = await balie.handle(Turn(CHAT, "test", "command", "/vergeet"))
+    assert [b.title for b in confirm.buttons] == ["Ja, wis alles", "Nee"]
+    [kept] = await balie.handle(Turn(CHAT, "test", "button", confirm.buttons[1].data))
+    assert kept.text == "Oké, we wissen niets."
+    assert await balie.history.conversation(CHAT)
+    [confirm] = await balie.handle(Turn(CHAT, "test", "command", "/vergeet"))
+    [done] = await balie.handle(Turn(CHAT, "test", "button", confirm.buttons[0].data))
+    assert done.text.startswith("Gedaan: we hebben je gesprek en gegevens gewist.")
+    assert await balie.history.conversation(CHAT) == [], "not even the erasing turn is logged"
+    assert await balie.listening.newsroom.subscribed(CHAT) == set()
+    assert (await balie.store.load(CHAT)).last_intents == []
+    assert await balie.store.client.keys(f"balie:{CHAT}:update:*") == []

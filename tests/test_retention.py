@@ -71,3 +71,26 @@ async def test_the_running_bot_purges_at_start(
         texts = (await session.scalars(select(Message.text))).all()
     assert audit.actor == "schedule"
     assert texts == ["nieuw"]
+
+
+async def test_forget_touches_only_that_chat_and_audits_without_the_id(
+    history: History, tmp_path: Any, backend: dict[str, str]
+) -> None:
+    from datetime import timedelta as days
+
+    from bot.retention import forget
+    from bot.state import StateStore
+
+    await fill(history)
+    await history.record([Entry("tg:2", "telegram", "in", "text", "van een ander")])
+    store = StateStore.open(backend["REDIS_URL"], tmp_path, days(days=1))
+    await store.client.set("balie:tg:1:state", "{}")
+    await store.client.set("balie:tg:10:state", "{}")
+    counts = await forget(history, store.client, "tg:1")
+    assert counts["messages"] == 2 and counts["votes"] == 1 and counts["redis_keys"] == 1
+    assert await store.client.exists("balie:tg:10:state")
+    await store.close()
+    async with history.sessions() as session:
+        assert (await session.scalars(select(Message.chat_id))).all() == ["tg:2"]
+        audit = (await session.scalars(select(Audit))).one()
+    assert audit.action == "forget" and "tg:1" not in (audit.actor + (audit.detail or ""))

@@ -27,7 +27,7 @@ from bot.types import Reply, Turn, TurnKind
 log = logging.getLogger(__name__)
 
 COMMANDS = ["start", "help", "hulp", "taal", "language", "abonneer", "subscribe", "afmelden",
-            "unsubscribe", "privacy", "beleid", "policy"]
+            "unsubscribe", "privacy", "beleid", "policy", "vergeet", "forget"]
 PRIVATE = filters.ChatType.PRIVATE
 PURGE_INTERVAL = 24 * 3600
 
