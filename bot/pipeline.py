@@ -122,6 +122,9 @@ class Balie:
             ):
                 log.info("replayed update ignored", extra={"chat": chat, "update": turn.update_id})
                 return []
+            turns = await self.store.count_turn(chat)
+            if turns > self.settings.flood_per_minute:
+                return await self._flooded(turn, turns)
             async with self.store.locked(chat):
                 state = await self.store.load(chat)
                 text = sanitize.clean(turn.text)
@@ -143,6 +146,16 @@ class Balie:
         latency = (time.perf_counter() - started) * 1000
         if step != FORGOTTEN:
             await self._record(turn, text, state.language, parse, step, replies, latency)
+        return replies
+
+    async def _flooded(self, turn: Turn, turns: int) -> list[Reply]:
+        """Too many turns this minute: one polite notice, then quiet; every message is logged."""
+        language = (await self.store.load(turn.chat_id)).language
+        replies = []
+        if turns == self.settings.flood_per_minute + 1:
+            replies = [self.renderer.render("utter_flood", language)]
+        step = Step("system", "utter_flood")
+        await self._record(turn, sanitize.clean(turn.text), language, None, step, replies, 0.0)
         return replies
 
     def _understand(self, turn: Turn, text: str) -> Parse | None:

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     nlu_fallback_threshold: float = 0.15
     nlu_margin: float = 0.2
     max_message_chars: int = 4096
+    flood_per_minute: int = 20
 
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"

@@ -4,6 +4,7 @@ Key schema (every key is built by `key`):
     balie:<chat_id>:state          JSON of ChatState, expires after the state TTL (default 30 days)
     balie:<chat_id>:lock           per-chat lock while one turn is handled (10 s timeout)
     balie:<chat_id>:update:<id>    marks a channel update as handled, expires after 2 days
+    balie:<chat_id>:flood:<minute> number of turns in that minute, expires after 2 minutes
 """
 
 import asyncio
@@ -201,6 +202,15 @@ class StateStore:
             key(chat_id, "lock"), timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS
         ):
             yield
+
+    async def count_turn(self, chat_id: str) -> int:
+        """Count a turn of the chat in the current minute; return the count so far."""
+        flood = key(chat_id, f"flood:{int(time.time() // 60)}")
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.incr(flood)
+            pipe.expire(flood, 120)
+            count, _ = await pipe.execute()
+        return int(count)
 
     async def first_sight(self, chat_id: str, update_id: int) -> bool:
         """Mark an update as seen; False when it was seen before (a replay)."""

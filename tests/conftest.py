@@ -94,6 +94,8 @@ def environment(backend: dict[str, str], tmp_path: Path, model: nlu.NLU) -> dict
         "BALIE_DATA_DIR": str(tmp_path / "data"),
         "BALIE_CACHE_DIR": str(MODEL_CACHE),
         "BALIE_LOG_LEVEL": "INFO",
+        # Tests talk faster than citizens: the flood limit has its own test.
+        "BALIE_FLOOD_PER_MINUTE": "1000",
     }
 
 

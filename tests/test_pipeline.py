@@ -173,3 +173,17 @@ async def test_forget_erases_the_chat_after_confirmation(balie: Balie) -> None:
     assert await balie.listening.newsroom.subscribed(CHAT) == set()
     assert (await balie.store.load(CHAT)).last_intents == []
     assert await balie.store.client.keys(f"balie:{CHAT}:update:*") == []
+
+
+async def test_a_flood_gets_one_notice_and_every_message_is_kept(settings: Settings) -> None:
+    balie = Balie(settings.model_copy(update={"flood_per_minute": 5}))
+    await balie.start()
+    try:
+        answers = [await say(balie, f"hoi {n}") for n in range(8)]
+        log = await balie.history.conversation(CHAT)
+    finally:
+        await balie.stop()
+    assert all(len(a) == 1 for a in answers[:5])
+    assert [r.text for r in answers[5]] == [balie.renderer.render("utter_flood", "nl").text]
+    assert answers[6:] == [[], []]
+    assert [m.text for m in log if m.direction == "in"] == [f"hoi {n}" for n in range(8)]
