@@ -1,8 +1,10 @@
 """Listening, not only sending: announcements in answers, subscriptions, polls, thumbs up/down."""
 
+import logging
 from dataclasses import replace
 
 from redis.asyncio import Redis
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.announcements import Newsroom
 from bot.content import Topic
@@ -11,6 +13,7 @@ from bot.replies import Renderer
 from bot.state import ChatState, key
 from bot.types import Button, Language, Reply, Step
 
+log = logging.getLogger(__name__)
 FEEDBACK = (Button("👍", "!feedback:up"), Button("👎", "!feedback:down"))
 ASKED_SECONDS = 90 * 86400
 
@@ -40,9 +43,21 @@ class Listening:
     async def after_answer(
         self, intent: str, state: ChatState, chat_id: str, replies: list[Reply]
     ) -> list[Reply]:
-        """Append valid announcements and the thumbs; ask a poll meant for this intent once."""
+        """Append valid announcements and the thumbs; ask a poll meant for this intent once.
+
+        These are extras: if the database fails, the answer still goes out without them.
+        """
         if not replies:
             return replies
+        try:
+            return await self._extras(intent, state, chat_id, replies)
+        except SQLAlchemyError:
+            log.exception("announcements and polls unavailable; answering without them")
+            return replies
+
+    async def _extras(
+        self, intent: str, state: ChatState, chat_id: str, replies: list[Reply]
+    ) -> list[Reply]:
         notes = await self.newsroom.for_answer(intent, state.language, self.renderer.town.now())
         last = replies[-1]
         text = "\n\n".join([last.text, *(f"📢 {note}" for note in notes)])

@@ -1,6 +1,7 @@
 """The whole pipeline on real Redis and a real database, embedded and server."""
 
 import pytest
+import sqlalchemy
 
 from bot.pipeline import Balie
 from bot.settings import Settings
@@ -187,3 +188,11 @@ async def test_a_flood_gets_one_notice_and_every_message_is_kept(settings: Setti
     assert [r.text for r in answers[5]] == [balie.renderer.render("utter_flood", "nl").text]
     assert answers[6:] == [[], []]
     assert [m.text for m in log if m.direction == "in"] == [f"hoi {n}" for n in range(8)]
+
+
+async def test_answers_go_out_when_announcements_and_polls_fail(balie: Balie) -> None:
+    async with balie.history.engine.begin() as connection:
+        await connection.execute(sqlalchemy.text("DROP TABLE polls"))
+        await connection.execute(sqlalchemy.text("DROP TABLE announcements"))
+    replies = await say(balie, "hoe lang heb ik om bezwaar te maken?")
+    assert "6 weken" in replies[0].text
