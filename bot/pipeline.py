@@ -31,6 +31,17 @@ T = TypeVar("T")
 FORGOTTEN = Step("forget", "yes")
 
 
+def _joined(replies: list[Reply]) -> list[Reply]:
+    """Join an action's messages without buttons into one reply, one message per line."""
+    joined: list[Reply] = []
+    for reply in replies:
+        if joined and not joined[-1].buttons:
+            joined[-1] = Reply(f"{joined[-1].text}\n{reply.text}", reply.buttons)
+        else:
+            joined.append(reply)
+    return joined
+
+
 def _ready(part: T | None) -> T:
     """Return a part that `Balie.start` opens, or say it has not run."""
     if part is None:
@@ -186,11 +197,11 @@ class Balie:
             for event in result.events:
                 if event.get("event") == "slot" and event.get("name") != "language":
                     state.slots[event["name"]] = event.get("value")
-            return [
+            return _joined([
                 self.renderer.render(message["response"], language, template_values(message))
                 if message.get("response") else Reply(str(message.get("text") or ""))
                 for message in result.messages
-            ]
+            ])
         if step.kind == "clarify":
             labels = [self.renderer.label(intent, language) for intent in step.options]
             reply = self.renderer.render(

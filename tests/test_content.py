@@ -23,7 +23,8 @@ MIN_EXAMPLES = 40
 ACTION_VALUES = {"closes_at": "17.00", "next_opening": "maandag om 8.30 uur",
                  "when": "over 12 dagen", "option_a": "a", "option_b": "b", "max_chars": 4096,
                  "position": 2, "minutes": 10, "agent": "Anna", "text": "Hallo",
-                 "topic": "Storingen"}
+                 "topic": "Storingen", "woz": "€ 1", "rate": "1%", "amount": "€ 1",
+                 "people": 2, "dogs": 1}
 LOADED = content.load(PROJECT_DIR / "intents")
 
 
