@@ -1,14 +1,20 @@
-"""Runs the rasa-sdk actions in `actions/` in process, on a tracker built from the chat state."""
+"""Runs the rasa-sdk actions in `actions/` on a tracker built from the chat state.
+
+In process by default; with an action endpoint, over HTTP to a rasa-sdk action server
+(`python -m rasa_sdk --actions actions`) with the same webhook protocol Rasa uses.
+"""
 
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from rasa_sdk.executor import ActionExecutor
 
 from bot.state import ChatState
 from bot.types import Parse
 
 ACTIONS_PACKAGE = "actions"
+ENDPOINT_TIMEOUT = 10.0
 # Keys of a rasa-sdk message dict that are not values for the response template.
 MESSAGE_KEYS = {"text", "buttons", "elements", "custom", "template", "response", "image",
                 "attachment"}
@@ -50,9 +56,17 @@ def template_values(message: dict[str, Any]) -> dict[str, Any]:
 class Executor:
     """Registers every action in the actions package and runs them by name."""
 
-    def __init__(self, package: str = ACTIONS_PACKAGE) -> None:
+    def __init__(self, package: str = ACTIONS_PACKAGE, endpoint: str | None = None) -> None:
         self._executor = ActionExecutor()
         self._executor.register_package(package)
+        self.endpoint = endpoint.rstrip("/") if endpoint else None
+        self._client: httpx.AsyncClient | None = None
+
+    async def close(self) -> None:
+        """Close the HTTP client of the endpoint mode."""
+        if self._client:
+            await self._client.aclose()
+            self._client = None
 
     @property
     def names(self) -> list[str]:
@@ -63,5 +77,13 @@ class Executor:
         """Run one action and return its events and messages."""
         call = {"next_action": name, "sender_id": tracker_state["sender_id"],
                 "tracker": tracker_state, "domain": {"responses": {}, "slots": {}}}
+        if self.endpoint:
+            self._client = self._client or httpx.AsyncClient(timeout=ENDPOINT_TIMEOUT)
+            response = await self._client.post(f"{self.endpoint}/webhook", json=call)
+            response.raise_for_status()
+            body = response.json()
+            return Result(list(body.get("events") or []), list(body.get("responses") or []))
         result = await self._executor.run(call)
+        if result is None:
+            raise ValueError(f"action {name!r} did not run")
         return Result(list(result.events), list(result.responses))

@@ -67,7 +67,7 @@ class Balie:
             handoffs=self.content.handoffs | self.town.always_human,
             staffed=settings.staff_chat_id is not None,
         )
-        self.executor = Executor()
+        self.executor = Executor(endpoint=settings.action_endpoint)
         self._nlu: nlu.NLU | None = None
         self._store: StateStore | None = None
         self._history: History | None = None
@@ -117,7 +117,8 @@ class Balie:
         )
 
     async def stop(self) -> None:
-        """Close Redis and the database."""
+        """Close Redis, the database and the action server client."""
+        await self.executor.close()
         if self._store:
             await self._store.close()
         if self._history:

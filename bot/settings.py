@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     handoff_minutes_per_citizen: float = 5.0
     broadcast_per_second: float = 25.0
 
+    action_endpoint: str | None = None
+
     municipality: str = "voorbeeld"
     intents_dir: Path = PROJECT_DIR / "intents"
     facts_dir: Path | None = None

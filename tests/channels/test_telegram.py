@@ -229,7 +229,7 @@ async def test_household_total_through_telegram(bot_process: Any, bot_api: BotAP
     [reply] = await bot_api.exchange(
         CITIZEN, "we zijn met z'n drieën, huis van 410.000 en een hond, wat betalen we?")
     lines = reply["text"].splitlines()
-    assert lines[0] == "• OZB (eigenaar woning): € 410.000,00 × 0,0856% = € 350,96"
+    assert lines[0] == "• OZB (eigenaar woning): € 410.000,00 \u00d7 0,0856% = € 350,96"
     assert lines[-1].startswith("Samen: € 1.089,56 per jaar.")
     [reply] = await bot_api.exchange(
         CITIZEN, "we are three people, our house is worth 410,000 and we have one dog, what do "
