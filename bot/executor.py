@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 from rasa_sdk.executor import ActionExecutor
+from rasa_sdk.interfaces import ActionNotFoundException
 
 from bot.state import ChatState
 from bot.types import Parse
@@ -18,6 +19,10 @@ ENDPOINT_TIMEOUT = 10.0
 # Keys of a rasa-sdk message dict that are not values for the response template.
 MESSAGE_KEYS = {"text", "buttons", "elements", "custom", "template", "response", "image",
                 "attachment"}
+
+
+class UnknownAction(Exception):
+    """No action of that name is registered (in process, or on the action server)."""
 
 
 @dataclass(frozen=True)
@@ -80,10 +85,15 @@ class Executor:
         if self.endpoint:
             self._client = self._client or httpx.AsyncClient(timeout=ENDPOINT_TIMEOUT)
             response = await self._client.post(f"{self.endpoint}/webhook", json=call)
+            if response.status_code == httpx.codes.NOT_FOUND:
+                raise UnknownAction(name)
             response.raise_for_status()
             body = response.json()
             return Result(list(body.get("events") or []), list(body.get("responses") or []))
-        result = await self._executor.run(call)
+        try:
+            result = await self._executor.run(call)
+        except ActionNotFoundException as error:
+            raise UnknownAction(name) from error
         if result is None:
-            raise ValueError(f"action {name!r} did not run")
+            raise UnknownAction(name)
         return Result(list(result.events), list(result.responses))

@@ -14,12 +14,14 @@ COMPOSE = PROJECT_DIR / "docker-compose.yml"
 
 def test_compose_runs_bot_with_redis_and_postgres() -> None:
     services = yaml.safe_load(COMPOSE.read_text())["services"]
-    assert set(services) >= {"bot", "redis", "postgres"}
+    assert set(services) >= {"bot", "redis", "postgres", "actions"}
+    assert services["actions"]["command"][:4] == ["python", "-m", "rasa_sdk", "--actions"]
+    assert services["bot"]["environment"]["BALIE_ACTION_ENDPOINT"] == "http://actions:5055"
     bot = services["bot"]
     assert bot["environment"]["REDIS_URL"].startswith("redis://redis:")
     assert bot["environment"]["DATABASE_URL"].startswith("postgresql+asyncpg://")
     assert "@postgres:5432/" in bot["environment"]["DATABASE_URL"]
-    assert set(bot["depends_on"]) == {"redis", "postgres"}
+    assert set(bot["depends_on"]) == {"redis", "postgres", "actions"}
     assert all("healthcheck" in services[name] for name in ("redis", "postgres"))
 
 
