@@ -24,7 +24,7 @@ from bot.polls import Polls, to_csv
 from bot.replies import Placeholders
 from bot.retention import purge
 from bot.settings import PROJECT_DIR, Settings
-from bot.types import as_language
+from bot.types import LANGUAGES, as_language
 
 POLICY = PROJECT_DIR / "docs" / "policy.md"
 
@@ -199,21 +199,18 @@ async def _messages(
     desk: Office, announcement_id: int | None, poll_id: int | None
 ) -> dict[str, "Outgoing"]:
     """The message per language: an announcement's text, or a poll with its buttons."""
-    messages: dict[str, Outgoing] = {}
-    for language in ("nl", "en"):
-        if poll_id is not None:
-            found = await desk.polls.get(poll_id)
-            assert found is not None
-            poll = found
-            buttons = poll_buttons(poll, as_language(language))
-            messages[language] = (poll.question(as_language(language)), InlineKeyboardMarkup(
-                [[InlineKeyboardButton(b.title, callback_data=b.data)] for b in buttons]))
-        else:
-            async with desk.history.sessions() as session:
-                announcement = await session.get(Announcement, announcement_id)
-                assert announcement is not None
-            messages[language] = ("📢 " + announcement.text(as_language(language)), None)
-    return messages
+    if poll_id is not None:
+        poll = await desk.polls.get(poll_id)
+        if poll is None:
+            raise ValueError(f"no poll {poll_id}")
+        return {language: (poll.question(language), InlineKeyboardMarkup(
+            [[InlineKeyboardButton(b.title, callback_data=b.data)]
+             for b in poll_buttons(poll, language)])) for language in LANGUAGES}
+    async with desk.history.sessions() as session:
+        announcement = await session.get(Announcement, announcement_id)
+    if announcement is None:
+        raise ValueError(f"no announcement {announcement_id}")
+    return {language: ("📢 " + announcement.text(language), None) for language in LANGUAGES}
 
 
 Outgoing = tuple[str, InlineKeyboardMarkup | None]

@@ -48,7 +48,7 @@ class StaffDesk:
         self.staff_ids = staff_ids
         self.reminder_seconds = reminder_seconds
         self.deliver = deliver
-        self.consumer = f"{socket.gethostname()}"
+        self.consumer = socket.gethostname()
 
     @property
     def desk(self) -> HandoffDesk:
