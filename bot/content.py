@@ -124,8 +124,10 @@ def read_rules(path: Path) -> tuple[dict[str, str], frozenset[str]]:
 
 
 def read_topics(path: Path) -> dict[str, Topic]:
-    """Read `topics.yml`: per topic its name in each language and its intents."""
-    topics = {}
+    """Read `topics.yml`: per topic its name in each language and its intents (none if absent)."""
+    topics: dict[str, Topic] = {}
+    if not path.exists():
+        return topics
     for name, entry in (_read(path).get("topics") or {}).items():
         names = {language: str(entry[language]) for language in LANGUAGES}
         topics[name] = Topic(name, names, frozenset(entry.get("intents") or ()))
@@ -150,6 +152,5 @@ def load(intents_dir: Path) -> Content:
         actions=actions,
         digest=digest.hexdigest(),
         handoffs=handoffs,
-        topics=read_topics(intents_dir / "topics.yml") if (intents_dir / "topics.yml").exists()
-        else {},
+        topics=read_topics(intents_dir / "topics.yml"),
     )

@@ -53,8 +53,8 @@ def answer(intent: str, policy: Policy) -> Step:
     if action in BOT_MOVES:
         kind, name = BOT_MOVES[action]
         return Step(kind, name, intent=intent)
-    if intent in policy.actions:
-        return Step("act", policy.actions[intent], intent=intent, offer_handoff=offer)
+    if action:
+        return Step("act", action, intent=intent, offer_handoff=offer)
     return Step("answer", f"utter_{intent}", intent=intent, offer_handoff=offer)
 
 

@@ -184,7 +184,7 @@ class HandoffDesk:
             keys=[key(chat_id, "handoff"), QUEUE],
             args=[chat_id, agent, agent_name, time.time()],
         )
-        owner = raw_owner.decode() if isinstance(raw_owner, bytes) else str(raw_owner)
+        owner = _str(raw_owner)
         ticket = await self.ticket(chat_id)
         if not won or ticket is None:
             if ticket:

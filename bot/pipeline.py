@@ -184,10 +184,10 @@ class Balie:
             return await self.listening.move(step, state, chat)
         if step.kind == "forget":
             return await self._forget(step, state, chat)
+        replies = await self._answer(step, state, chat, text, parse)
         if step.kind in {"answer", "act"} and step.intent:
-            replies = await self._answer(step, state, chat, text, parse)
             return await self.listening.after_answer(step.intent, state, chat, replies)
-        return await self._answer(step, state, chat, text, parse)
+        return replies
 
     async def _answer(
         self, step: Step, state: ChatState, chat: str, text: str, parse: Parse | None
