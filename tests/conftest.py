@@ -23,8 +23,11 @@ from bot.state import EmbeddedRedis
 from tests.support.bot_api import TOKEN, BotAPI
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # as `balie` itself does (bot/cli.py)
-SERVER_REDIS = "redis://127.0.0.1:6379/9"
-SERVER_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+# The machine's servers; a second checkout testing at the same time points these elsewhere.
+SERVER_REDIS = os.environ.get("BALIE_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+SERVER_POSTGRES = os.environ.get(
+    "BALIE_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
 MODEL_CACHE = PROJECT_DIR / ".balie" / "cache"
 BACKENDS = ["embedded", "server"]
 
@@ -36,14 +39,17 @@ def reachable(port: int) -> bool:
 
 
 async def drop_tables(url: str) -> None:
+    """Drop every table (and Alembic's version) so the next test migrates from scratch."""
     engine = create_async_engine(url)
     async with engine.begin() as connection:
-        for table in ("messages", "handoffs", "handoff_events", "announcements", "subscriptions",
-                      "broadcasts", "deliveries", "polls", "votes", "answer_feedback",
-                      "audit_log"):
-            await connection.execute(sqlalchemy.text(f"DROP TABLE IF EXISTS {table}"))
-        await connection.execute(sqlalchemy.text("DROP TABLE IF EXISTS alembic_version"))
+        await connection.run_sync(lambda sync: _reflected(sync).drop_all(sync))
     await engine.dispose()
+
+
+def _reflected(connection: sqlalchemy.Connection) -> sqlalchemy.MetaData:
+    metadata = sqlalchemy.MetaData()
+    metadata.reflect(connection)
+    return metadata
 
 
 @pytest.fixture(params=BACKENDS)
