@@ -202,12 +202,15 @@ class HandoffDesk:
         """Pass a citizen's message to the staff side (masked)."""
         await self.publish("citizen", chat_id, text=mask(text))
 
-    async def from_staff(self, chat_id: str, agent: str, text: str) -> bool:
+    async def from_staff(
+        self, chat_id: str, agent: str, text: str, source: str = "telegram"
+    ) -> bool:
         """Pass the owning agent's message to the citizen; False if this agent is not the owner."""
         ticket = await self.ticket(chat_id)
         if ticket is None or ticket.mode != "with_staff" or ticket.agent != agent:
             return False
-        await self.publish("staff", chat_id, text=text, agent_name=ticket.agent_name)
+        await self.publish("staff", chat_id, text=text, agent_name=ticket.agent_name,
+                           source=source)
         return True
 
     async def release(self, chat_id: str, actor: str) -> bool:

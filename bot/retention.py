@@ -6,28 +6,16 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
-from sqlalchemy import DateTime, String, Text, delete, select, update
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import delete, select, update
 
 from bot.announcements import Subscription
+from bot.audit import entry
 from bot.broadcast import Broadcast, Delivery
-from bot.history import ID, Base, Handoff, HandoffEvent, History, Message
+from bot.history import Handoff, HandoffEvent, History, Message
 from bot.polls import AnswerFeedback, Vote
 from bot.state import key
 
 log = logging.getLogger(__name__)
-
-
-class Audit(Base):
-    """A privileged action: who did what, when."""
-
-    __tablename__ = "audit_log"
-
-    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
-    actor: Mapped[str] = mapped_column(String(128))
-    action: Mapped[str] = mapped_column(String(64))
-    detail: Mapped[str | None] = mapped_column(Text)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 async def purge(history: History, days: int, actor: str) -> dict[str, int]:
@@ -52,8 +40,7 @@ async def purge(history: History, days: int, actor: str) -> dict[str, int]:
         for name, statement in statements.items():
             result = await session.execute(statement)
             counts[name] = int(getattr(result, "rowcount", 0) or 0)
-        session.add(Audit(actor=actor, action="purge", at=datetime.now(UTC),
-                          detail=json.dumps({"days": days, **counts})))
+        session.add(entry(actor, "purge", json.dumps({"days": days, **counts})))
     log.info("purged", extra={"days": days, "actor": actor, **counts})
     return counts
 
@@ -80,8 +67,7 @@ async def forget(history: History, client: "Redis", chat_id: str) -> dict[str, i
             result = await session.execute(statement)
             counts[name] = int(getattr(result, "rowcount", 0) or 0)
         digest = hashlib.sha256(chat_id.encode()).hexdigest()[:16]
-        session.add(Audit(actor=f"citizen:{digest}", action="forget", at=datetime.now(UTC),
-                          detail=json.dumps(counts)))
+        session.add(entry(f"citizen:{digest}", "forget", json.dumps(counts)))
     # The turn that asked for this holds the chat's lock: that key stays until it ends.
     lock = key(chat_id, "lock").encode()
     keys = [k async for k in client.scan_iter(match=f"{key(chat_id, '')}*") if k != lock]

@@ -7,10 +7,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from bot.audit import Audit
 from bot.broadcast import Broadcast, Delivery
 from bot.history import Entry, Handoff, HandoffEvent, History, Message
 from bot.polls import AnswerFeedback, Polls, Vote
-from bot.retention import Audit, purge
+from bot.retention import purge
 from tests.support.bot_api import BotAPI
 
 OLD = datetime.now(UTC) - timedelta(days=200)

@@ -10,26 +10,24 @@ import contextlib
 import html
 import logging
 import socket
-from collections.abc import Awaitable, Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from redis.exceptions import ResponseError
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update, User
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.handoff import EVENTS, HandoffDesk, decode
+from bot.handoff import HandoffDesk
+from bot.notices import follow, join
 from bot.pipeline import Balie
-from bot.types import Reply
 
 log = logging.getLogger(__name__)
 
 GROUP = "telegram"
 MEMBERS = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER}
 KINDS = {"live": "Chat", "message": "Bericht", "callback": "Terugbellen"}
-Deliver = Callable[[Bot, str, list[Reply]], Awaitable[None]]
 
 
 def _keyboard(*buttons: tuple[str, str]) -> InlineKeyboardMarkup:
@@ -40,14 +38,12 @@ class StaffDesk:
     """Telegram handlers for the staff group, and the reader of the handoff event stream."""
 
     def __init__(
-        self, balie: Balie, chat_id: int, staff_ids: frozenset[int], reminder_seconds: int,
-        deliver: Deliver,
+        self, balie: Balie, chat_id: int, staff_ids: frozenset[int], reminder_seconds: int
     ) -> None:
         self.balie = balie
         self.chat_id = chat_id
         self.staff_ids = staff_ids
         self.reminder_seconds = reminder_seconds
-        self.deliver = deliver
         self.consumer = socket.gethostname()
 
     @property
@@ -137,28 +133,10 @@ class StaffDesk:
 
     async def run(self, bot: Bot) -> None:
         """Read handoff events until cancelled; unacknowledged ones are read again on restart."""
-        client = self.desk.client
-        with contextlib.suppress(ResponseError):
-            await client.xgroup_create(EVENTS, GROUP, id="0", mkstream=True)
-        backlog = True
+        await join(self.desk.client, GROUP, start="0")
         reminders = asyncio.create_task(self._remind())
         try:
-            while True:
-                try:
-                    batches: Any = await client.xreadgroup(
-                        GROUP, self.consumer, {EVENTS: "0" if backlog else ">"}, count=50,
-                        block=1000,
-                    )
-                    entries: list[Any] = [entry for _, stream in batches or [] for entry in stream]
-                    backlog = backlog and bool(entries)
-                    for entry_id, fields in entries:
-                        await self._handle(bot, decode(fields))
-                        await client.xack(EVENTS, GROUP, entry_id)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("handoff event failed; retrying")
-                    await asyncio.sleep(1)
+            await follow(self.desk.client, GROUP, self.consumer, partial(self._handle, bot))
         finally:
             reminders.cancel()
 
@@ -173,8 +151,8 @@ class StaffDesk:
                 log.exception("handoff reminders failed; trying again later")
 
     async def _handle(self, bot: Bot, event: dict[str, Any]) -> None:
+        """Show an event in the citizen's topic (the citizen's channel tells the citizen)."""
         kind, chat = event["type"], event["chat"]
-        citizen = chat.startswith("tg:")
         if kind == "queued":
             await self._open_topic(bot, chat, event)
         elif kind == "citizen":
@@ -183,33 +161,18 @@ class StaffDesk:
             await self._post(bot, chat, f"✅ {event['agent_name']} heeft deze chat.",
                              _keyboard(("Teruggeven aan Balie", f"staff:close:{chat}"),
                                        ("Terug naar wachtrij", f"staff:transfer:{chat}")))
-            if citizen:
-                await self._say(bot, chat, "utter_handoff_claimed", agent=event["agent_name"])
-        elif kind == "staff" and citizen:
-            await self._say(bot, chat, "utter_handoff_staff_message", agent=event["agent_name"],
-                            text=event["text"])
+        elif kind == "staff" and event.get("source") == "console":
+            await self._post(bot, chat, f"🧑‍💼 {event['agent_name']}: {event['text']}")
         elif kind == "released":
             await self._post(bot, chat, "↩️ Terug in de wachtrij.",
                              _keyboard(("Claim", f"staff:claim:{chat}")))
-            if citizen:
-                await self._say(bot, chat, "utter_handoff_released", position=event["position"])
         elif kind in {"closed", "cancelled"}:
             text = "🔚 Teruggegeven aan Balie." if kind == "closed" else "❌ Burger annuleerde."
             await self._post(bot, chat, text)
             await self._close_topic(bot, chat)
-            if kind == "closed" and citizen:
-                await self._say(bot, chat, "utter_handoff_closed", case=event["case"])
-        elif kind == "position" and citizen:
-            await self._say(bot, chat, "utter_handoff_position", position=event["position"],
-                            minutes=event["minutes"])
         elif kind == "reminder":
             waited = f"⏰ Wacht al {event['minutes']} minuten op een medewerker."
             await self._post(bot, chat, waited, _keyboard(("Claim", f"staff:claim:{chat}")))
-
-    async def _say(self, bot: Bot, chat: str, response: str, case: int | None = None,
-                   **values: object) -> None:
-        replies = await self.balie.notify(chat, "telegram", response, values, case=case)
-        await self.deliver(bot, chat, replies)
 
     async def _open_topic(self, bot: Bot, chat: str, event: dict[str, Any]) -> None:
         topic = await self.desk.topic_of(chat)

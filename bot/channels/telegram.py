@@ -3,6 +3,9 @@
 import asyncio
 import html
 import logging
+import socket
+from functools import partial
+from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -18,6 +21,7 @@ from telegram.ext import (
 )
 
 from bot.channels.staff import StaffDesk
+from bot.notices import follow, join, notice
 from bot.pipeline import Balie
 from bot.replies import TELEGRAM_LIMIT, split
 from bot.retention import purge
@@ -30,6 +34,7 @@ COMMANDS = ["start", "help", "hulp", "taal", "language", "abonneer", "subscribe"
             "unsubscribe", "privacy", "beleid", "policy", "vergeet", "forget"]
 PRIVATE = filters.ChatType.PRIVATE
 PURGE_INTERVAL = 24 * 3600
+CITIZENS = "citizens-telegram"
 
 
 def chunks(text: str) -> list[str]:
@@ -110,12 +115,17 @@ def build(settings: Settings, balie: Balie) -> Application:  # type: ignore[type
     staff = None
     if settings.staff_chat_id is not None:
         staff = StaffDesk(balie, settings.staff_chat_id, settings.staff_ids,
-                          settings.handoff_reminder_seconds, deliver)
+                          settings.handoff_reminder_seconds)
     tasks: list[asyncio.Task[None]] = []
 
     async def post_init(application: Application) -> None:  # type: ignore[type-arg]
         await balie.start()
         tasks.append(asyncio.create_task(_purge_daily(balie)))
+        await join(balie.store.client, CITIZENS)
+        tell = partial(_tell, balie, application.bot)
+        tasks.append(asyncio.create_task(
+            follow(balie.store.client, CITIZENS, socket.gethostname(), tell)
+        ))
         if staff:
             tasks.append(asyncio.create_task(staff.run(application.bot)))
 
@@ -147,6 +157,15 @@ def build(settings: Settings, balie: Balie) -> Application:  # type: ignore[type
     application.add_handler(MessageHandler(PRIVATE & filters.UpdateType.MESSAGES, message))
     application.add_error_handler(_log_error)
     return application
+
+
+async def _tell(balie: Balie, bot: Bot, event: dict[str, Any]) -> None:
+    """Tell a Telegram citizen what staff did with their handoff."""
+    told = notice(event)
+    if told and told.chat_id.startswith("tg:"):
+        replies = await balie.notify(told.chat_id, "telegram", told.response, told.values,
+                                     case=told.case)
+        await deliver(bot, told.chat_id, replies)
 
 
 async def _purge_daily(balie: Balie) -> None:
