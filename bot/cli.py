@@ -2,22 +2,41 @@
 
 import argparse
 import asyncio
+import getpass
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import content, logs, nlu, supervisor
+from bot.accounts import ROLES, AccountError, Accounts
+from bot.history import History
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.pipeline import Balie
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="balie", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="run the Telegram bot (terminal chat when no token is set)")
+    commands.add_parser(
+        "run", help="run the Telegram bot and the web chat and console (web only without a token)"
+    )
+    commands.add_parser("console", help="run only the web chat and the staff console")
     commands.add_parser("chat", help="chat with Balie in this terminal")
+    users = commands.add_parser("users", help="console accounts")
+    user_commands = users.add_subparsers(dest="users_command", required=True)
+    add = user_commands.add_parser("add", help="create a user (asks for the password)")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--password-stdin", action="store_true",
+                     help="read the password from standard input instead of asking")
+    user_commands.add_parser("list", help="list users and roles")
     nlu_parser = commands.add_parser("nlu", help="train or evaluate the intent classifier")
     nlu_commands = nlu_parser.add_subparsers(dest="nlu_command", required=True)
     nlu_commands.add_parser("train", help="train the model (cached by a hash of the data)")
@@ -51,6 +70,41 @@ def _nlu(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _users(settings: Settings, args: argparse.Namespace) -> int:
+    history = await History.open(settings.sqlalchemy_url)
+    try:
+        accounts = Accounts(history)
+        if args.users_command == "list":
+            for user in await accounts.users():
+                print(f"{user.name:<24} {user.role:<10} {'active' if user.active else 'off'}")
+            return 0
+        password = (sys.stdin.readline().rstrip("\n") if args.password_stdin
+                    else getpass.getpass(f"Password for {args.name}: "))
+        try:
+            await accounts.add(args.name, args.role, password, actor="cli")
+        except AccountError as error:
+            print(f"not added: {error}", file=sys.stderr)
+            return 2
+        print(f"added {args.name} as {args.role}")
+        return 0
+    finally:
+        await history.close()
+
+
+async def _web(settings: Settings, balie: "Balie") -> None:
+    """Serve the web chat and console until interrupted."""
+    from bot.console import create_app, serve
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with serve(create_app(balie, settings, owns_balie=True), settings):
+        print(f"Balie's web chat: {settings.console_url}/chat  (console: {settings.console_url}/)",
+              file=sys.stderr)
+        await stop.wait()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line."""
     # Opt in to PTB's coming behaviour: durations such as RetryAfter.retry_after are
@@ -61,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure(settings.log_level, settings.log_format)
     if args.command == "nlu":
         return _nlu(settings, args)
+    if args.command == "users":
+        return asyncio.run(_users(settings, args))
     if args.command in {"announce", "broadcast", "poll", "feedback", "policy", "report", "purge"}:
         return asyncio.run(supervisor.run(settings, args))
 
@@ -71,9 +127,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "run" and settings.telegram_token is not None:
         telegram.run(settings, balie)
         return 0
+    if args.command == "chat":
+        asyncio.run(terminal.chat(balie))
+        return 0
     if args.command == "run":
-        print("TELEGRAM_TOKEN is not set: starting the terminal chat instead.", file=sys.stderr)
-    asyncio.run(terminal.chat(balie))
+        print("TELEGRAM_TOKEN is not set: running the web chat only.", file=sys.stderr)
+    asyncio.run(_web(settings, balie))
     return 0
 
 

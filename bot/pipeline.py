@@ -99,6 +99,10 @@ class Balie:
         """Return announcements, subscriptions, polls and feedback (after `start`)."""
         return _ready(self._listening)
 
+    def staff_on_duty(self) -> None:
+        """Offer citizens a person: staff answer from the console even without a staff group."""
+        self.policy = replace(self.policy, staffed=True)
+
     async def start(self) -> None:
         """Load or train the NLU model and open Redis and the database."""
         settings = self.settings

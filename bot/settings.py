@@ -37,6 +37,12 @@ class Settings(BaseSettings):
 
     action_endpoint: str | None = None
 
+    console_host: str = "127.0.0.1"
+    console_port: int = 8080
+    console_secret: SecretStr | None = None
+    public_url: str | None = None
+    chat_embed_origins: str = ""
+
     municipality: str = "voorbeeld"
     intents_dir: Path = PROJECT_DIR / "intents"
     facts_dir: Path | None = None
@@ -65,6 +71,12 @@ class Settings(BaseSettings):
     def facts(self) -> Path:
         """Return the folder with the municipalities' facts files."""
         return self.facts_dir or self.intents_dir / "facts"
+
+    @property
+    def console_url(self) -> str:
+        """Return where citizens and staff reach the web chat and console."""
+        host = "127.0.0.1" if self.console_host in {"0.0.0.0", "::"} else self.console_host
+        return (self.public_url or f"http://{host}:{self.console_port}").rstrip("/")
 
     @property
     def model_cache(self) -> Path:

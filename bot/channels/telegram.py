@@ -1,6 +1,7 @@
 """Telegram: updates become Turns, Replies become Bot API messages (polling or webhook)."""
 
 import asyncio
+import contextlib
 import html
 import logging
 import socket
@@ -21,6 +22,7 @@ from telegram.ext import (
 )
 
 from bot.channels.staff import StaffDesk
+from bot.console import create_app, serve
 from bot.notices import follow, join, notice
 from bot.pipeline import Balie
 from bot.replies import TELEGRAM_LIMIT, split
@@ -117,9 +119,11 @@ def build(settings: Settings, balie: Balie) -> Application:  # type: ignore[type
         staff = StaffDesk(balie, settings.staff_chat_id, settings.staff_ids,
                           settings.handoff_reminder_seconds)
     tasks: list[asyncio.Task[None]] = []
+    web = contextlib.AsyncExitStack()
 
     async def post_init(application: Application) -> None:  # type: ignore[type-arg]
         await balie.start()
+        await web.enter_async_context(serve(create_app(balie, settings), settings))
         tasks.append(asyncio.create_task(_purge_daily(balie)))
         await join(balie.store.client, CITIZENS)
         tell = partial(_tell, balie, application.bot)
@@ -133,6 +137,7 @@ def build(settings: Settings, balie: Balie) -> Application:  # type: ignore[type
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await web.aclose()
         await balie.stop()
 
     application = (

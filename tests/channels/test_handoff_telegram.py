@@ -2,35 +2,19 @@
 
 import asyncio
 import time
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from sqlalchemy import select
 
 from bot.history import Handoff, HandoffEvent, History
-from bot.municipality import DAY_NAMES
-from bot.settings import PROJECT_DIR
 from tests.support.bot_api import BotAPI
+from tests.support.facts import facts
 
 STAFF_CHAT = -1001234
 ANNA, BRAM, CAS, NOT_A_MEMBER, NOT_ON_LIST = 9001, 9002, 9003, 9004, 6666
 CITIZEN = 5101
-
-
-def facts(tmp_path: Path, open_now: bool) -> str:
-    """A facts folder: the demo municipality, open all day every day or closed until tomorrow."""
-    data = yaml.safe_load((PROJECT_DIR / "intents/facts/voorbeeld.yml").read_text())
-    tomorrow = DAY_NAMES[(date.today() + timedelta(days=1)).weekday()]
-    data["opening_hours"] = ({day: "00:00-23:59:59" for day in DAY_NAMES} if open_now
-                             else {tomorrow: "09:00-10:00"})
-    data["holidays"] = []
-    folder = tmp_path / "facts"
-    folder.mkdir(exist_ok=True)
-    (folder / "voorbeeld.yml").write_text(yaml.safe_dump(data, allow_unicode=True))
-    return str(folder)
 
 
 @pytest.fixture

@@ -1,0 +1,97 @@
+"""The web chat: browser turns through the pipeline, replies as JSON, staff words via an outbox.
+
+A citizen's page holds a signed token naming its chat (`web:<random>`); nothing else in a
+request can choose the chat, so nobody reads another citizen's conversation. What staff say
+arrives later: it waits in a Redis list per chat until the page collects it.
+
+Redis keys:
+    balie:<chat_id>:outbox    list of JSON replies not yet collected by the page (expires)
+"""
+
+import asyncio
+import json
+import secrets
+import socket
+from dataclasses import asdict
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from bot.notices import follow, join, notice
+from bot.pipeline import Balie
+from bot.state import key
+from bot.types import Reply, Turn, TurnKind
+
+CHANNEL = "web"
+CITIZENS = "citizens-web"
+OUTBOX_SECONDS = 24 * 3600
+MAX_OUTBOX = 200
+
+
+def as_json(replies: list[Reply]) -> list[dict[str, Any]]:
+    """Return replies as plain data for the page."""
+    return [asdict(reply) for reply in replies]
+
+
+class WebChat:
+    """Turns from the page, tokens for its chats, and the outbox staff messages go to."""
+
+    def __init__(self, balie: Balie, secret: str) -> None:
+        self.balie = balie
+        self.tokens = URLSafeSerializer(secret, salt="balie-webchat")
+
+    def open(self) -> tuple[str, str]:
+        """Start a new chat: return its id and the token the page keeps."""
+        chat_id = f"{CHANNEL}:{secrets.token_urlsafe(16)}"
+        return chat_id, self.tokens.dumps(chat_id)
+
+    def chat_of(self, token: str | None) -> str | None:
+        """Return the chat a token names, or None for a missing or forged one."""
+        if not token:
+            return None
+        try:
+            chat_id = self.tokens.loads(token)
+        except BadSignature:
+            return None
+        return chat_id if isinstance(chat_id, str) and chat_id.startswith("web:") else None
+
+    async def say(self, chat_id: str, kind: TurnKind, text: str,
+                  language: str | None = None) -> list[dict[str, Any]]:
+        """Handle what the citizen typed or pressed; return Balie's replies."""
+        turn = Turn(chat_id=chat_id, channel=CHANNEL, kind=kind, text=text,
+                    language_hint=language)
+        return as_json(await self.balie.handle(turn))
+
+    async def collect(self, chat_id: str) -> list[dict[str, Any]]:
+        """Take the replies waiting in the chat's outbox."""
+        client = self.balie.store.client
+        async with client.pipeline(transaction=True) as pipe:
+            pipe.lrange(key(chat_id, "outbox"), 0, -1)
+            pipe.delete(key(chat_id, "outbox"))
+            waiting, _ = await pipe.execute()
+        return [json.loads(item) for item in waiting]
+
+    async def transcript(self, chat_id: str) -> list[dict[str, str]]:
+        """Return the chat so far (as logged, so masked) for a page that was reloaded."""
+        messages = await self.balie.history.conversation(chat_id)
+        return [{"direction": m.direction, "text": m.text} for m in messages]
+
+    async def relay(self) -> "asyncio.Task[None]":
+        """Start putting what staff do with web citizens' handoffs in their outboxes."""
+        client = self.balie.store.client
+        await join(client, CITIZENS)
+        return asyncio.create_task(follow(client, CITIZENS, socket.gethostname(), self._tell))
+
+    async def _tell(self, event: dict[str, Any]) -> None:
+        told = notice(event)
+        if told is None or not told.chat_id.startswith(f"{CHANNEL}:"):
+            return
+        replies = await self.balie.notify(told.chat_id, CHANNEL, told.response, told.values,
+                                          case=told.case)
+        outbox = key(told.chat_id, "outbox")
+        async with self.balie.store.client.pipeline(transaction=True) as pipe:
+            for reply in as_json(replies):
+                pipe.rpush(outbox, json.dumps(reply, ensure_ascii=False))
+            pipe.ltrim(outbox, -MAX_OUTBOX, -1)
+            pipe.expire(outbox, OUTBOX_SECONDS)
+            await pipe.execute()

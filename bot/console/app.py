@@ -1,0 +1,141 @@
+"""The FastAPI app: web chat and console pages, security headers, sessions, and serving it."""
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import uvicorn
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.middleware.sessions import SessionMiddleware
+
+from bot.accounts import Accounts
+from bot.channels.webchat import WebChat
+from bot.console import admin, auth, chat, staff, supervisor
+from bot.console.security import NotLoggedIn, check_csrf, csrf_token
+from bot.pipeline import Balie
+from bot.reports import Reports
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+SESSION_SECONDS = 8 * 3600
+ROUTERS = (auth.router, chat.router, staff.router, supervisor.router, admin.router)
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; "
+       "frame-ancestors {ancestors}")
+
+
+def console_secret(settings: Settings) -> str:
+    """Return the key that signs sessions and chat tokens: configured, or made once and kept."""
+    if settings.console_secret:
+        return settings.console_secret.get_secret_value()
+    path = settings.data_dir / "console.secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _headers(settings: Settings) -> Callable[[Request, Callable[[Request], Awaitable[Response]]],
+                                            Awaitable[Response]]:
+    """Add a strict Content-Security-Policy and friends to every response."""
+    embed = " ".join(settings.chat_embed_origins.split())
+
+    async def middleware(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        embeddable = request.url.path == "/chat" and embed
+        response.headers["Content-Security-Policy"] = CSP.format(
+            ancestors=f"'self' {embed}" if embeddable else "'none'")
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        if not embeddable:
+            response.headers["X-Frame-Options"] = "DENY"
+        if request.url.path.startswith(("/staff", "/supervisor", "/admin", "/chat/api")):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    return middleware
+
+
+def create_app(balie: Balie, settings: Settings, owns_balie: bool = False) -> FastAPI:
+    """Build the app; with `owns_balie` it also starts and stops Balie itself."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if owns_balie:
+            await balie.start()
+        app.state.accounts = Accounts(balie.history)
+        app.state.reports = Reports(balie.history, settings.nlu_threshold)
+        if await app.state.accounts.count(staff.ROLES):
+            balie.staff_on_duty()
+        relay = await app.state.webchat.relay()
+        try:
+            yield
+        finally:
+            relay.cancel()
+            await asyncio.gather(relay, return_exceptions=True)
+            if owns_balie:
+                await balie.stop()
+
+    app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
+                  dependencies=[Depends(check_csrf)])
+    secret = console_secret(settings)
+    app.state.balie = balie
+    app.state.settings = settings
+    app.state.webchat = WebChat(balie, secret)
+    templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.globals.update(csrf_token=csrf_token, town=balie.town.facts["municipality"])
+    app.state.templates = templates
+    app.middleware("http")(_headers(settings))
+    app.add_middleware(
+        SessionMiddleware, secret_key=secret, session_cookie="balie_session",
+        max_age=SESSION_SECONDS, same_site="strict",
+        https_only=settings.console_url.startswith("https://"),
+    )
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    for router in ROUTERS:
+        app.include_router(router)
+
+    @app.exception_handler(NotLoggedIn)
+    async def to_login(request: Request, _: NotLoggedIn) -> Response:
+        return RedirectResponse("/login", status_code=303)
+
+    return app
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to the program it runs in."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@contextlib.asynccontextmanager
+async def serve(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
+    """Serve the app on the configured host and port while the block runs."""
+    config = uvicorn.Config(app, host=settings.console_host, port=settings.console_port,
+                            log_config=None, access_log=False, proxy_headers=True)
+    server = _Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has no event
+        await asyncio.sleep(0.05)
+    if task.done():
+        task.result()
+        raise RuntimeError(f"the console could not start on port {settings.console_port}")
+    log.info("web chat and console listening", extra={"url": settings.console_url})
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task

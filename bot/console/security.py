@@ -1,0 +1,65 @@
+"""Console access: who is logged in, which roles may open a page, and CSRF tokens on forms."""
+
+import secrets
+from collections.abc import Awaitable, Callable
+
+from fastapi import HTTPException, Request
+
+from bot.accounts import Accounts, User
+
+ROLE_HOME = {"staff": "/staff", "supervisor": "/supervisor", "admin": "/admin/users"}
+STAFF = ("staff", "supervisor")
+SUPERVISOR = ("supervisor",)
+ADMIN = ("admin",)
+CSRF_HEADER = "x-csrf-token"
+
+
+class NotLoggedIn(Exception):
+    """The request needs a logged-in user and has none."""
+
+
+def csrf_token(request: Request) -> str:
+    """Return the session's CSRF token, making one on first use."""
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+async def check_csrf(request: Request) -> None:
+    """Refuse a state-changing request without the session's CSRF token (form or header)."""
+    # The web chat's API has no cookies to abuse: it needs its own token in a header.
+    if request.method in {"GET", "HEAD", "OPTIONS"} or request.url.path.startswith("/chat/"):
+        return
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and "form" in request.headers.get("content-type", ""):
+        sent = str((await request.form()).get("csrf") or "")
+    expected = request.session.get("csrf")
+    if not sent or not isinstance(expected, str) or not secrets.compare_digest(sent, expected):
+        raise HTTPException(403, "CSRF token missing or wrong; reload the page and try again")
+
+
+def log_in(request: Request, user: User) -> None:
+    """Start a fresh session for a user (a new CSRF token too: no session fixation)."""
+    request.session.clear()
+    request.session["user"] = user.id
+    csrf_token(request)
+
+
+def allow(*roles: str) -> Callable[[Request], Awaitable[User]]:
+    """Return a dependency that yields the logged-in user if their role is one of `roles`."""
+
+    async def current(request: Request) -> User:
+        user_id = request.session.get("user")
+        accounts: Accounts = request.app.state.accounts
+        user = await accounts.get(user_id) if isinstance(user_id, int) else None
+        if user is None:
+            request.session.clear()
+            raise NotLoggedIn
+        if user.role not in roles:
+            raise HTTPException(403, "Your role may not open this page")
+        request.state.user = user
+        return user
+
+    return current

@@ -1,0 +1,107 @@
+"""Supervisor pages: the dashboard, log search with CSV export, transcripts, and comments."""
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from bot.accounts import User
+from bot.audit import record
+from bot.console.pages import render
+from bot.console.security import SUPERVISOR, allow
+from bot.polls import to_csv
+from bot.reports import EXPORT_LIMIT, LogFilter, Reports, csv_safe
+
+router = APIRouter(prefix="/supervisor")
+Supervisor = Annotated[User, Depends(allow(*SUPERVISOR))]
+PERIODS = (1, 7, 30, 90)
+CHART_HEIGHT = 120
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def log_filter(request: Request) -> LogFilter:
+    """Read a log search from the query string; unreadable values do not filter."""
+    query = request.query_params
+
+    def text(name: str) -> str:
+        return query.get(name, "").strip()[:200]
+
+    return LogFilter(
+        text=text("text"), start=_date(query.get("start")), end=_date(query.get("end")),
+        channel=text("channel"), language=text("language"), intent=text("intent"),
+        low_confidence="low_confidence" in query, fallback="fallback" in query,
+        handed_off="handed_off" in query, low_rating="low_rating" in query,
+    )
+
+
+Search = Annotated[LogFilter, Depends(log_filter)]
+
+
+def _reports(request: Request) -> Reports:
+    reports: Reports = request.app.state.reports
+    return reports
+
+
+def bars(values: list[int]) -> list[int]:
+    """Scale values to bar heights for the dashboard's charts."""
+    top = max(values, default=0) or 1
+    return [round(value / top * CHART_HEIGHT) for value in values]
+
+
+@router.get("")
+async def dashboard(request: Request, user: Supervisor, days: int = 7) -> Response:
+    """Show the period's numbers: volume, top intents, where Balie failed, handoffs, ratings."""
+    days = days if days in PERIODS else 7
+    report = await _reports(request).dashboard(days)
+    return render(request, "dashboard.html", {
+        "user": user, "report": report, "days": days, "periods": PERIODS,
+        "conversation_bars": bars(report.conversations), "message_bars": bars(report.messages),
+        "chart_height": CHART_HEIGHT,
+    })
+
+
+@router.get("/log")
+async def log_page(request: Request, user: Supervisor, search: Search) -> Response:
+    """Search the citizens' messages."""
+    return render(request, "log.html", {
+        "user": user, "search": search, "rows": await _reports(request).search(search),
+        "intents": await _reports(request).intents(), "query": request.url.query,
+    })
+
+
+@router.get("/log.csv")
+async def export(request: Request, user: Supervisor, search: Search) -> Response:
+    """Download the filtered messages as CSV (masked, as stored); the export is audited."""
+    rows = await _reports(request).search(search, limit=EXPORT_LIMIT)
+    await record(request.app.state.balie.history, user.name, "export",
+                 f"{len(rows)} rows; {request.url.query}"[:1000])
+    body = to_csv(
+        ["time", "chat", "channel", "language", "intent", "confidence", "text"],
+        [[row.created_at.isoformat(), row.chat_id, row.channel, row.language or "",
+          row.intent or "", "" if row.confidence is None else f"{row.confidence:.2f}",
+          csv_safe(row.text)] for row in rows],
+    )
+    return Response(body, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": 'attachment; filename="balie-log.csv"'})
+
+
+@router.get("/chats/{chat_id}")
+async def transcript(request: Request, chat_id: str, user: Supervisor) -> Response:
+    """Show one conversation from the start; the view is audited."""
+    history = request.app.state.balie.history
+    await record(history, user.name, "transcript_view", chat_id)
+    return render(request, "transcript.html", {
+        "user": user, "chat_id": chat_id, "messages": await history.conversation(chat_id)})
+
+
+@router.get("/comments")
+async def comments(request: Request, user: Supervisor) -> Response:
+    """Show what citizens wrote after a handoff or on a poll."""
+    return render(request, "comments.html", {
+        "user": user, "comments": await _reports(request).comments()})

@@ -1,0 +1,96 @@
+"""Console fixtures: Balie with the web app on a real port, and users of every role."""
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.accounts import Accounts
+from bot.console import create_app, serve
+from bot.pipeline import Balie
+from bot.settings import Settings
+from tests.support.facts import facts
+
+PASSWORD = "correct horse battery"
+USERS = {"sam": "staff", "sue": "supervisor", "ada": "admin"}
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@dataclass
+class Web:
+    """The running web app: its address and the Balie behind it."""
+
+    url: str
+    balie: Balie
+
+
+@pytest.fixture
+def environment(environment: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """The office is open all day, so a citizen can be handed to staff whenever tests run."""
+    return {**environment, "BALIE_FACTS_DIR": facts(tmp_path, open_now=True)}
+
+
+@pytest.fixture
+async def web(settings: Settings) -> AsyncIterator[Web]:
+    balie = Balie(settings)
+    await balie.start()
+    accounts = Accounts(balie.history)
+    for name, role in USERS.items():
+        await accounts.add(name, role, PASSWORD, actor="test")
+    try:
+        async with serve(create_app(balie, settings), settings):
+            yield Web(settings.console_url, balie)
+    finally:
+        await balie.stop()
+
+
+def csrf_of(page: str) -> str:
+    found = CSRF.search(page)
+    assert found, "the page has no CSRF field"
+    return found.group(1)
+
+
+async def log_in(client: httpx.AsyncClient, name: str, password: str = PASSWORD) -> str:
+    """Log in through the form; return the session's CSRF token."""
+    token = csrf_of((await client.get("/login")).text)
+    response = await client.post("/login", data={"name": name, "password": password,
+                                                 "csrf": token})
+    assert response.status_code == 303, response.text
+    return csrf_of((await client.get(response.headers["location"])).text)
+
+
+@pytest.fixture
+async def client(web: Web) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=web.url, timeout=30) as http:
+        yield http
+
+
+class Citizen:
+    """A citizen on the web chat, through the JSON API the page uses."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.token = ""
+
+    async def start(self, language: str = "nl") -> list[dict[str, object]]:
+        answer = (await self.client.post("/chat/api/start", json={"language": language})).json()
+        self.token = answer["token"]
+        return list(answer["replies"])
+
+    async def say(self, text: str = "", button: str = "") -> list[dict[str, object]]:
+        response = await self.client.post("/chat/api/send", json={"text": text, "button": button},
+                                          headers={"X-Chat-Token": self.token})
+        assert response.status_code == 200, response.text
+        return list(response.json()["replies"])
+
+    async def collect(self) -> list[dict[str, object]]:
+        response = await self.client.get("/chat/api/poll", headers={"X-Chat-Token": self.token})
+        return list(response.json()["replies"])
+
+    @property
+    def chat_id(self) -> str:
+        from itsdangerous import URLSafeSerializer
+        return str(URLSafeSerializer("", salt="balie-webchat").loads_unsafe(self.token)[1])
