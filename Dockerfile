@@ -18,5 +18,5 @@ RUN balie nlu train
 RUN useradd --system --home-dir /data balie && mkdir -p /data && chown balie /data
 USER balie
 VOLUME ["/data"]
-EXPOSE 8443
+EXPOSE 8443 8080
 CMD ["balie", "run"]

@@ -1,5 +1,6 @@
 """Console accounts: roles, argon2 password hashes, and lock-out after failed logins."""
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, get_args
@@ -11,6 +12,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.audit import entry
 from bot.history import ID, Base, History
+
+log = logging.getLogger(__name__)
 
 Role = Literal["staff", "supervisor", "admin"]
 ROLES: tuple[Role, ...] = get_args(Role)
@@ -123,9 +126,11 @@ class Accounts:
             if user is None or not user.active:
                 _verify(DUMMY_HASH, password)
                 session.add(entry(f"anonymous@{source}", "login_failed", name[:64]))
+                log.warning("login refused: unknown or inactive user", extra={"source": source})
                 return Login(None, "bad")
             if user.locked_until and _aware(user.locked_until) > now:
                 session.add(entry(f"{user.name}@{source}", "login_locked"))
+                log.warning("login refused: locked", extra={"user": user.name, "source": source})
                 return Login(None, "locked")
             if not _verify(user.password_hash, password):
                 user.failed_logins += 1
@@ -133,6 +138,8 @@ class Accounts:
                     user.locked_until, user.failed_logins = now + LOCK_OUT, 0
                     session.add(entry(f"{user.name}@{source}", "locked_out"))
                 session.add(entry(f"{user.name}@{source}", "login_failed"))
+                log.warning("login refused: wrong password", extra={
+                    "user": user.name, "source": source, "failures": user.failed_logins})
                 return Login(None, "bad")
             user.failed_logins, user.locked_until = 0, None
             if HASHER.check_needs_rehash(user.password_hash):

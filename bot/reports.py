@@ -145,7 +145,8 @@ class Reports:
         since = datetime.combine(first, time(), UTC)
         async with self.history.sessions() as session:
             inbound = (await session.execute(
-                select(Message.chat_id, Message.created_at, Message.intent, Message.kind)
+                select(Message.chat_id, Message.created_at, Message.intent, Message.kind,
+                       Message.confidence)
                 .where(Message.direction == "in", Message.created_at >= since))).all()
             fallbacks = int(await session.scalar(select(func.count()).select_from(Message).where(
                 Message.direction == "out", Message.kind == "fallback",
@@ -158,12 +159,14 @@ class Reports:
         calendar = [first + timedelta(days=offset) for offset in range(days)]
         per_day: dict[date, set[str]] = {day: set() for day in calendar}
         messages: Counter[date] = Counter()
-        for chat_id, created_at, _, _ in inbound:
+        for chat_id, created_at, *_ in inbound:
             day = created_at.date()
             if day in per_day:
                 per_day[day].add(chat_id)
                 messages[day] += 1
-        intents = Counter(intent for _, _, intent, kind in inbound if intent and kind == "text")
+        # Only what Balie understood counts as asked; the rest is under "not understood".
+        intents = Counter(intent for _, _, intent, kind, confidence in inbound
+                          if intent and kind == "text" and (confidence or 0) >= self.threshold)
         waits = [w for _, w, _, _ in handoffs if w is not None]
         handled = [h for _, _, h, _ in handoffs if h is not None]
         ratings = [r for _, _, _, r in handoffs if r is not None]
@@ -172,7 +175,7 @@ class Reports:
             conversations=[len(per_day[day]) for day in calendar],
             messages=[messages[day] for day in calendar],
             top_intents=intents.most_common(TOP_INTENTS),
-            turns=sum(1 for *_, kind in inbound if kind == "text"),
+            turns=sum(1 for *_, kind, _ in inbound if kind == "text"),
             fallbacks=fallbacks,
             handoffs=len({chat for chat, *_ in handoffs}),
             median_wait_s=median(waits) if waits else None,

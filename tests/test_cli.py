@@ -2,12 +2,15 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+
 from bot.settings import PROJECT_DIR
-from tests.conftest import MODEL_CACHE
+from tests.conftest import MODEL_CACHE, free_port
 
 
 def balie(
@@ -39,11 +42,42 @@ def test_chat_buttons_are_pressed_by_number(tmp_path: Path) -> None:
     assert "14 0123" in result.stdout.split("[1] Medewerker spreken")[1]
 
 
-def test_run_without_token_starts_the_terminal_chat(tmp_path: Path) -> None:
-    result = balie("run", tmp_path=tmp_path, stdin="/stop\n")
-    assert result.returncode == 0
-    assert "TELEGRAM_TOKEN is not set" in result.stderr
-    assert "Balie" in result.stdout
+def test_run_without_token_serves_the_web_chat(tmp_path: Path) -> None:
+    port = free_port()
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith("BALIE_") and k not in {"REDIS_URL", "DATABASE_URL",
+                                                        "TELEGRAM_TOKEN"}}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"], cwd=tmp_path, stderr=subprocess.PIPE, text=True,
+        env={**clean, "BALIE_CACHE_DIR": str(MODEL_CACHE), "BALIE_CONSOLE_PORT": str(port),
+             "BALIE_LOG_LEVEL": "WARNING"})
+    try:
+        assert process.stderr
+        lines = [process.stderr.readline()]
+        while "web chat:" not in lines[-1]:
+            lines.append(process.stderr.readline())
+            assert lines[-1], "".join(lines)
+        assert "TELEGRAM_TOKEN is not set" in lines[0]
+        assert f"http://127.0.0.1:{port}/chat" in lines[-1]
+        page = httpx.get(f"http://127.0.0.1:{port}/chat", timeout=10)
+        assert page.status_code == 200 and "Typ je vraag" in page.text
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        if process.stderr:
+            process.stderr.close()
+
+
+def test_users_are_added_and_listed(tmp_path: Path) -> None:
+    added = balie("users", "add", "anna", "--role", "supervisor", "--password-stdin",
+                  tmp_path=tmp_path, stdin="a long enough password\n")
+    assert added.returncode == 0, added.stderr
+    weak = balie("users", "add", "bram", "--role", "staff", "--password-stdin",
+                 tmp_path=tmp_path, stdin="short\n")
+    assert weak.returncode == 2 and "12 characters" in weak.stderr
+    listed = balie("users", "list", tmp_path=tmp_path)
+    assert "anna" in listed.stdout and "supervisor" in listed.stdout
+    assert "bram" not in listed.stdout
 
 
 def test_nlu_evaluate_prints_one_json_object(tmp_path: Path) -> None:

@@ -23,6 +23,8 @@ def test_compose_runs_bot_with_redis_and_postgres() -> None:
     assert "@postgres:5432/" in bot["environment"]["DATABASE_URL"]
     assert set(bot["depends_on"]) == {"redis", "postgres", "actions"}
     assert all("healthcheck" in services[name] for name in ("redis", "postgres"))
+    assert bot["environment"]["BALIE_CONSOLE_HOST"] == "0.0.0.0"
+    assert any(port.endswith(":8080") for port in bot["ports"])
 
 
 def test_compose_file_is_accepted_by_docker_compose() -> None:

@@ -19,8 +19,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from bot.notices import follow, join, notice
 from bot.pipeline import Balie
-from bot.state import key
-from bot.types import Reply, Turn, TurnKind
+from bot.state import ChatState, key
+from bot.types import Reply, Turn, TurnKind, as_language
 
 CHANNEL = "web"
 CITIZENS = "citizens-web"
@@ -40,9 +40,10 @@ class WebChat:
         self.balie = balie
         self.tokens = URLSafeSerializer(secret, salt="balie-webchat")
 
-    def open(self) -> tuple[str, str]:
-        """Start a new chat: return its id and the token the page keeps."""
+    async def open(self, language: str) -> tuple[str, str]:
+        """Start a new chat in the page's language: return its id and the token the page keeps."""
         chat_id = f"{CHANNEL}:{secrets.token_urlsafe(16)}"
+        await self.balie.store.save(chat_id, ChatState(language=as_language(language)))
         return chat_id, self.tokens.dumps(chat_id)
 
     def chat_of(self, token: str | None) -> str | None:

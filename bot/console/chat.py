@@ -16,6 +16,8 @@ STATIC = Path(__file__).parent / "static"
 TOKEN_HEADER = "X-Chat-Token"
 # Longer texts are refused by the pipeline with a clear answer; this only stops abuse.
 MAX_BODY_CHARS = 20_000
+# New chats per minute from one address (a municipality's office may share one address).
+STARTS_PER_MINUTE = 60
 
 
 class Said(BaseModel):
@@ -58,8 +60,12 @@ async def embed() -> Response:
 
 @router.post("/chat/api/start")
 async def start(request: Request, opened: Opened) -> dict[str, Any]:
-    """Open a new chat and greet the citizen."""
-    chat_id, token = _webchat(request).open()
+    """Open a new chat and greet the citizen; too many new chats from one address wait."""
+    address = request.client.host if request.client else "unknown"
+    if await _webchat(request).balie.store.count_turn(f"web-start:{address}") > STARTS_PER_MINUTE:
+        raise HTTPException(429, "too many new chats; try again in a minute",
+                            headers={"Retry-After": "60"})
+    chat_id, token = await _webchat(request).open(opened.language)
     replies = await _webchat(request).say(chat_id, "command", "/start", opened.language)
     return {"token": token, "replies": replies}
 

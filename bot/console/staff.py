@@ -78,9 +78,18 @@ async def _state(request: Request, chat_id: str, user: User) -> dict[str, Any]:
             "mine": bool(ticket and ticket.agent == agent(user))}
 
 
+async def _handed_off(request: Request, chat_id: str) -> None:
+    """Staff see only chats that came to the desk; the rest is for supervisors' transcripts."""
+    query = select(Handoff.id).where(Handoff.chat_id == chat_id).limit(1)
+    async with _history(request).sessions() as session:
+        if await session.scalar(query) is None:
+            raise HTTPException(404, "This chat never came to the staff desk.")
+
+
 @router.get("/chats/{chat_id}")
 async def chat_page(request: Request, chat_id: str, user: Staff) -> Response:
     """Show a chat's whole history, and what this user can do with it now."""
+    await _handed_off(request, chat_id)
     await record(_history(request), user.name, "chat_opened", chat_id)
     return render(request, "staff_chat.html", {
         "user": user, "chat_id": chat_id, "messages": await _messages(request, chat_id, 0),
@@ -91,6 +100,7 @@ async def chat_page(request: Request, chat_id: str, user: Staff) -> Response:
 async def chat_updates(request: Request, chat_id: str, user: Staff,
                        after: int = 0) -> dict[str, Any]:
     """Return the messages after `after` and the chat's handoff state."""
+    await _handed_off(request, chat_id)
     return {"messages": await _messages(request, chat_id, after),
             **await _state(request, chat_id, user)}
 

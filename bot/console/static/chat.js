@@ -23,7 +23,7 @@
     who.textContent = direction === "in" ? WORDS.you : WORDS.balie;
     var body = document.createElement("span");
     body.className = "text";
-    body.textContent = text;
+    linked(body, text);
     item.appendChild(who);
     item.appendChild(body);
     if (buttons && buttons.length) {
@@ -46,6 +46,22 @@
     item.scrollIntoView({block: "end"});
   }
 
+  // Web addresses in Balie's answers become links; everything else stays plain text.
+  function linked(into, text) {
+    text.split(/(https:\/\/[^\s<>"]+[^\s<>".,;:!?)])/).forEach(function (part, index) {
+      if (index % 2 === 1) {
+        var link = document.createElement("a");
+        link.href = part;
+        link.textContent = part;
+        link.target = "_blank";
+        link.rel = "noopener noreferrer";
+        into.appendChild(link);
+      } else if (part) {
+        into.appendChild(document.createTextNode(part));
+      }
+    });
+  }
+
   function showAll(replies) {
     replies.forEach(function (reply) { show("out", reply.text, reply.buttons); });
   }
@@ -55,7 +71,12 @@
     if (token) { headers["X-Chat-Token"] = token; }
     return fetch(path, {method: method, headers: headers, body: body ? JSON.stringify(body) : undefined})
       .then(function (response) {
-        if (response.status === 401) { throw new Error("expired"); }
+        if (response.status === 401) {
+          // The chat is unknown here (expired or signed with an old key): start a new one.
+          token = null;
+          sessionStorage.removeItem(KEY);
+          throw new Error("expired");
+        }
         if (!response.ok) { throw new Error("http " + response.status); }
         status.textContent = "";
         return response.json();
@@ -75,18 +96,35 @@
       answer.messages.forEach(function (m) { show(m.direction, m.text); });
     }).catch(function (error) {
       if (error.message !== "expired") { throw error; }
-      token = null;
-      sessionStorage.removeItem(KEY);
       return start();
     });
   }
 
+  // What the citizen types before the chat has started waits for it; a failed start is tried
+  // again with the next message.
+  var ready = null;
+
+  function started() {
+    if (!ready) {
+      ready = (token ? resume() : start()).catch(function (error) {
+        ready = null;
+        throw error;
+      });
+    }
+    return ready;
+  }
+
+  // A message that could not be sent goes back into the input box: nothing is lost.
   function send(body) {
     status.textContent = WORDS.sending;
-    return call("POST", "/chat/api/send", body).then(function (answer) {
+    return started().then(function () {
+      return call("POST", "/chat/api/send", body);
+    }).then(function (answer) {
       showAll(answer.replies);
-    }).catch(function () {
+    }).catch(function (error) {
+      if (error.message === "expired") { ready = null; }
       status.textContent = WORDS.offline;
+      if (body.text && !input.value) { input.value = body.text; }
     });
   }
 
@@ -118,6 +156,6 @@
     });
   });
 
-  (token ? resume() : start()).catch(function () { status.textContent = WORDS.offline; });
+  started().catch(function () { status.textContent = WORDS.offline; });
   setInterval(poll, 2000);
 })();

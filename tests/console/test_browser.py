@@ -1,0 +1,200 @@
+"""In a real browser (Debian's chromium via Playwright): citizens on /chat, staff, supervisors.
+
+The real `python -m bot console` process serves the pages. Screenshots go to tests/artifacts/;
+axe-core (vendored in tests/support/axe/) checks every page for serious accessibility problems.
+"""
+
+import asyncio
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from bot.accounts import Accounts
+from bot.history import History
+from bot.settings import PROJECT_DIR
+from tests.console.conftest import PASSWORD, USERS
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+AXE = (PROJECT_DIR / "tests/support/axe/axe.min.js").read_text()
+ARTIFACTS = PROJECT_DIR / "tests" / "artifacts"
+XSS = "<img src=x onerror=alert(1)>"
+PHONE = {"width": 390, "height": 844}
+LOGS: dict[str, Path] = {}
+
+# Locally a missing browser skips these tests; in CI (CI=true) it fails them.
+pytestmark = pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
+                                reason="Debian's chromium is not installed")
+
+
+@pytest.fixture
+async def site(environment: dict[str, str], tmp_path: Path) -> AsyncIterator[str]:
+    """The real console process with a user of every role; yields its address."""
+    history = await History.open(environment["DATABASE_URL"])
+    for name, role in USERS.items():
+        await Accounts(history).add(name, role, PASSWORD, actor="test")
+    await history.close()
+    env = {key: value for key, value in os.environ.items() if key != "TELEGRAM_TOKEN"}
+    log = (tmp_path / "console.log").open("wb")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "console", cwd=PROJECT_DIR, env={**env, **environment},
+        stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{environment['BALIE_CONSOLE_PORT']}"
+    LOGS[url] = tmp_path / "console.log"
+    async with httpx.AsyncClient() as client:
+        for _ in range(600):
+            try:
+                if (await client.get(f"{url}/login")).status_code == 200:
+                    break
+            except httpx.TransportError:
+                await asyncio.sleep(0.1)
+        else:
+            raise AssertionError((tmp_path / "console.log").read_text())
+    yield url
+    process.terminate()
+    await asyncio.wait_for(process.wait(), timeout=20)
+    log.close()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        instance = await playwright.chromium.launch(executable_path=CHROMIUM)
+        yield instance
+        await instance.close()
+
+
+async def accessible(page: Page, name: str) -> None:
+    """Run axe-core on the page: no serious or critical violations. Save a screenshot."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
+    await page.evaluate(AXE)
+    result: dict[str, Any] = await page.evaluate("axe.run(document)")
+    serious = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+               for v in result["violations"] if v["impact"] in {"serious", "critical"}]
+    assert not serious, f"{name}: {serious}"
+    assert result["passes"], "axe ran no checks"
+
+
+async def log_in(page: Page, url: str, name: str) -> None:
+    await page.goto(f"{url}/login")
+    await page.get_by_label("Naam").fill(name)
+    await page.get_by_label("Wachtwoord").fill(PASSWORD)
+    await page.get_by_role("button", name="Inloggen").click()
+    await page.wait_for_load_state()
+    assert not page.url.endswith("/login"), LOGS[url].read_text()[-3000:]
+
+
+async def ask(page: Page, text: str) -> None:
+    await page.locator("#text").fill(text)
+    await page.keyboard.press("Enter")
+
+
+async def test_a_citizen_chats_on_the_web_page(site: str, browser: Browser) -> None:
+    page = await browser.new_page(viewport=PHONE)
+    await page.goto(f"{site}/chat")
+    log = page.locator("#log")
+    await expect(log.locator(".msg.out").first).to_contain_text("Balie")
+    await expect(page.locator("#privacy")).to_contain_text("BSN")
+    await ask(page, "wanneer moet ik de aanslag betalen?")
+    await expect(log.locator(".msg.out").nth(1)).to_contain_text("30 april 2026")
+    await expect(log.get_by_role("link", name=re.compile("betalingsregeling"))).to_be_visible()
+    await log.get_by_role("button", name="👍").click()
+    await expect(log.locator(".msg.out").nth(2)).to_be_visible()
+    await accessible(page, "webchat-nl")
+    await page.reload()
+    await expect(log).to_contain_text("30 april 2026")
+    english = await browser.new_page(viewport=PHONE)
+    await english.goto(f"{site}/chat?lang=en")
+    await ask(english, "when do I have to pay?")
+    await expect(english.locator("#log .msg.out").nth(1)).to_contain_text("30 April 2026")
+    await accessible(english, "webchat-en")
+
+
+async def test_staff_take_over_reply_and_hand_back(site: str, browser: Browser) -> None:
+    citizen = await browser.new_page(viewport=PHONE)
+    alerts: list[str] = []
+    await citizen.goto(f"{site}/chat")
+    await expect(citizen.locator("#log .msg.out").first).to_be_visible()
+    await ask(citizen, "ik wil een medewerker spreken")
+    await citizen.locator("#log").get_by_role("button").first.click()
+    await expect(citizen.locator("#log")).to_contain_text("wachtrij")
+
+    staff = await browser.new_page()
+    staff.on("dialog", lambda dialog: alerts.append(dialog.message))
+    await log_in(staff, site, "sam")
+    waiting = staff.locator("#waiting a")
+    await expect(waiting).to_have_count(1)
+    await accessible(staff, "console-queue")
+    await waiting.click()
+    await staff.get_by_role("button", name="Chat overnemen").click()
+    await expect(citizen.locator("#log")).to_contain_text("sam")
+    await ask(citizen, XSS)
+    await expect(staff.locator("#messages")).to_contain_text(XSS)
+    assert await staff.locator("#messages img").count() == 0
+    await staff.get_by_label("Je bericht aan de burger").fill("Hoi, ik kijk even mee.")
+    await staff.get_by_role("button", name="Versturen").click()
+    await expect(citizen.locator("#log")).to_contain_text("Hoi, ik kijk even mee.")
+    await accessible(staff, "console-chat")
+    await staff.get_by_role("button", name="Teruggeven aan Balie").click()
+    await expect(staff.locator("#state")).to_contain_text("Balie beantwoordt")
+    await expect(citizen.locator("#log .msg.out").last).to_contain_text("1")
+    await ask(citizen, "wanneer moet ik betalen?")
+    await expect(citizen.locator("#log")).to_contain_text("30 april 2026")
+    assert alerts == [], "citizen text ran as script"
+
+
+async def test_supervisor_searches_exports_and_reads_the_dashboard(
+    site: str, browser: Browser, tmp_path: Path
+) -> None:
+    citizen = await browser.new_page(viewport=PHONE)
+    await citizen.goto(f"{site}/chat")
+    await ask(citizen, XSS)
+    await expect(citizen.locator("#log .msg.out").nth(1)).to_be_visible()
+    await ask(citizen, "hoe vraag ik kwijtschelding aan?")
+    await expect(citizen.locator("#log .msg.out").nth(2)).to_be_visible()
+
+    page = await browser.new_page()
+    alerts: list[str] = []
+    page.on("dialog", lambda dialog: alerts.append(dialog.message))
+    await log_in(page, site, "sue")
+    await expect(page.locator("#conversations")).to_have_text("1")
+    await expect(page.locator("#intents")).to_contain_text("remission")
+    await accessible(page, "console-dashboard")
+    await page.get_by_role("link", name="Gesprekken").click()
+    await page.get_by_label("Tekst").fill("img")
+    await page.get_by_role("button", name="Zoeken").click()
+    results = page.locator("#results tbody tr")
+    await expect(results).to_have_count(1)
+    await expect(results).to_contain_text(XSS)
+    await accessible(page, "console-log")
+    async with page.expect_download() as download:
+        await page.locator("#export").click()
+    saved = tmp_path / "export.csv"
+    await (await download.value).save_as(saved)
+    assert XSS in saved.read_text() and saved.read_text().startswith("time,")
+    await results.get_by_role("link").click()
+    await expect(page.locator(".transcript")).to_contain_text(XSS)
+    assert await page.locator(".transcript img").count() == 0
+    await accessible(page, "console-transcript")
+    assert alerts == []
+
+
+async def test_login_and_admin_pages_are_accessible(site: str, browser: Browser) -> None:
+    page = await browser.new_page()
+    await page.goto(f"{site}/login")
+    await accessible(page, "console-login")
+    await log_in(page, site, "ada")
+    await expect(page.locator("#users")).to_contain_text("sue")
+    await accessible(page, "console-users")
+    await page.get_by_role("link", name="Auditlog").click()
+    await expect(page.locator("#audit")).to_contain_text("login")
+    await accessible(page, "console-audit")

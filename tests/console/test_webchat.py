@@ -1,0 +1,136 @@
+"""The web chat over real HTTP: the pipeline Telegram uses, private per citizen, with handoff."""
+
+import asyncio
+
+import httpx
+
+from tests.console.conftest import Citizen, Web, log_in
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+async def eventually(check: object, timeout: float = 10.0) -> list[dict[str, object]]:
+    """Poll the citizen's outbox until something arrives."""
+    assert isinstance(check, Citizen)
+    collected: list[dict[str, object]] = []
+    for _ in range(int(timeout / 0.1)):
+        collected += await check.collect()
+        if collected:
+            return collected
+        await asyncio.sleep(0.1)
+    raise AssertionError("nothing arrived")
+
+
+async def test_a_citizen_gets_answers_in_dutch_and_english(client: httpx.AsyncClient) -> None:
+    citizen = Citizen(client)
+    greeting = await citizen.start()
+    assert "Balie" in str(greeting[0]["text"])
+    answer = await citizen.say("wanneer moet ik de aanslag betalen?")
+    assert "30 april 2026" in str(answer[0]["text"])
+    english = await citizen.say("when is the deadline to pay my tax bill?")
+    assert "30 April 2026" in str(english[0]["text"])
+
+
+async def test_buttons_work_and_a_forged_press_is_refused(client: httpx.AsyncClient) -> None:
+    citizen = Citizen(client)
+    await citizen.start()
+    answer = await citizen.say("wanneer moet ik betalen")
+    buttons = answer[-1]["buttons"]
+    assert isinstance(buttons, list) and buttons
+    forged = await citizen.say(button="abc:0")
+    assert "werkt niet meer" in str(forged[0]["text"])
+    pressed = await citizen.say(button=buttons[0]["data"])
+    assert pressed and pressed[0]["text"]
+
+
+async def test_a_token_names_one_chat_and_cannot_be_forged(web: Web) -> None:
+    async with httpx.AsyncClient(base_url=web.url) as one, \
+            httpx.AsyncClient(base_url=web.url) as other:
+        alice, bob = Citizen(one), Citizen(other)
+        await alice.start()
+        await bob.start()
+        await alice.say("mijn email is alice@example.org, wanneer betalen?")
+        history = (await other.get("/chat/api/history",
+                                   headers={"X-Chat-Token": bob.token})).json()["messages"]
+        assert all("alice" not in m["text"] for m in history)
+        forged = alice.token[:-3] + ("aaa" if not alice.token.endswith("aaa") else "bbb")
+        for path in ("/chat/api/history", "/chat/api/poll"):
+            assert (await other.get(path, headers={"X-Chat-Token": forged})).status_code == 401
+        response = await other.post("/chat/api/send", json={"text": "hoi"},
+                                    headers={"X-Chat-Token": forged})
+        assert response.status_code == 401
+
+
+async def test_bad_input_gets_a_clear_answer(client: httpx.AsyncClient) -> None:
+    citizen = Citizen(client)
+    await citizen.start()
+    long = await citizen.say("a" * 10_000)
+    assert "4096" in str(long[0]["text"]) or "lang" in str(long[0]["text"])
+    empty = await citizen.say("   ")
+    assert empty and empty[0]["text"]
+    broken = await client.post("/chat/api/send", content=b'{"text": "\xff\xfe"}',
+                               headers={"X-Chat-Token": citizen.token,
+                                        "Content-Type": "application/json"})
+    assert broken.status_code == 400
+
+
+async def test_staff_take_over_a_web_chat_in_the_console(web: Web) -> None:
+    async with httpx.AsyncClient(base_url=web.url, timeout=30) as browser, \
+            httpx.AsyncClient(base_url=web.url, timeout=30) as console:
+        citizen = Citizen(browser)
+        await citizen.start()
+        offer = await citizen.say("ik wil een medewerker spreken")
+        assert offer[-1]["buttons"], offer
+        queued = await citizen.say("ja")
+        assert "wachtrij" in str(queued[0]["text"]).lower() or "plek" in str(queued[0]["text"])
+        chat = citizen.chat_id
+        await citizen.say(f"mijn vraag gaat over {XSS}")
+
+        token = await log_in(console, "sam")
+        queue = (await console.get("/staff/queue.json")).json()
+        assert [item["chat"] for item in queue["waiting"]] == [chat]
+        page = (await console.get(f"/staff/chats/{chat}")).text
+        assert "&lt;img src=x onerror=alert(1)&gt;" in page and XSS not in page
+
+        assert (await console.post(f"/staff/chats/{chat}/claim",
+                                   data={"csrf": token})).status_code == 303
+        claimed = await eventually(citizen)
+        assert "sam" in str(claimed[0]["text"])
+        assert (await console.post(f"/staff/chats/{chat}/reply",
+                                   data={"csrf": token, "text": "Hoi, ik help je."})
+                ).status_code == 303
+        told = await eventually(citizen)
+        assert "Hoi, ik help je." in str(told[0]["text"])
+        assert await citizen.say("dank je") == [], "the bot is quiet while staff have the chat"
+        update = (await console.get(f"/staff/chats/{chat}/messages.json")).json()
+        assert update["mine"] and any(m["text"] == "dank je" for m in update["messages"])
+
+        assert (await console.post(f"/staff/chats/{chat}/close",
+                                   data={"csrf": token})).status_code == 303
+        closed = await eventually(citizen)
+        assert closed[0]["buttons"], "the citizen is asked to rate the help"
+        answer = await citizen.say("wanneer moet ik betalen?")
+        assert "30 april 2026" in str(answer[0]["text"]), "Balie answers again"
+
+
+async def test_only_the_owner_replies_and_hands_back(web: Web) -> None:
+    async with httpx.AsyncClient(base_url=web.url) as browser, \
+            httpx.AsyncClient(base_url=web.url) as sam, \
+            httpx.AsyncClient(base_url=web.url) as sue:
+        citizen = Citizen(browser)
+        await citizen.start()
+        await citizen.say("ik wil een mens spreken")
+        await citizen.say("ja")
+        chat = citizen.chat_id
+        sam_token, sue_token = await log_in(sam, "sam"), await log_in(sue, "sue")
+        await sam.post(f"/staff/chats/{chat}/claim", data={"csrf": sam_token})
+        lost = await sue.post(f"/staff/chats/{chat}/claim", data={"csrf": sue_token})
+        assert lost.status_code == 303
+        assert "sam heeft deze chat" in (await sue.get(f"/staff/chats/{chat}")).text
+        for action in ("reply", "close", "release"):
+            response = await sue.post(f"/staff/chats/{chat}/{action}",
+                                      data={"csrf": sue_token, "text": "ik ook"})
+            assert response.status_code == 409, action
+        queue = (await sue.get("/staff/queue.json")).json()
+        assert queue["active"] == [{"chat": chat, "kind": "live", "language": "nl",
+                                    "owner": "sam"}]
