@@ -134,3 +134,15 @@ async def test_only_the_owner_replies_and_hands_back(web: Web) -> None:
         queue = (await sue.get("/staff/queue.json")).json()
         assert queue["active"] == [{"chat": chat, "kind": "live", "language": "nl",
                                     "owner": "sam"}]
+
+
+async def test_new_chats_from_one_address_are_limited(client: httpx.AsyncClient) -> None:
+    statuses = [(await client.post("/chat/api/start", json={})).status_code for _ in range(61)]
+    assert statuses[:60] == [200] * 60
+    refused = await client.post("/chat/api/start", json={})
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "60"
+
+
+async def test_english_page_starts_in_english(client: httpx.AsyncClient) -> None:
+    greeting = await Citizen(client).start("en")
+    assert "Hi" in str(greeting[0]["text"]) or "Hello" in str(greeting[0]["text"])
