@@ -61,6 +61,7 @@ class Dashboard:
     median_handling_s: float | None = None
     average_rating: float | None = None
     useful: tuple[int, int] = (0, 0)
+    unhelpful: list[tuple[str, int, int]] = field(default_factory=list)
     total_conversations: int = 0
     not_understood: list[Row] = field(default_factory=list)
 
@@ -154,8 +155,9 @@ class Reports:
             handoffs = (await session.execute(
                 select(Handoff.chat_id, Handoff.waited_seconds, Handoff.handled_seconds,
                        Handoff.rating).where(Handoff.queued_at >= since))).all()
-            feedback = (await session.scalars(select(AnswerFeedback.useful).where(
-                AnswerFeedback.created_at >= since))).all()
+            feedback = (await session.execute(
+                select(AnswerFeedback.intent, AnswerFeedback.useful)
+                .where(AnswerFeedback.created_at >= since))).all()
         calendar = [first + timedelta(days=offset) for offset in range(days)]
         per_day: dict[date, set[str]] = {day: set() for day in calendar}
         messages: Counter[date] = Counter()
@@ -170,6 +172,11 @@ class Reports:
         waits = [w for _, w, _, _ in handoffs if w is not None]
         handled = [h for _, _, h, _ in handoffs if h is not None]
         ratings = [r for _, _, _, r in handoffs if r is not None]
+        thumbs: dict[str, list[int]] = {}
+        for intent, useful in feedback:
+            thumbs.setdefault(intent, [0, 0])[0 if useful else 1] += 1
+        unhelpful = sorted(((intent, up, down) for intent, (up, down) in thumbs.items() if down),
+                           key=lambda item: (-item[2], item[0]))[:TOP_INTENTS]
         return Dashboard(
             days=calendar,
             conversations=[len(per_day[day]) for day in calendar],
@@ -181,7 +188,8 @@ class Reports:
             median_wait_s=median(waits) if waits else None,
             median_handling_s=median(handled) if handled else None,
             average_rating=sum(ratings) / len(ratings) if ratings else None,
-            useful=(sum(1 for u in feedback if u), len(feedback)),
+            useful=(sum(1 for _, useful in feedback if useful), len(feedback)),
+            unhelpful=unhelpful,
             total_conversations=len({chat for chat, *_ in inbound}),
             not_understood=await self.search(LogFilter(start=first, fallback=True), limit=10),
         )

@@ -63,14 +63,16 @@ async def test_dashboard_answers_what_was_asked_and_where_balie_failed(
     await conversations(client)
     extra = Citizen(client)
     await extra.start()
-    await extra.say("hoeveel is de hondenbelasting?")
+    answer = await extra.say("wanneer moet ik de aanslag betalen?")
+    thumbs = {b["title"]: b["data"] for b in answer[-1]["buttons"]}  # type: ignore[union-attr]
+    await extra.say(button=thumbs["👎"])
     reports = Reports(web.balie.history, web.balie.settings.nlu_threshold)
     report = await reports.dashboard(7)
     assert report.total_conversations == 3
     assert report.conversations[-1] == 3 and sum(report.conversations[:-1]) == 0
-    assert report.messages[-1] == 6, "3 /start commands and 3 questions"
-    assert ("payment_deadline", 1) in report.top_intents
-    assert sum(count for _, count in report.top_intents) == 2, "the gibberish is not counted"
+    assert report.messages[-1] == 7, "3 /start commands, 3 questions and a thumbs down"
+    assert report.top_intents == [("payment_deadline", 2)], "the gibberish is not counted"
+    assert report.unhelpful == [("payment_deadline", 0, 1)] and report.useful == (0, 1)
     assert report.turns == 3 and report.fallbacks == 1
     assert round(report.fallback_rate, 2) == 0.33 and report.handoff_rate == 0
     assert report.not_understood[0].text.startswith("=HYPERLINK")
@@ -79,3 +81,4 @@ async def test_dashboard_answers_what_was_asked_and_where_balie_failed(
     page = (await client.get("/supervisor")).text
     assert 'id="conversations">3<' in page and 'id="fallback-rate">33%<' in page
     assert "payment_deadline" in page and "HYPERLINK" in page
+    assert 'id="unhelpful"' in page
