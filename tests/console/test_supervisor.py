@@ -64,7 +64,7 @@ async def test_dashboard_answers_what_was_asked_and_where_balie_failed(
     extra = Citizen(client)
     await extra.start()
     answer = await extra.say("wanneer moet ik de aanslag betalen?")
-    thumbs = {b["title"]: b["data"] for b in answer[-1]["buttons"]}  # type: ignore[union-attr]
+    thumbs = {b["title"]: b["data"] for b in answer[-1]["buttons"]}
     await extra.say(button=thumbs["👎"])
     reports = Reports(web.balie.history, web.balie.settings.nlu_threshold)
     report = await reports.dashboard(7)
