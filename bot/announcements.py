@@ -86,6 +86,14 @@ class Newsroom:
         self._cache = (0.0, [])
         return announcement
 
+    async def upcoming(self) -> list[Announcement]:
+        """Return the announcements that are valid now or later, soonest first."""
+        async with self.history.sessions() as session:
+            return list((await session.scalars(
+                select(Announcement).where(Announcement.valid_until > datetime.now(UTC))
+                .order_by(Announcement.valid_from, Announcement.id)
+            )).all())
+
     async def _inline(self) -> list[Announcement]:
         expires, cached = self._cache
         if time.monotonic() < expires:

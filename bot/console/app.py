@@ -16,7 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from bot.accounts import Accounts
 from bot.channels.webchat import WebChat
-from bot.console import admin, auth, chat, staff, supervisor
+from bot.console import admin, announcements, auth, chat, staff, supervisor
 from bot.console.security import NotLoggedIn, check_csrf, csrf_token
 from bot.pipeline import Balie
 from bot.reports import Reports
@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 SESSION_SECONDS = 8 * 3600
-ROUTERS = (auth.router, chat.router, staff.router, supervisor.router, admin.router)
+ROUTERS = (auth.router, chat.router, staff.router, supervisor.router, announcements.router,
+           admin.router)
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; "
        "frame-ancestors {ancestors}")

@@ -185,6 +185,12 @@ async def test_supervisor_searches_exports_and_reads_the_dashboard(
     await expect(page.locator(".transcript")).to_contain_text(XSS)
     assert await page.locator(".transcript img").count() == 0
     await accessible(page, "console-transcript")
+    await page.get_by_role("link", name="Aankondigingen").click()
+    await page.get_by_label("Tekst (Nederlands, B1, kort)").fill(XSS)
+    await page.get_by_label("Text (English)").fill("Notices arrive on 26 February.")
+    await page.get_by_role("button", name="Publiceren").click()
+    await expect(page.locator("#announcements")).to_contain_text(XSS)
+    await accessible(page, "console-announcements")
     assert alerts == []
 
 

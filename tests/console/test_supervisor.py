@@ -82,3 +82,23 @@ async def test_dashboard_answers_what_was_asked_and_where_balie_failed(
     assert 'id="conversations">3<' in page and 'id="fallback-rate">33%<' in page
     assert "payment_deadline" in page and "HYPERLINK" in page
     assert 'id="unhelpful"' in page
+
+
+async def test_an_announcement_published_in_the_console_goes_with_answers(
+    web: Web, client: httpx.AsyncClient
+) -> None:
+    token = await log_in(client, "sue")
+    today = datetime.now(UTC).date()
+    form = {"csrf": token, "text_nl": "Let op: de aanslagen 2027 komen op 26 februari.",
+            "text_en": "Note: the 2027 notices arrive on 26 February.", "topic": "aanslag",
+            "valid_from": today.isoformat(), "valid_until": today.isoformat(), "inline": "1"}
+    backwards = {**form, "valid_until": (today - timedelta(days=1)).isoformat()}
+    assert (await client.post("/supervisor/announcements", data=backwards)).status_code == 400
+    published = await client.post("/supervisor/announcements", data=form)
+    assert published.status_code == 200 and "26 februari" in published.text
+    citizen = Citizen(client)
+    await citizen.start()
+    answer = await citizen.say("wanneer moet ik de aanslag betalen?")
+    assert "de aanslagen 2027 komen op 26 februari" in " ".join(str(r["text"]) for r in answer)
+    other = await citizen.say("hoeveel hondenbelasting betaal ik voor 1 hond?")
+    assert "26 februari" not in " ".join(str(r["text"]) for r in other)
