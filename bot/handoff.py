@@ -8,7 +8,7 @@ read, so any process can serve either side and a restart loses nothing.
 
 Redis keys:
     balie:<chat_id>:handoff      hash: mode, case, kind, language, agent, agent_name,
-                                 queued_at, claimed_at, told, reminded
+                                 queued_at, claimed_at, note, told, reminded
     balie:handoff:queue          sorted set of waiting chat ids, scored by queue time
     balie:handoff:topics         hash: chat id → staff topic id, and "t:<topic>" → chat id
     balie:handoff:events         stream of events for the staff desk and the citizen channels
@@ -64,6 +64,7 @@ class Ticket:
     agent_name: str = ""
     queued_at: float = 0.0
     claimed_at: float = 0.0
+    note: str = ""
 
     @classmethod
     def from_hash(cls, chat_id: str, data: Mapping[Any, Any]) -> "Ticket | None":
@@ -75,7 +76,7 @@ class Ticket:
             chat_id=chat_id, mode=text["mode"], case=int(text["case"]), kind=text["kind"],
             language=text["language"], agent=text.get("agent", ""),
             agent_name=text.get("agent_name", ""), queued_at=float(text.get("queued_at", 0)),
-            claimed_at=float(text.get("claimed_at", 0)),
+            claimed_at=float(text.get("claimed_at", 0)), note=text.get("note", ""),
         )
 
 
@@ -161,19 +162,19 @@ class HandoffDesk:
             session.add(case)
             await session.flush()
             session.add(HandoffEvent(handoff_id=case.id, event="queued", actor="citizen", at=now))
+        # A call-back request shows its phone number to staff: that is what it is for.
+        shown = (note if kind == "callback" else mask(note)) if note else ""
         stamp = now.timestamp()
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.delete(key(chat_id, "handoff"))
             pipe.hset(key(chat_id, "handoff"), mapping={
                 "mode": "queued", "case": case.id, "kind": kind, "language": language,
-                "queued_at": stamp,
+                "queued_at": stamp, "note": shown,
             })
             pipe.zadd(QUEUE, {chat_id: stamp})
             await pipe.execute()
         position = await self.position(chat_id)
         await self.client.hset(key(chat_id, "handoff"), "told", position)
-        # A call-back request shows its phone number to staff: that is what it is for.
-        shown = (note if kind == "callback" else mask(note)) if note else ""
         await self.publish("queued", chat_id, case=case.id, kind=kind, language=language,
                            position=position, reason=reason or "", note=shown)
         return position

@@ -75,6 +75,7 @@ async def _state(request: Request, chat_id: str, user: User) -> dict[str, Any]:
     ticket = await _desk(request).ticket(chat_id)
     return {"mode": ticket.mode if ticket else "bot",
             "owner": ticket.agent_name if ticket else "",
+            "kind": ticket.kind if ticket else "", "note": ticket.note if ticket else "",
             "mine": bool(ticket and ticket.agent == agent(user))}
 
 

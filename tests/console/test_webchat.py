@@ -146,3 +146,17 @@ async def test_new_chats_from_one_address_are_limited(client: httpx.AsyncClient)
 async def test_english_page_starts_in_english(client: httpx.AsyncClient) -> None:
     greeting = await Citizen(client).start("en")
     assert "Hi" in str(greeting[0]["text"]) or "Hello" in str(greeting[0]["text"])
+
+
+async def test_staff_see_a_callback_number_but_a_message_masked(
+    web: Web, client: httpx.AsyncClient
+) -> None:
+    desk = web.balie.reception.desk
+    await desk.enqueue("web:callback", "callback", "nl", None, note="bel me op 0612345678")
+    await desk.enqueue("web:message", "message", "nl", None, note="mail naar a@b.nl of 0612345678")
+    await log_in(client, "sam")
+    callback = (await client.get("/staff/chats/web:callback")).text
+    assert "Terugbelverzoek" in callback and "0612345678" in callback
+    message = (await client.get("/staff/chats/web:message")).text
+    assert "Bericht buiten openingstijd" in message
+    assert "0612345678" not in message and "a@b.nl" not in message
