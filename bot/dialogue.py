@@ -33,6 +33,7 @@ class Policy:
     clarifiable: frozenset[str]
     handoffs: frozenset[str] = frozenset()
     staffed: bool = False
+    forms: frozenset[str] = frozenset()
 
 
 def screen(text: str, policy: Policy) -> Step | None:
@@ -50,6 +51,8 @@ def answer(intent: str, policy: Policy) -> Step:
     action = policy.actions.get(intent, "")
     if action == HANDOFF_ACTION and not offer:
         return Step("answer", f"utter_{intent}", intent)
+    if action in policy.forms:
+        return Step("form", "start", intent=intent, values={"form": action})
     if action in BOT_MOVES:
         kind, name = BOT_MOVES[action]
         return Step(kind, name, intent=intent)
@@ -93,6 +96,8 @@ def _payload(payload: str, state: ChatState, policy: Policy) -> Step:
             return Step("feedback", argument)
         if move == "forget":
             return Step("forget", argument)
+        if move == "form" and argument in policy.forms:
+            return Step("form", "start", values={"form": argument})
         return Step("handoff", argument or move)
     intent = payload.removeprefix("/")
     state.remember(intent)
@@ -162,6 +167,10 @@ def decide(state: ChatState, turn: Turn, text: str, parse: Parse | None, policy:
     refused = screen(text, policy)
     if refused:
         return refused
+    if state.form and state.mode == "bot":
+        if text.strip(" .!").lower() in CANCEL_WORDS:
+            return Step("form", "cancel")
+        return Step("form", "fill", values={"text": text})
     return _in_mode(state, text, parse, policy) or (
         _understood(state, parse, policy) if parse else Step("fallback", "utter_fallback")
     )

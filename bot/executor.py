@@ -78,10 +78,13 @@ class Executor:
         """Return the registered action names."""
         return sorted(self._executor.actions)
 
-    async def run(self, name: str, tracker_state: dict[str, Any]) -> Result:
-        """Run one action and return its events and messages."""
+    async def run(
+        self, name: str, tracker_state: dict[str, Any], domain: dict[str, Any] | None = None
+    ) -> Result:
+        """Run one action and return its events and messages; `domain` may declare forms."""
         call = {"next_action": name, "sender_id": tracker_state["sender_id"],
-                "tracker": tracker_state, "domain": {"responses": {}, "slots": {}}}
+                "tracker": tracker_state,
+                "domain": {"responses": {}, "slots": {}, **(domain or {})}}
         if self.endpoint:
             self._client = self._client or httpx.AsyncClient(timeout=ENDPOINT_TIMEOUT)
             response = await self._client.post(f"{self.endpoint}/webhook", json=call)

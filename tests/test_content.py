@@ -58,8 +58,20 @@ def test_intent_is_answered_by_a_response_or_an_action(loaded: Content, intent: 
 def test_rules_name_actions_that_exist() -> None:
     from bot.executor import Executor
 
-    assert set(LOADED.actions.values()) - set(BOT_MOVES) <= set(Executor().names)
+    names = set(Executor().names)
+    assert set(LOADED.actions.values()) - set(BOT_MOVES) - set(LOADED.forms) <= names
     assert LOADED.handoffs == {"request_human", "complaint"}
+
+
+@pytest.mark.parametrize("form", sorted(LOADED.forms))
+def test_form_has_a_validator_a_submit_action_and_a_question_per_slot(form: str) -> None:
+    from bot.executor import Executor
+
+    spec = LOADED.forms[form]
+    assert {f"validate_{form}", spec.submit} <= set(Executor().names)
+    assert spec.required_slots
+    for slot in spec.required_slots:
+        assert f"utter_ask_{slot}" in LOADED.responses, slot
 
 
 def test_no_example_is_trained_under_two_intents(loaded: Content) -> None:

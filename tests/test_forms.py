@@ -1,0 +1,49 @@
+"""Forms through the whole pipeline: asking, re-asking, submitting, cancelling."""
+
+from bot.pipeline import Balie
+from bot.types import Reply, Turn
+
+CHAT = "test:forms"
+
+
+async def say(balie: Balie, message: str) -> list[Reply]:
+    return await balie.handle(Turn(chat_id=CHAT, channel="test", kind="text", text=message))
+
+
+def said(balie: Balie, name: str, language: str = "nl") -> str:
+    return balie.renderer.render(name, language).text  # type: ignore[arg-type]
+
+
+async def test_calculator_asks_a_missing_fact_re_asks_a_wrong_one_and_answers(
+    balie: Balie
+) -> None:
+    [ask] = await say(balie, "reken mijn ozb uit")
+    assert ask.text == said(balie, "utter_ask_woz_value")
+    [again] = await say(balie, "geen idee, veel")
+    assert again.text.splitlines() == [said(balie, "utter_invalid_woz_value"),
+                                       said(balie, "utter_ask_woz_value")]
+    [answer] = await say(balie, "3,5 ton")
+    ozb = "• OZB (eigenaar woning): € 350.000,00 \u00d7 0,0856% = € 299,60"
+    assert answer.text.startswith(ozb)
+    state = await balie.store.load(CHAT)
+    assert state.form == "" and state.slots.get("woz_value") is None
+
+
+async def test_calculator_asks_each_missing_fact_in_english(balie: Balie) -> None:
+    [ask] = await say(balie, "how much dog tax and waste levy do I pay in total?")
+    assert ask.text == said(balie, "utter_ask_household_size", "en")
+    [ask] = await say(balie, "3")
+    assert ask.text == said(balie, "utter_ask_dogs", "en")
+    [answer] = await say(balie, "2")
+    # waste 396.00 + sewage 246.60 + dogs 96.00 + 144.00 = 882.60
+    assert "Together: €882.60 a year." in answer.text
+
+
+async def test_stop_cancels_a_form_and_forgets_the_answers(balie: Balie) -> None:
+    await say(balie, "reken mijn ozb uit")
+    [stopped] = await say(balie, "stop")
+    assert stopped.text == said(balie, "utter_form_cancelled")
+    state = await balie.store.load(CHAT)
+    assert state.form == "" and "requested_slot" not in state.slots
+    replies = await say(balie, "hoe lang heb ik om bezwaar te maken?")
+    assert "6 weken" in replies[0].text
