@@ -32,7 +32,6 @@ NON_RESIDENTIAL = re.compile(
     r"(bedrijfspand|bedrijfsruimte|niet-woning|winkel|kantoor|business|shop|office|"
     r"non-residential|commercial)", re.IGNORECASE)
 USER = re.compile(r"(huur|gebruik|rent|tenant|\buse\b|\busing\b)", re.IGNORECASE)
-NEGATIVE = re.compile(r"(?<![\d,])-\s*\d")
 OWNER = re.compile(r"(eigenaar|eigen pand|bezit|\bown\b|owner)", re.IGNORECASE)
 
 
@@ -46,14 +45,14 @@ def property_use(text: str) -> str:
 
 def count(text: str, limit: int) -> int | None:
     """Read a count from a short answer ("3", "drie", "we zijn met z'n drieën"); None if not."""
-    if NEGATIVE.search(text):
+    if amounts.negative(text):
         return None
     number = amounts.household(text) or amounts.dogs(text)
     if number is None:
         words = re.findall(r"\w+", text.lower())
         digits = [int(w) for w in words if w.isdigit()]
         named = [amounts.NUMBER_WORDS[w] for w in words if w in amounts.NUMBER_WORDS]
-        if re.search(r"\b(geen|none|no|nul|zero)\b", text.lower()):
+        if amounts.NONE.search(text):
             named.append(0)
         found = digits or named
         number = found[0] if len(found) == 1 else None
@@ -63,7 +62,7 @@ def count(text: str, limit: int) -> int | None:
 def woz(text: str) -> int | None:
     """Read a WOZ value from a text; None when there is none or it cannot be one."""
     value = amounts.euros(text)
-    if value is None or NEGATIVE.search(text) or not WOZ_RANGE[0] <= value <= WOZ_RANGE[1]:
+    if value is None or amounts.negative(text) or not WOZ_RANGE[0] <= value <= WOZ_RANGE[1]:
         return None
     return int(value)
 

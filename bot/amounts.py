@@ -22,6 +22,8 @@ PEOPLE = re.compile(
     re.IGNORECASE)
 ALONE = re.compile(r"\b(alleen|alleenstaand|eenpersoons|single|alone|by myself|on my own)\b",
                    re.IGNORECASE)
+NEGATIVE = re.compile(r"(?<![\d,])-\s*\d")
+NONE = re.compile(r"\b(geen|niks|niets|nul|none|nothing|zero|no)\b", re.IGNORECASE)
 DOGS = re.compile(
     r"\b(\d+|een|één|twee|drie|vier|one|a|two|three|four)\s+(?:honden|hond|dogs|dog)\b",
     re.IGNORECASE)
@@ -64,3 +66,18 @@ def dogs(text: str) -> int | None:
     """Return how many dogs the text mentions."""
     match = DOGS.search(text)
     return _count(match.group(1)) if match else None
+
+
+def negative(text: str) -> bool:
+    """Say whether a text holds a negative number ("-2", but not "€ 350.000,-")."""
+    return bool(NEGATIVE.search(text))
+
+
+def answer(text: str) -> Decimal | None:
+    """Read an amount answered to a question: "1.450", "€ 3.000,-", "geen" (0); None if not."""
+    if negative(text):
+        return None
+    found = euros(text)
+    if found is None and NONE.search(text):
+        return Decimal(0)
+    return found

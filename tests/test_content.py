@@ -24,7 +24,8 @@ ACTION_VALUES = {"closes_at": "17.00", "next_opening": "maandag om 8.30 uur",
                  "when": "over 12 dagen", "option_a": "a", "option_b": "b", "max_chars": 4096,
                  "position": 2, "minutes": 10, "agent": "Anna", "text": "Hallo",
                  "topic": "Storingen", "woz": "€ 1", "rate": "1%", "amount": "€ 1",
-                 "people": 2, "dogs": 1}
+                 "people": 2, "dogs": 1, "kind": "je bezwaar", "reference": "BZ-7K3M9Q",
+                 "tries_left": 3, "until": "14.05", "instalment": "€ 1", "terms": 4}
 LOADED = content.load(PROJECT_DIR / "intents")
 
 

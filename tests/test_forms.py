@@ -1,5 +1,6 @@
 """Forms through the whole pipeline: asking, re-asking, submitting, cancelling."""
 
+from bot.cases import SqlCases
 from bot.pipeline import Balie
 from bot.types import Reply, Turn
 
@@ -47,3 +48,20 @@ async def test_stop_cancels_a_form_and_forgets_the_answers(balie: Balie) -> None
     assert state.form == "" and "requested_slot" not in state.slots
     replies = await say(balie, "hoe lang heb ik om bezwaar te maken?")
     assert "6 weken" in replies[0].text
+
+
+async def test_case_status_asks_reference_and_address_and_tells_the_status(
+    balie: Balie
+) -> None:
+    reference = await SqlCases(balie.history.engine).create("objection", "1234AB 5", "nl")
+    [ask] = await say(balie, "wat is de status van mijn bezwaar?")
+    assert ask.text == said(balie, "utter_ask_case_reference")
+    [ask] = await say(balie, reference.lower().replace("-", " "))
+    assert ask.text == said(balie, "utter_ask_case_address")
+    [wrong] = await say(balie, "Dorpsstraat 5")
+    assert wrong.text.startswith(said(balie, "utter_invalid_case_address"))
+    [answer] = await say(balie, "1234 ab 5")
+    assert answer.text.startswith(f"We hebben je bezwaar ({reference}) ontvangen.")
+    assert "1234" not in answer.text
+    state = await balie.store.load(CHAT)
+    assert state.form == "" and "case_address" not in state.slots

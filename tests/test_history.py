@@ -27,4 +27,4 @@ async def test_migrations_are_idempotent(backend: dict[str, str], history: Histo
         query = sqlalchemy.text("SELECT version_num FROM alembic_version")
         version = await connection.scalar(query)
     await again.close()
-    assert version == "0004"
+    assert version == "0005"
