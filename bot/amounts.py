@@ -12,7 +12,8 @@ TOGETHER = {"tweeën": 2, "tweeen": 2, "drieën": 3, "drieen": 3, "vieren": 4, "
 SCALE = {"k": 1_000, "duizend": 1_000, "thousand": 1_000, "ton": 100_000, "m": 1_000_000,
          "miljoen": 1_000_000, "million": 1_000_000}
 EURO = re.compile(
-    r"(?:€|eur(?:o)?)?\s*(\d{1,3}(?:[.,\s]\d{3})+|\d+(?:[.,]\d+)?)(?:,-)?\s*"
+    r"(?:€|eur(?:o)?)?\s*(\d{1,3}(?:[.,\s]\d{3})+(?:[.,]\d{1,2}(?!\d))?|\d+(?:[.,]\d+)?)"
+    r"(?:,-)?\s*"
     r"(k|duizend|thousand|ton|m|miljoen|million)?\b", re.IGNORECASE)
 PEOPLE = re.compile(
     r"\b(\d+|een|één|twee|drie|vier|vijf|zes|one|two|three|four|five|six)\s*"
@@ -39,8 +40,10 @@ def euros(text: str) -> Decimal | None:
     for digits, scale in EURO.findall(text):
         compact = digits.replace(" ", "")
         # 350.000 (Dutch) and 350,000 (English) group thousands; 3,5 and 3.5 are decimals.
-        if re.fullmatch(r"\d{1,3}(?:\.\d{3})+|\d{1,3}(?:,\d{3})+", compact):
-            compact = compact.replace(".", "").replace(",", "")
+        if re.fullmatch(r"\d{1,3}(?:\.\d{3})+(?:,\d{1,2})?", compact):
+            compact = compact.replace(".", "")
+        elif re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?", compact):
+            compact = compact.replace(",", "")
         try:
             value = Decimal(compact.replace(",", "."))
         except InvalidOperation:

@@ -4,6 +4,7 @@ In process by default; with an action endpoint, over HTTP to a rasa-sdk action s
 (`python -m rasa_sdk --actions actions`) with the same webhook protocol Rasa uses.
 """
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,7 +95,9 @@ class Executor:
             body = response.json()
             return Result(list(body.get("events") or []), list(body.get("responses") or []))
         try:
-            result = await self._executor.run(call)
+            # rasa-sdk changes the tracker it is given (Tracker.add_slots); over HTTP it gets a
+            # copy, so in process it must too.
+            result = await self._executor.run(copy.deepcopy(call))
         except ActionNotFoundException as error:
             raise UnknownAction(name) from error
         if result is None:

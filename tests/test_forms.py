@@ -65,3 +65,64 @@ async def test_case_status_asks_reference_and_address_and_tells_the_status(
     assert "1234" not in answer.text
     state = await balie.store.load(CHAT)
     assert state.form == "" and "case_address" not in state.slots
+
+
+async def press(balie: Balie, reply: Reply, title: str) -> list[Reply]:
+    [button] = [b for b in reply.buttons if b.title == title]
+    return await balie.handle(Turn(chat_id=CHAT, channel="test", kind="button", text=button.data))
+
+
+async def test_remission_quick_check_from_its_button_with_a_wrong_answer(balie: Balie) -> None:
+    [explained] = await say(balie, "kan ik kwijtschelding krijgen?")
+    [ask] = await press(balie, explained, "Doe de snelcheck")
+    assert ask.text == said(balie, "utter_ask_remission_household")
+    [ask] = await say(balie, "alleen")
+    assert ask.text == said(balie, "utter_ask_net_income")
+    [again] = await say(balie, "ongeveer duizend")
+    assert again.text.splitlines() == [said(balie, "utter_invalid_euros"),
+                                       said(balie, "utter_ask_net_income")]
+    await say(balie, "1.150")
+    await say(balie, "0")
+    [result] = await say(balie, "geen auto")
+    assert result.text.startswith(said(balie, "utter_remission_likely"))
+    assert "€ 1.401,00" in result.text
+    assert "BSN" in result.text and "IBAN" not in result.text
+    state = await balie.store.load(CHAT)
+    assert state.form == "" and not {k: v for k, v in state.slots.items() if v is not None}
+
+
+async def test_remission_check_can_be_stopped_halfway(balie: Balie) -> None:
+    [explained] = await say(balie, "kan ik kwijtschelding krijgen?")
+    await press(balie, explained, "Doe de snelcheck")
+    await say(balie, "samen")
+    [stopped] = await say(balie, "Annuleer")
+    assert stopped.text == said(balie, "utter_form_cancelled")
+    assert (await balie.store.load(CHAT)).slots == {}
+
+
+async def test_arrangement_request_is_confirmed_queued_for_staff_and_its_status_known(
+    balie: Balie
+) -> None:
+    [explained] = await say(balie, "can I pay my tax in instalments?")
+    [ask] = await press(balie, explained, "Request an arrangement")
+    assert ask.text == said(balie, "utter_ask_amount_due", "en")
+    [again] = await say(balie, "20")
+    assert again.text.startswith("Type the amount as a number, between €50.00 and €10,000.00.")
+    await say(balie, "€ 1.250,-")
+    [again] = await say(balie, "12")
+    assert again.text.startswith(said(balie, "utter_invalid_arrangement_terms", "en"))
+    [ask] = await say(balie, "5")
+    assert ask.text == said(balie, "utter_ask_case_address", "en")
+    [confirmed] = await say(balie, "1234 AB 5")
+    # 1,250.00 / 5 = 250.00
+    assert confirmed.text.startswith("Your request has been sent: €1,250.00 in 5 instalments "
+                                     "of about €250.00. Your reference is BR-")
+    reference = confirmed.text.split("Your reference is ")[1][:9]
+    [task] = await SqlCases(balie.history.engine).tasks()
+    assert (task.chat_id, task.kind, task.note) == (
+        CHAT, "task", f"{reference}: € 1.250,00 in 5 termijnen")
+    await say(balie, "what is the status of my payment arrangement request?")
+    await say(balie, reference)
+    [status] = await say(balie, "1234AB 5")
+    assert status.text.startswith(
+        f"We have received your payment arrangement request ({reference})")
