@@ -57,6 +57,8 @@ class Balie:
             handoffs=self.content.handoffs | self.town.always_human,
             staffed=settings.staff_chat_id is not None,
             forms=frozenset(self.content.forms),
+            form_slots=frozenset(slot for form in self.content.forms.values()
+                                 for slot in form.required_slots),
         )
         self.executor = Executor(endpoint=settings.action_endpoint)
         self.forms = Forms(self.content.forms, self.executor, self.renderer)

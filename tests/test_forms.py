@@ -126,3 +126,14 @@ async def test_arrangement_request_is_confirmed_queued_for_staff_and_its_status_
     [status] = await say(balie, "1234AB 5")
     assert status.text.startswith(
         f"We have received your payment arrangement request ({reference})")
+
+
+async def test_a_clear_other_question_leaves_the_form_and_is_answered(balie: Balie) -> None:
+    await say(balie, "wat is de status van mijn bezwaar?")
+    [answer] = await say(balie, "hoe lang heb ik om bezwaar te maken?")
+    assert "6 weken" in answer.text
+    state = await balie.store.load(CHAT)
+    assert state.form == "" and "requested_slot" not in state.slots
+    [ask] = await say(balie, "reken mijn ozb uit")
+    [again] = await say(balie, "weet ik niet")  # deny: an answer to the question, not a topic
+    assert again.text.endswith(ask.text)
