@@ -137,3 +137,15 @@ async def test_a_clear_other_question_leaves_the_form_and_is_answered(balie: Bal
     [ask] = await say(balie, "reken mijn ozb uit")
     [again] = await say(balie, "weet ik niet")  # deny: an answer to the question, not a topic
     assert again.text.endswith(ask.text)
+
+
+async def test_probably_no_remission_offers_the_arrangement_form(balie: Balie) -> None:
+    [explained] = await say(balie, "kan ik kwijtschelding krijgen?")
+    await press(balie, explained, "Doe de snelcheck")
+    for answer in ["samen", "3000", "20000"]:
+        await say(balie, answer)
+    unlikely, rules = await say(balie, "geen")
+    assert unlikely.text == said(balie, "utter_remission_unlikely")
+    assert "€ 2.001,00" in rules.text
+    [ask] = await press(balie, unlikely, "Regeling aanvragen")
+    assert ask.text == said(balie, "utter_ask_amount_due")
