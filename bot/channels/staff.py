@@ -20,8 +20,10 @@ from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot.cases import SqlCases
 from bot.handoff import EVENTS, HandoffDesk, decode
 from bot.pipeline import Balie
+from bot.state import key
 from bot.types import Reply
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 GROUP = "telegram"
 MEMBERS = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER}
 KINDS = {"live": "Chat", "message": "Bericht", "callback": "Terugbellen"}
+TASKS_POSTED = key("handoff", "tasks_posted")
 Deliver = Callable[[Bot, str, list[Reply]], Awaitable[None]]
 
 
@@ -141,7 +144,7 @@ class StaffDesk:
         with contextlib.suppress(ResponseError):
             await client.xgroup_create(EVENTS, GROUP, id="0", mkstream=True)
         backlog = True
-        reminders = asyncio.create_task(self._remind())
+        reminders = asyncio.create_task(self._remind(bot))
         try:
             while True:
                 try:
@@ -162,15 +165,29 @@ class StaffDesk:
         finally:
             reminders.cancel()
 
-    async def _remind(self) -> None:
+    async def _remind(self, bot: Bot) -> None:
         while True:
             await asyncio.sleep(max(1.0, min(30.0, self.reminder_seconds / 3)))
             try:
                 for ticket in await self.desk.overdue(self.reminder_seconds):
                     await self.desk.publish("reminder", ticket.chat_id,
                                             minutes=round(self.reminder_seconds / 60, 1))
+                await self._post_tasks(bot)
             except Exception:
                 log.exception("handoff reminders failed; trying again later")
+
+    async def _post_tasks(self, bot: Bot) -> None:
+        """Post each new non-live task (a payment arrangement request) once to the group."""
+        for task in await SqlCases(self.balie.history.engine).tasks():
+            if not await self.desk.client.sadd(TASKS_POSTED, task.id):
+                continue
+            text = f"📋 Taak ({task.reason}) van {task.chat_id}: {task.note}"
+            try:
+                await bot.send_message(self.chat_id, html.escape(text, quote=False),
+                                       parse_mode=ParseMode.HTML)
+            except TelegramError:
+                await self.desk.client.srem(TASKS_POSTED, task.id)
+                raise
 
     async def _handle(self, bot: Bot, event: dict[str, Any]) -> None:
         kind, chat = event["type"], event["chat"]

@@ -1,5 +1,6 @@
 """Calculator and forms end to end: the real bot process, the Bot API emulator, a citizen."""
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -17,6 +18,7 @@ from tests.conftest import free_port, reachable
 from tests.support.bot_api import BotAPI
 
 CITIZEN = 5501
+STAFF_CHAT, STAFF = -1005501, 9501
 
 
 def data(message: dict[str, Any], title: str) -> str:
@@ -110,3 +112,25 @@ async def test_arrangement_form_over_the_action_server_then_its_status(
     await bot_api.exchange(CITIZEN, "wat is de status van mijn aanvraag?")
     [stopped] = await bot_api.exchange(CITIZEN, "stop")
     assert stopped["text"].startswith("Oké, ik ben gestopt.")
+
+
+async def test_arrangement_request_is_posted_once_to_the_staff_group(
+    bot_process: Any, bot_api: BotAPI
+) -> None:
+    bot_api.members.update({STAFF: "member"})
+    bot_process(BALIE_STAFF_CHAT_ID=str(STAFF_CHAT), BALIE_STAFF_IDS=str(STAFF),
+                BALIE_HANDOFF_REMINDER_SECONDS="3")
+    await bot_api.wait_for_call("getUpdates", timeout=60)
+    [answer] = await bot_api.exchange(CITIZEN, "can I get a payment plan?", language="en")
+    await bot_api.press(CITIZEN, answer, data(answer, "Request an arrangement"))
+    await bot_api.replies(CITIZEN, after=1)
+    for text in ["450", "2"]:
+        await bot_api.exchange(CITIZEN, text, language="en")
+    [done] = await bot_api.exchange(CITIZEN, "1234 AB 5", language="en")
+    reference = done["text"].split("Your reference is ")[1][:9]
+    posted = await bot_api.wait(lambda: bot_api.topic_with(STAFF_CHAT, reference), timeout=15,
+                                what="the task in the staff group")
+    assert posted["text"] == (f"📋 Taak (payment_arrangement) van tg:{CITIZEN}: "
+                              f"{reference}: € 450,00 in 2 termijnen")
+    await asyncio.sleep(3)
+    assert len([m for m in bot_api.sent[STAFF_CHAT] if reference in m["text"]]) == 1
