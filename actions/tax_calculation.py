@@ -140,6 +140,9 @@ class ActionCalculateTax(Action):
             parts += [waste, rate("sewage_eur")]
             dispatcher.utter_message(response="utter_tax_calculation_waste", people=people,
                                      amount=money(waste))
+            if rates.get("waste_diftar_eur"):  # a variable part per emptying, not in the total
+                dispatcher.utter_message(response="utter_tax_calculation_diftar",
+                                         amount=money(rate("waste_diftar_eur")))
             dispatcher.utter_message(response="utter_tax_calculation_sewage",
                                      amount=money(rate("sewage_eur")))
         if facts["dogs"]:

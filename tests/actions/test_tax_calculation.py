@@ -1,11 +1,13 @@
 """action_calculate_tax and validate_tax_form against hand-computed amounts for Voorbeeld."""
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from bot import municipality
 from bot.executor import Executor, template_values, tracker
+from bot.municipality import Municipality
 from bot.state import ChatState
 
 Messages = list[tuple[str, dict[str, object]]]
@@ -62,6 +64,19 @@ async def test_household_total_in_english() -> None:
 async def test_single_parts(text: str, expected: list[tuple[str, str]]) -> None:
     messages, _ = await run(text)
     assert [(name, values["amount"]) for name, values in messages] == expected
+
+
+async def test_a_diftar_part_is_shown_per_emptying_but_not_added(
+    configure_town: Callable[..., Municipality]
+) -> None:
+    configure_town(waste_diftar_eur=7.25)
+    messages, _ = await run("afval voor 2 personen", "en")
+    # fixed part 396.00 + sewage 246.60 = 642.60; the 7.25 per emptying is not in the total
+    assert messages == [
+        ("utter_tax_calculation_waste", {"people": 2, "amount": "€396.00"}),
+        ("utter_tax_calculation_diftar", {"amount": "€7.25"}),
+        ("utter_tax_calculation_sewage", {"amount": "€246.60"}),
+        ("utter_tax_calculation_total", {"amount": "€642.60"})]
 
 
 async def test_without_anything_to_go_on_it_explains_how_it_works() -> None:
