@@ -1,6 +1,7 @@
 """Every action gives the same events and messages in process and on a real rasa-sdk server."""
 
 import asyncio
+import copy
 import os
 import signal
 import subprocess
@@ -170,3 +171,11 @@ async def test_an_unknown_action_is_refused_both_ways(action_server: str) -> Non
                 await executor.run("nope", tracker("c", ChatState(), "", None))
     finally:
         await remote.close()
+
+
+async def test_running_in_process_leaves_the_tracker_as_it_was() -> None:
+    # rasa-sdk adds the validated slots to the tracker it gets; over HTTP that is a copy.
+    track = calls("validate_tax_form", "nl")[0]
+    before = copy.deepcopy(track)
+    result = await Executor().run("validate_tax_form", track, DOMAIN)
+    assert result.events and track == before
