@@ -111,7 +111,7 @@ async def test_arrangement_form_over_the_action_server_then_its_status(
         f"We hebben je verzoek om een betalingsregeling ({reference}) ontvangen.")
     await bot_api.exchange(CITIZEN, "wat is de status van mijn aanvraag?")
     [stopped] = await bot_api.exchange(CITIZEN, "stop")
-    assert stopped["text"].startswith("Oké, ik ben gestopt.")
+    assert stopped["text"].startswith("Oké, ik ben gestopt")
 
 
 async def test_arrangement_request_is_posted_once_to_the_staff_group(
