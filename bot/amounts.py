@@ -12,7 +12,8 @@ TOGETHER = {"tweeën": 2, "tweeen": 2, "drieën": 3, "drieen": 3, "vieren": 4, "
 SCALE = {"k": 1_000, "duizend": 1_000, "thousand": 1_000, "ton": 100_000, "m": 1_000_000,
          "miljoen": 1_000_000, "million": 1_000_000}
 EURO = re.compile(
-    r"(?:€|eur(?:o)?)?\s*(\d{1,3}(?:[.,\s]\d{3})+|\d+(?:[.,]\d+)?)(?:,-)?\s*"
+    r"(?:€|eur(?:o)?)?\s*(\d{1,3}(?:[.,\s]\d{3})+(?:[.,]\d{1,2}(?!\d))?|\d+(?:[.,]\d+)?)"
+    r"(?:,-)?\s*"
     r"(k|duizend|thousand|ton|m|miljoen|million)?\b", re.IGNORECASE)
 PEOPLE = re.compile(
     r"\b(\d+|een|één|twee|drie|vier|vijf|zes|one|two|three|four|five|six)\s*"
@@ -22,6 +23,8 @@ PEOPLE = re.compile(
     re.IGNORECASE)
 ALONE = re.compile(r"\b(alleen|alleenstaand|eenpersoons|single|alone|by myself|on my own)\b",
                    re.IGNORECASE)
+NEGATIVE = re.compile(r"(?<![\d,])-\s*\d")
+NONE = re.compile(r"\b(geen|niks|niets|nul|none|nothing|zero|no)\b", re.IGNORECASE)
 DOGS = re.compile(
     r"\b(\d+|een|één|twee|drie|vier|one|a|two|three|four)\s+(?:honden|hond|dogs|dog)\b",
     re.IGNORECASE)
@@ -37,8 +40,10 @@ def euros(text: str) -> Decimal | None:
     for digits, scale in EURO.findall(text):
         compact = digits.replace(" ", "")
         # 350.000 (Dutch) and 350,000 (English) group thousands; 3,5 and 3.5 are decimals.
-        if re.fullmatch(r"\d{1,3}(?:\.\d{3})+|\d{1,3}(?:,\d{3})+", compact):
-            compact = compact.replace(".", "").replace(",", "")
+        if re.fullmatch(r"\d{1,3}(?:\.\d{3})+(?:,\d{1,2})?", compact):
+            compact = compact.replace(".", "")
+        elif re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?", compact):
+            compact = compact.replace(",", "")
         try:
             value = Decimal(compact.replace(",", "."))
         except InvalidOperation:
@@ -64,3 +69,18 @@ def dogs(text: str) -> int | None:
     """Return how many dogs the text mentions."""
     match = DOGS.search(text)
     return _count(match.group(1)) if match else None
+
+
+def negative(text: str) -> bool:
+    """Say whether a text holds a negative number ("-2", but not "€ 350.000,-")."""
+    return bool(NEGATIVE.search(text))
+
+
+def answer(text: str) -> Decimal | None:
+    """Read an amount answered to a question: "1.450", "€ 3.000,-", "geen" (0); None if not."""
+    if negative(text):
+        return None
+    found = euros(text)
+    if found is None and NONE.search(text):
+        return Decimal(0)
+    return found

@@ -45,6 +45,15 @@ class Topic:
 
 
 @dataclass(frozen=True)
+class Form:
+    """A guided form from `forms.yml`: the slots it asks for in order, and its submit action."""
+
+    name: str
+    required_slots: tuple[str, ...]
+    submit: str
+
+
+@dataclass(frozen=True)
 class Content:
     """The loaded `intents/` folder."""
 
@@ -54,6 +63,7 @@ class Content:
     digest: str
     handoffs: frozenset[str] = frozenset()
     topics: dict[str, Topic] = field(default_factory=dict)
+    forms: dict[str, Form] = field(default_factory=dict)
 
     @property
     def intents(self) -> tuple[str, ...]:
@@ -116,7 +126,8 @@ def read_rules(path: Path) -> tuple[dict[str, str], frozenset[str]]:
         names = [step["action"] for step in steps if "action" in step]
         if len(intents) != 1:
             continue
-        if names and (names[0].startswith("action_") or names[0] in BOT_MOVES):
+        starts = names[0] if names else ""
+        if starts.startswith("action_") or starts.endswith("_form") or starts in BOT_MOVES:
             actions[intents[0]] = names[0]
         if HANDOFF_ACTION in names:
             handoffs.add(intents[0])
@@ -134,8 +145,18 @@ def read_topics(path: Path) -> dict[str, Topic]:
     return topics
 
 
+def read_forms(path: Path) -> dict[str, Form]:
+    """Read `forms.yml` (Rasa domain `forms:`, plus the action that submits each form)."""
+    if not path.exists():
+        return {}
+    return {
+        name: Form(name, tuple(entry.get("required_slots") or ()), str(entry["submit"]))
+        for name, entry in (_read(path).get("forms") or {}).items()
+    }
+
+
 def load(intents_dir: Path) -> Content:
-    """Load `nlu/*.yml`, `responses/*.yml` and `rules.yml` from an intents folder."""
+    """Load `nlu/*.yml`, `responses/*.yml`, `rules.yml` and `forms.yml` from an intents folder."""
     nlu_files = sorted((intents_dir / "nlu").glob("*.yml"))
     response_files = sorted((intents_dir / "responses").glob("*.yml"))
     rules = intents_dir / "rules.yml"
@@ -153,4 +174,5 @@ def load(intents_dir: Path) -> Content:
         digest=digest.hexdigest(),
         handoffs=handoffs,
         topics=read_topics(intents_dir / "topics.yml"),
+        forms=read_forms(intents_dir / "forms.yml"),
     )

@@ -14,6 +14,10 @@ SUBSCRIBE_COMMANDS = {"/abonneer": "choose", "/subscribe": "choose", "/afmelden"
 LANGUAGE_COMMANDS = {"/taal", "/language"}
 CANCEL_WORDS = {"stop", "annuleer", "annuleren", "cancel", "stoppen"}
 FALLBACKS_BEFORE_OFFER = 2
+# While a form asks something, a clear question about another topic leaves the form; answers
+# such as "weet ik niet" (deny) or "350k" (tax_calculation) stay in it and get validated.
+FORM_LEAVE_CONFIDENCE = 0.6
+FORM_STAY_INTENTS = {"affirm", "deny", "thank", "greet", "out_of_scope", "tax_calculation"}
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,8 @@ class Policy:
     clarifiable: frozenset[str]
     handoffs: frozenset[str] = frozenset()
     staffed: bool = False
+    forms: frozenset[str] = frozenset()
+    form_slots: frozenset[str] = frozenset()
 
 
 def screen(text: str, policy: Policy) -> Step | None:
@@ -50,6 +56,8 @@ def answer(intent: str, policy: Policy) -> Step:
     action = policy.actions.get(intent, "")
     if action == HANDOFF_ACTION and not offer:
         return Step("answer", f"utter_{intent}", intent)
+    if action in policy.forms:
+        return Step("form", "start", intent=intent, values={"form": action})
     if action in BOT_MOVES:
         kind, name = BOT_MOVES[action]
         return Step(kind, name, intent=intent)
@@ -93,6 +101,8 @@ def _payload(payload: str, state: ChatState, policy: Policy) -> Step:
             return Step("feedback", argument)
         if move == "forget":
             return Step("forget", argument)
+        if move == "form" and argument in policy.forms:
+            return Step("form", "start", values={"form": argument})
         return Step("handoff", argument or move)
     intent = payload.removeprefix("/")
     state.remember(intent)
@@ -145,6 +155,15 @@ def _in_mode(state: ChatState, text: str, parse: Parse | None, policy: Policy) -
     return None
 
 
+def _leaves_form(text: str, parse: Parse | None, policy: Policy) -> bool:
+    """Say whether a text typed during a form is a clear question about something else."""
+    if parse is None or parse.intent in FORM_STAY_INTENTS or any(c.isdigit() for c in text):
+        return False
+    runner_up = parse.ranking[1][1] if len(parse.ranking) > 1 else 0.0
+    return parse.confidence >= FORM_LEAVE_CONFIDENCE and (
+        parse.confidence - runner_up >= policy.margin)
+
+
 def decide(state: ChatState, turn: Turn, text: str, parse: Parse | None, policy: Policy) -> Step:
     """Choose the next step and update the chat state for it."""
     if turn.kind == "button":
@@ -162,6 +181,14 @@ def decide(state: ChatState, turn: Turn, text: str, parse: Parse | None, policy:
     refused = screen(text, policy)
     if refused:
         return refused
+    if state.form and state.mode == "bot":
+        if text.strip(" .!").lower() in CANCEL_WORDS:
+            return Step("form", "cancel")
+        if not _leaves_form(text, parse, policy):
+            return Step("form", "fill", values={"text": text})
+        state.form = ""
+        for slot in (*policy.form_slots, "requested_slot"):
+            state.slots.pop(slot, None)
     return _in_mode(state, text, parse, policy) or (
         _understood(state, parse, policy) if parse else Step("fallback", "utter_fallback")
     )

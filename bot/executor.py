@@ -4,6 +4,7 @@ In process by default; with an action endpoint, over HTTP to a rasa-sdk action s
 (`python -m rasa_sdk --actions actions`) with the same webhook protocol Rasa uses.
 """
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,10 +79,13 @@ class Executor:
         """Return the registered action names."""
         return sorted(self._executor.actions)
 
-    async def run(self, name: str, tracker_state: dict[str, Any]) -> Result:
-        """Run one action and return its events and messages."""
+    async def run(
+        self, name: str, tracker_state: dict[str, Any], domain: dict[str, Any] | None = None
+    ) -> Result:
+        """Run one action and return its events and messages; `domain` may declare forms."""
         call = {"next_action": name, "sender_id": tracker_state["sender_id"],
-                "tracker": tracker_state, "domain": {"responses": {}, "slots": {}}}
+                "tracker": tracker_state,
+                "domain": {"responses": {}, "slots": {}, **(domain or {})}}
         if self.endpoint:
             self._client = self._client or httpx.AsyncClient(timeout=ENDPOINT_TIMEOUT)
             response = await self._client.post(f"{self.endpoint}/webhook", json=call)
@@ -91,7 +95,9 @@ class Executor:
             body = response.json()
             return Result(list(body.get("events") or []), list(body.get("responses") or []))
         try:
-            result = await self._executor.run(call)
+            # rasa-sdk changes the tracker it is given (Tracker.add_slots); over HTTP it gets a
+            # copy, so in process it must too.
+            result = await self._executor.run(copy.deepcopy(call))
         except ActionNotFoundException as error:
             raise UnknownAction(name) from error
         if result is None:

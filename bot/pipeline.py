@@ -13,7 +13,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import content, dialogue, municipality, nlu, sanitize
 from bot.announcements import Newsroom
-from bot.executor import Executor, template_values, tracker
+from bot.executor import Executor
+from bot.forms import Forms
 from bot.handoff import HandoffDesk
 from bot.history import Entry, History
 from bot.listening import Listening
@@ -29,17 +30,6 @@ from bot.types import Button, Language, Parse, Reply, Step, Turn, as_language
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 FORGOTTEN = Step("forget", "yes")
-
-
-def _joined(replies: list[Reply]) -> list[Reply]:
-    """Join an action's messages without buttons into one reply, one message per line."""
-    joined: list[Reply] = []
-    for reply in replies:
-        if joined and not joined[-1].buttons:
-            joined[-1] = Reply(f"{joined[-1].text}\n{reply.text}", reply.buttons)
-        else:
-            joined.append(reply)
-    return joined
 
 
 def _ready(part: T | None) -> T:
@@ -66,8 +56,12 @@ class Balie:
             clarifiable=self.content.clarifiable,
             handoffs=self.content.handoffs | self.town.always_human,
             staffed=settings.staff_chat_id is not None,
+            forms=frozenset(self.content.forms),
+            form_slots=frozenset(slot for form in self.content.forms.values()
+                                 for slot in form.required_slots),
         )
         self.executor = Executor(endpoint=settings.action_endpoint)
+        self.forms = Forms(self.content.forms, self.executor, self.renderer)
         self._nlu: nlu.NLU | None = None
         self._store: StateStore | None = None
         self._history: History | None = None
@@ -188,6 +182,8 @@ class Balie:
             return await self.listening.move(step, state, chat)
         if step.kind == "forget":
             return await self._forget(step, state, chat)
+        if step.kind == "form":
+            return await self.forms.move(step, state, chat, text, parse)
         replies = await self._answer(step, state, chat, text, parse)
         if step.kind in {"answer", "act"} and step.intent:
             return await self.listening.after_answer(step.intent, state, chat, replies)
@@ -198,15 +194,7 @@ class Balie:
     ) -> list[Reply]:
         language = state.language
         if step.kind == "act":
-            result = await self.executor.run(step.name, tracker(chat, state, text, parse))
-            for event in result.events:
-                if event.get("event") == "slot" and event.get("name") != "language":
-                    state.slots[event["name"]] = event.get("value")
-            return _joined([
-                self.renderer.render(message["response"], language, template_values(message))
-                if message.get("response") else Reply(str(message.get("text") or ""))
-                for message in result.messages
-            ])
+            return await self.forms.act(step.name, state, chat, text, parse)
         if step.kind == "clarify":
             labels = [self.renderer.label(intent, language) for intent in step.options]
             reply = self.renderer.render(

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot import formats
 from bot.content import Variant
+from bot.executor import template_values
 from bot.municipality import Municipality
 from bot.types import LANGUAGES, Button, Language, Reply
 
@@ -69,9 +70,28 @@ class Renderer:
         buttons = tuple(Button(title, payload) for title, payload in variant.buttons)
         return Reply(text, buttons)
 
+    def messages(self, messages: list[dict[str, Any]], language: Language) -> list[Reply]:
+        """Render an action's messages; those without buttons join into one reply, a line each."""
+        return joined([
+            self.render(message["response"], language, template_values(message))
+            if message.get("response") else Reply(str(message.get("text") or ""))
+            for message in messages
+        ])
+
     def label(self, intent: str, language: Language) -> str:
         """Return the short name of an intent's topic, for clarifying questions and buttons."""
         return self.render(f"utter_label_{intent}", language).text
+
+
+def joined(replies: list[Reply]) -> list[Reply]:
+    """Join replies without buttons into the next one, one message per line."""
+    result: list[Reply] = []
+    for reply in replies:
+        if result and not result[-1].buttons:
+            result[-1] = Reply(f"{result[-1].text}\n{reply.text}", reply.buttons)
+        else:
+            result.append(reply)
+    return result
 
 
 def split(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:

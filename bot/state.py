@@ -55,7 +55,8 @@ class ChatState:
 
     `mode` is the bot side of a handoff: bot, confirming (asked "talk to a person?"),
     message or callback (waiting for the text to leave out of hours) and commenting (after a
-    rating); `case` is the handoff being rated.
+    rating); `case` is the handoff being rated; `form` is the guided form being filled in (its
+    slots, and `requested_slot`, are in `slots`).
     """
 
     language: Language = "nl"
@@ -66,6 +67,7 @@ class ChatState:
     fallbacks: int = 0
     mode: str = "bot"
     case: int = 0
+    form: str = ""
 
     def clear(self) -> None:
         """Forget everything about the conversation except its language."""

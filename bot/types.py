@@ -54,7 +54,7 @@ class Reply:
 
 StepKind = Literal[
     "answer", "act", "clarify", "fallback", "system", "handoff", "subscribe", "feedback", "poll",
-    "forget",
+    "forget", "form",
 ]
 
 
@@ -64,7 +64,8 @@ class Step:
 
     For kind handoff, `name` is offer, accept, decline, cancel, message, callback, note, rate,
     comment, skip or relay (the citizen's message went to staff); subscribe, feedback and poll
-    steps are carried out by `bot.listening`. `offer_handoff` adds "talk to a person?".
+    steps are carried out by `bot.listening`; form steps (start, fill, cancel) by `bot.forms`.
+    `offer_handoff` adds "talk to a person?".
     """
 
     kind: StepKind

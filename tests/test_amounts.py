@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.amounts import dogs, euros, household
+from bot.amounts import answer, dogs, euros, household
 
 
 @pytest.mark.parametrize(("text", "amount"), [
@@ -18,6 +18,8 @@ from bot.amounts import dogs, euros, household
     ("1.250.000", "1250000"),
     ("350 000", "350000"),
     ("412.5k", "412500"),
+    ("€ 1.250,50", "1250.50"),
+    ("€1,250.50", "1250.50"),
     ("geen bedrag", None),
 ])
 def test_euros(text: str, amount: str | None) -> None:
@@ -39,3 +41,13 @@ def test_household(text: str, people: int | None) -> None:
 ])
 def test_dogs(text: str, count: int | None) -> None:
     assert dogs(text) == count
+
+
+@pytest.mark.parametrize(("text", "amount"), [
+    ("1.350", Decimal(1350)), ("geen", Decimal(0)), ("nothing", Decimal(0)), ("-200", None),
+    ("€ 350.000,-", Decimal(350000)), ("weet ik niet", None),
+])
+def test_an_answered_amount_is_read_and_a_negative_one_refused(
+    text: str, amount: Decimal | None
+) -> None:
+    assert answer(text) == amount

@@ -24,7 +24,8 @@ ACTION_VALUES = {"closes_at": "17.00", "next_opening": "maandag om 8.30 uur",
                  "when": "over 12 dagen", "option_a": "a", "option_b": "b", "max_chars": 4096,
                  "position": 2, "minutes": 10, "agent": "Anna", "text": "Hallo",
                  "topic": "Storingen", "woz": "€ 1", "rate": "1%", "amount": "€ 1",
-                 "people": 2, "dogs": 1}
+                 "people": 2, "dogs": 1, "kind": "je bezwaar", "reference": "BZ-7K3M9Q",
+                 "tries_left": 3, "until": "14.05", "instalment": "€ 1", "terms": 4}
 LOADED = content.load(PROJECT_DIR / "intents")
 
 
@@ -58,8 +59,20 @@ def test_intent_is_answered_by_a_response_or_an_action(loaded: Content, intent: 
 def test_rules_name_actions_that_exist() -> None:
     from bot.executor import Executor
 
-    assert set(LOADED.actions.values()) - set(BOT_MOVES) <= set(Executor().names)
+    names = set(Executor().names)
+    assert set(LOADED.actions.values()) - set(BOT_MOVES) - set(LOADED.forms) <= names
     assert LOADED.handoffs == {"request_human", "complaint"}
+
+
+@pytest.mark.parametrize("form", sorted(LOADED.forms))
+def test_form_has_a_validator_a_submit_action_and_a_question_per_slot(form: str) -> None:
+    from bot.executor import Executor
+
+    spec = LOADED.forms[form]
+    assert {f"validate_{form}", spec.submit} <= set(Executor().names)
+    assert spec.required_slots
+    for slot in spec.required_slots:
+        assert f"utter_ask_{slot}" in LOADED.responses, slot
 
 
 def test_no_example_is_trained_under_two_intents(loaded: Content) -> None:

@@ -176,3 +176,51 @@ def test_rating_buttons_are_handoff_moves() -> None:
     state = ChatState(pending=Pending("n", ["!rate:1", "!rate:4", "!handoff:skip"]))
     step = decide(state, Turn("c", "test", "button", "n:1"), "n:1", None, STAFFED)
     assert step == Step("handoff", "rate", values={"rating": 4})
+
+
+FORMS = Policy(threshold=0.45, fallback=0.2, margin=0.2, max_chars=100,
+               actions={"case_status": "case_status_form"}, clarifiable=frozenset(),
+               forms=frozenset({"case_status_form", "remission_form"}),
+               form_slots=frozenset({"case_reference", "case_address"}))
+
+
+def in_form() -> ChatState:
+    return ChatState(form="case_status_form",
+                     slots={"case_reference": "BZ-7K3M9Q", "requested_slot": "case_address"})
+
+
+def test_a_rule_naming_a_form_starts_it() -> None:
+    step = decide(ChatState(), text_turn(), "x", parse(("case_status", 0.9), ("greet", 0.0)),
+                  FORMS)
+    assert (step.kind, step.name, step.values) == ("form", "start",
+                                                   {"form": "case_status_form"})
+
+
+def test_a_form_button_starts_only_a_known_form() -> None:
+    state = ChatState(pending=Pending("n", ["!form:remission_form", "!form:nope_form"]))
+    step = decide(state, Turn("c", "test", "button", "n:0"), "n:0", None, FORMS)
+    assert (step.kind, step.name, step.values) == ("form", "start", {"form": "remission_form"})
+    state = ChatState(pending=Pending("n", ["!form:remission_form", "!form:nope_form"]))
+    assert decide(state, Turn("c", "test", "button", "n:1"), "n:1", None, FORMS).kind != "form"
+
+
+@pytest.mark.parametrize(("text", "ranking", "kind", "name"), [
+    ("Stop!", (("out_of_scope", 0.5), ("greet", 0.1)), "form", "cancel"),
+    ("annuleren", (("deny", 0.9), ("greet", 0.0)), "form", "cancel"),
+    ("1234 AB 5", (("tax_calculation", 0.96), ("greet", 0.0)), "form", "fill"),
+    ("weet ik niet", (("deny", 0.95), ("goodbye", 0.0)), "form", "fill"),
+    ("hoe maak ik bezwaar", (("objection", 0.55), ("greet", 0.0)), "form", "fill"),
+    ("hoe maak ik bezwaar", (("objection", 0.7), ("woz_value", 0.6)), "form", "fill"),
+    ("hoe maak ik bezwaar", (("objection", 0.9), ("woz_value", 0.05)), "answer",
+     "utter_objection"),
+])
+def test_during_a_form_text_fills_cancels_or_clearly_asks_something_else(
+    text: str, ranking: tuple[tuple[str, float], ...], kind: str, name: str
+) -> None:
+    state = in_form()
+    step = decide(state, text_turn(text), text, parse(*ranking), FORMS)
+    assert (step.kind, step.name) == (kind, name)
+    if kind == "answer":
+        assert (state.form, state.slots) == ("", {}), "leaving drops the form's answers"
+    else:
+        assert state.form == "case_status_form"

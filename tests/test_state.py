@@ -25,7 +25,8 @@ def test_key_schema() -> None:
 
 async def test_state_round_trips_with_ttl(store: StateStore) -> None:
     state = ChatState(language="en", last_intents=["objection"], slots={"woz": 350000},
-                      pending=Pending("abc", ["/objection"]), fallbacks=1)
+                      pending=Pending("abc", ["/objection"]), fallbacks=1,
+                      form="tax_form")
     await store.save("tg:1", state)
     assert await store.load("tg:1") == state
     assert 0 < await store.client.ttl("balie:tg:1:state") <= 30 * 86400
@@ -72,3 +73,9 @@ async def test_embedded_server_is_a_real_redis(tmp_path: Path) -> None:
         assert await store.client.ping()
     finally:
         await store.close()
+
+
+def test_a_state_saved_before_forms_existed_loads_without_a_form() -> None:
+    old = '{"language":"en","last_intents":[],"pending":null,"slots":{},"fallbacks":0,' \
+          '"mode":"bot","case":0,"language_locked":false}'
+    assert ChatState.from_json(old) == ChatState(language="en")

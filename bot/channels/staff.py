@@ -19,15 +19,18 @@ from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot.cases import SqlCases
 from bot.handoff import HandoffDesk
 from bot.notices import follow, join
 from bot.pipeline import Balie
+from bot.state import key
 
 log = logging.getLogger(__name__)
 
 GROUP = "telegram"
 MEMBERS = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER}
 KINDS = {"live": "Chat", "message": "Bericht", "callback": "Terugbellen"}
+TASKS_POSTED = key("handoff", "tasks_posted")
 
 
 def _keyboard(*buttons: tuple[str, str]) -> InlineKeyboardMarkup:
@@ -134,21 +137,35 @@ class StaffDesk:
     async def run(self, bot: Bot) -> None:
         """Read handoff events until cancelled; unacknowledged ones are read again on restart."""
         await join(self.desk.client, GROUP, start="0")
-        reminders = asyncio.create_task(self._remind())
+        reminders = asyncio.create_task(self._remind(bot))
         try:
             await follow(self.desk.client, GROUP, self.consumer, partial(self._handle, bot))
         finally:
             reminders.cancel()
 
-    async def _remind(self) -> None:
+    async def _remind(self, bot: Bot) -> None:
         while True:
             await asyncio.sleep(max(1.0, min(30.0, self.reminder_seconds / 3)))
             try:
                 for ticket in await self.desk.overdue(self.reminder_seconds):
                     await self.desk.publish("reminder", ticket.chat_id,
                                             minutes=round(self.reminder_seconds / 60, 1))
+                await self._post_tasks(bot)
             except Exception:
                 log.exception("handoff reminders failed; trying again later")
+
+    async def _post_tasks(self, bot: Bot) -> None:
+        """Post each new non-live task (a payment arrangement request) once to the group."""
+        for task in await SqlCases(self.balie.history.engine).tasks():
+            if not await self.desk.client.sadd(TASKS_POSTED, task.id):
+                continue
+            text = f"📋 Taak ({task.reason}) van {task.chat_id}: {task.note}"
+            try:
+                await bot.send_message(self.chat_id, html.escape(text, quote=False),
+                                       parse_mode=ParseMode.HTML)
+            except TelegramError:
+                await self.desk.client.srem(TASKS_POSTED, task.id)
+                raise
 
     async def _handle(self, bot: Bot, event: dict[str, Any]) -> None:
         """Show an event in the citizen's topic (the citizen's channel tells the citizen)."""

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from bot.accounts import User
 from bot.audit import record
+from bot.cases import SqlCases
 from bot.console.pages import render
 from bot.console.security import STAFF, allow
 from bot.handoff import HandoffDesk, Ticket
@@ -50,19 +51,33 @@ async def _active(history: History) -> list[dict[str, Any]]:
              "owner": row.agent_name or ""} for row in rows]
 
 
+def _cases(request: Request) -> SqlCases:
+    return SqlCases(_history(request).engine)
+
+
 @router.get("")
 async def queue_page(request: Request, user: Staff) -> Response:
-    """Show the queue (it updates itself every few seconds)."""
-    return render(
-        request, "staff_queue.html", {"user": user, **await queue(request, user)})
+    """Show the queue (it updates itself every few seconds) and the open tasks."""
+    return render(request, "staff_queue.html", {
+        "user": user, **await queue(request, user), "tasks": await _cases(request).tasks()})
 
 
 @router.get("/queue.json")
 async def queue(request: Request, user: Staff) -> dict[str, Any]:
-    """Return who waits (with how long) and which chats staff have (with whom)."""
+    """Return who waits (with how long), which chats staff have (with whom), the open tasks."""
     now = time.time()
     waiting = [_waiting(ticket, now) for ticket in await _desk(request).queue()]
-    return {"waiting": waiting, "active": await _active(_history(request))}
+    return {"waiting": waiting, "active": await _active(_history(request)),
+            "tasks": [task.id for task in await _cases(request).tasks()]}
+
+
+@router.post("/tasks/{task_id}/done")
+async def finish_task(request: Request, task_id: int, user: Staff) -> Response:
+    """Mark a non-live task (such as a payment arrangement request) as handled."""
+    if not await _cases(request).finish_task(task_id, user.name):
+        raise HTTPException(404, "No open task with that number.")
+    await record(_history(request), user.name, "task_done", str(task_id))
+    return RedirectResponse("/staff", status_code=303)
 
 
 async def _messages(request: Request, chat_id: str, after: int) -> list[dict[str, Any]]:

@@ -46,6 +46,9 @@ def expected_texts(
         return {renderer.render(f"utter_{intent}", language).text}
     names = [f"utter_{intent}"] if f"utter_{intent}" in loaded.responses else []
     names += [name for name in loaded.responses if name.startswith(f"utter_{intent}_")]
+    form = loaded.forms.get(loaded.actions.get(intent, ""))
+    if form:  # a form starts by asking its first slot
+        names.append(f"utter_ask_{form.required_slots[0]}")
     return {prefix for name in names
             for prefix in [renderer.responses[name][language].text.split("{")[0]]}
 

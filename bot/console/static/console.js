@@ -52,6 +52,11 @@
         fill("#active", queue.active, "Geen chats in behandeling.", function (item) {
           return [item.kind, item.language, item.owner];
         });
+        var tasks = document.getElementById("tasks");
+        var typing = document.activeElement && document.activeElement.tagName !== "BODY";
+        if (tasks && queue.tasks.join(",") !== tasks.dataset.ids && !typing) {
+          window.location.reload();
+        }
       }).catch(function () {});
     }, 3000);
   }

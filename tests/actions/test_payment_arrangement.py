@@ -1,0 +1,65 @@
+"""validate_arrangement_form and action_request_arrangement: a case and a task for staff."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot import cases
+from bot.cases import SqlCases
+from bot.executor import Executor, template_values, tracker
+from bot.history import History
+from bot.state import ChatState
+
+DOMAIN = {"forms": {"arrangement_form": {"required_slots": [
+    "amount_due", "arrangement_terms", "case_address"]}}}
+
+
+@pytest.fixture
+async def backend_cases(
+    history: History, backend: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[SqlCases]:
+    monkeypatch.setenv("DATABASE_URL", backend["DATABASE_URL"])
+    engine = create_async_engine(backend["DATABASE_URL"])
+    try:
+        yield SqlCases(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize(("slot", "text", "value"), [
+    ("amount_due", "850", "850.00"), ("amount_due", "€ 1.250,-", "1250.00"),
+    ("amount_due", "49", None), ("amount_due", "10.001", None), ("amount_due", "-850", None),
+    ("amount_due", "veel", None),
+    ("arrangement_terms", "4", 4), ("arrangement_terms", "zes", None),
+    ("arrangement_terms", "6 termijnen", 6), ("arrangement_terms", "7", None),
+    ("arrangement_terms", "1", None), ("arrangement_terms", "2,5", None),
+    ("case_address", "1234 AB 5", "1234AB 5"), ("case_address", "geen idee", None),
+])
+async def test_answers_are_checked_against_the_limits(slot: str, text: str, value: Any) -> None:
+    track = tracker("c", ChatState(slots={"requested_slot": slot}), text, None)
+    track["events"] = [{"event": "user", "text": text},
+                       {"event": "slot", "name": slot, "value": text}]
+    result = await Executor().run("validate_arrangement_form", track, DOMAIN)
+    [event] = result.events
+    assert event["value"] == value
+    assert bool(result.messages) == (value is None)
+
+
+async def test_request_becomes_a_case_and_a_task_for_staff(backend_cases: SqlCases) -> None:
+    slots = {"amount_due": "850.00", "arrangement_terms": 4, "case_address": "1234AB 5"}
+    state = ChatState(language="nl", slots=slots)
+    result = await Executor().run("action_request_arrangement", tracker("tg:7", state, "", None))
+    [message] = result.messages
+    values = template_values(message)
+    reference = str(values.pop("reference"))
+    # 850.00 / 4 = 212.50
+    assert values == {"terms": 4, "amount": "€ 850,00", "instalment": "€ 212,50"}
+    assert cases.reference(reference) == reference and reference.startswith("BR-")
+    assert [(e["name"], e["value"]) for e in result.events] == [("case_address", None)]
+    status = await backend_cases.find(reference, "1234AB 5")
+    assert status == cases.Status(reference, "arrangement", "received")
+    [task] = await backend_cases.tasks()
+    assert (task.chat_id, task.kind, task.reason, task.note) == (
+        "tg:7", "task", "payment_arrangement", f"{reference}: € 850,00 in 4 termijnen")
