@@ -25,7 +25,7 @@ async def test_household_total_in_dutch_and_english(client: httpx.AsyncClient) -
     await citizen.start()
     dutch = text(await citizen.say(
         "we zijn met z'n drieën, huis van 410.000 en een hond, wat betalen we?"))
-    # OZB 410.000 × 0,0856% = 350,96; waste (more persons) 396,00; sewage 246,60; dog 96,00.
+    # OZB 410.000 x 0,0856% = 350,96; waste (more persons) 396,00; sewage 246,60; dog 96,00.
     for line in ("€ 350,96", "€ 396,00", "€ 246,60", "€ 96,00", "€ 1.089,56"):
         assert line in dutch, dutch
     english = Citizen(client)
