@@ -110,6 +110,16 @@ def _payload(payload: str, state: ChatState, policy: Policy) -> Step:
     return answer(intent, policy)
 
 
+def pressed(state: ChatState, data: str) -> str:
+    """Say what a button press was, for the log: the title of the pressed button, in brackets."""
+    nonce, _, index = data.partition(":")
+    pending = state.pending
+    bound = pending and nonce == pending.nonce and index.isdigit()
+    if pending and bound and int(index) < len(pending.titles):
+        return f"[{pending.titles[int(index)]}]"
+    return f"[{data[:64]}]"
+
+
 def _button(state: ChatState, data: str, policy: Policy) -> Step:
     if data.startswith("poll:"):
         return _payload(data, state, policy)

@@ -138,6 +138,7 @@ class Balie:
             async with self.store.locked(chat):
                 state = await self.store.load(chat)
                 text = sanitize.clean(turn.text)
+                logged = dialogue.pressed(state, text) if turn.kind == "button" else text
                 ticket = await self.reception.desk.ticket(chat)
                 if ticket and turn.kind != "button":
                     parse, step = None, Step("handoff", "relay")
@@ -155,7 +156,7 @@ class Balie:
             return [self._apology(turn)]
         latency = (time.perf_counter() - started) * 1000
         if step != FORGOTTEN:
-            await self._record(turn, text, state.language, parse, step, replies, latency)
+            await self._record(turn, logged, state.language, parse, step, replies, latency)
         return replies
 
     async def _flooded(self, turn: Turn, turns: int) -> list[Reply]:
@@ -237,15 +238,16 @@ class Balie:
         if not any(reply.buttons for reply in replies):
             return replies
         nonce = secrets.token_urlsafe(6)
-        options: list[str] = []
+        pending = Pending(nonce, [])
         bound = []
         for reply in replies:
             buttons = []
             for button in reply.buttons:
-                buttons.append(Button(button.title, f"{nonce}:{len(options)}"))
-                options.append(button.data)
+                buttons.append(Button(button.title, f"{nonce}:{len(pending.options)}"))
+                pending.options.append(button.data)
+                pending.titles.append(button.title)
             bound.append(replace(reply, buttons=tuple(buttons)))
-        state.pending = Pending(nonce, options)
+        state.pending = pending
         return bound
 
     async def _write(self, entries: list[Entry]) -> None:

@@ -47,6 +47,7 @@ class Pending:
 
     nonce: str
     options: list[str]
+    titles: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -196,3 +196,12 @@ async def test_answers_go_out_when_announcements_and_polls_fail(balie: Balie) ->
         await connection.execute(sqlalchemy.text("DROP TABLE announcements"))
     replies = await say(balie, "hoe lang heb ik om bezwaar te maken?")
     assert "6 weken" in replies[0].text
+
+
+async def test_a_button_press_is_logged_by_its_title(balie: Balie) -> None:
+    [answer] = await say(balie, "wanneer moet ik betalen?")
+    thumbs_up = answer.buttons[0]
+    await balie.handle(Turn(chat_id=CHAT, channel="test", kind="button", text=thumbs_up.data))
+    await balie.handle(Turn(chat_id=CHAT, channel="test", kind="button", text="forged:9"))
+    logged = [m.text for m in await balie.history.conversation(CHAT) if m.direction == "in"]
+    assert logged[-2:] == [f"[{thumbs_up.title}]", "[forged:9]"]
