@@ -1,10 +1,11 @@
-"""The `balie` command: run, chat, nlu train, nlu evaluate."""
+"""The `balie` command: run, worker, chat, nlu train, nlu evaluate."""
 
 import argparse
 import asyncio
 import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,7 +17,13 @@ from bot.settings import Settings
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="balie", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="run the Telegram bot (terminal chat when no token is set)")
+    run = commands.add_parser(
+        "run", help="run the Telegram bot (terminal chat when no token is set)")
+    run.add_argument("--workers", type=int, default=0, metavar="N",
+                     help="start N worker processes (default: one worker in this process)")
+    run.add_argument("--intake-only", action="store_true",
+                     help="no worker here: `balie worker` processes run elsewhere")
+    commands.add_parser("worker", help="answer updates from the Redis stream (needs REDIS_URL)")
     commands.add_parser("chat", help="chat with Balie in this terminal")
     nlu_parser = commands.add_parser("nlu", help="train or evaluate the intent classifier")
     nlu_commands = nlu_parser.add_subparsers(dest="nlu_command", required=True)
@@ -64,13 +71,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in {"announce", "broadcast", "poll", "feedback", "policy", "report", "purge"}:
         return asyncio.run(supervisor.run(settings, args))
 
-    from bot.channels import telegram, terminal
+    if args.command == "run" and settings.telegram_token is not None:
+        if args.workers and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+            # Worker processes write their metrics to files the intake's /metrics reads.
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="balie-metrics-")
+        from bot import runner
+
+        asyncio.run(runner.run(settings, None if args.intake_only else args.workers))
+        return 0
+    if args.command == "worker":
+        if settings.telegram_token is None:
+            print("TELEGRAM_TOKEN is not set.", file=sys.stderr)
+            return 2
+        from bot import runner
+
+        asyncio.run(runner.until_signal(runner.work(settings)))
+        return 0
+
+    from bot.channels import terminal
     from bot.pipeline import Balie
 
     balie = Balie(settings)
-    if args.command == "run" and settings.telegram_token is not None:
-        telegram.run(settings, balie)
-        return 0
     if args.command == "run":
         print("TELEGRAM_TOKEN is not set: starting the terminal chat instead.", file=sys.stderr)
     asyncio.run(terminal.chat(balie))

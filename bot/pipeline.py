@@ -129,9 +129,11 @@ class Balie:
         started = time.perf_counter()
         chat = turn.chat_id
         try:
+            # A redelivered update was started by a worker that died: answer it again (its
+            # messages already sent are skipped by bot.outbox).
             if turn.update_id is not None and not await self.store.first_sight(
                 chat, turn.update_id
-            ):
+            ) and not turn.redelivered:
                 log.info("replayed update ignored", extra={"chat": chat, "update": turn.update_id})
                 return []
             turns = await self.store.count_turn(chat)

@@ -1,0 +1,91 @@
+"""Exactly-once sending per update: every outgoing message is marked before and after its send.
+
+`balie:<chat_id>:out:<update_id>` is a hash: `tries` counts how often a worker started the
+update, `done` says it was finished, and field `<n>` is `sending` or `sent` for the update's
+n-th outgoing message. A worker that takes over an update after a crash computes the answer
+again but skips every message already marked: `sent` ones arrived, and a `sending` one is in
+doubt (Telegram cannot say whether it arrived), so it is logged and not sent again.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from typing import Any, TypeVar
+
+import redis.asyncio as redis
+from redis.exceptions import RedisError
+from telegram.error import RetryAfter
+
+from bot import metrics
+from bot.state import key
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+RETRIES = 5
+CURRENT: ContextVar["Outbox | None"] = ContextVar("outbox", default=None)
+
+
+class Outbox:
+    """The outgoing messages of one update, each sent at most once."""
+
+    def __init__(self, client: "redis.Redis", chat: str, update_id: int, ttl: int) -> None:
+        self.client = client
+        self.key = key(chat, f"out:{update_id}")
+        self.ttl = ttl
+        self.number = 0
+        self.redelivered = False
+        self.broken = False
+
+    async def begin(self) -> bool:
+        """Count an attempt; False when the update was finished before (a replay)."""
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.hincrby(self.key, "tries", 1)
+            pipe.hget(self.key, "done")
+            pipe.expire(self.key, self.ttl)
+            tries, done, _ = await pipe.execute()
+        self.redelivered = int(tries) > 1
+        return done is None
+
+    async def finish(self) -> None:
+        """Mark the update as finished."""
+        await self.client.hset(self.key, "done", 1)
+
+    async def send(self, call: Callable[[], Awaitable[T]]) -> T | None:
+        """Send the next message unless an earlier attempt sent it or may have sent it."""
+        field = str(self.number)
+        self.number += 1
+        try:
+            if not await self.client.hsetnx(self.key, field, "sending"):
+                if await self.client.hget(self.key, field) == b"sending":
+                    metrics.IN_DOUBT.inc()
+                    log.warning("message in doubt not sent again",
+                                extra={"key": self.key, "number": field})
+                return None
+            result = await retrying(call)
+            await self.client.hset(self.key, field, "sent")
+        except (RedisError, OSError):
+            # Without its marks the update must not count as finished: it is tried again.
+            self.broken = True
+            raise
+        return result
+
+
+async def retrying(call: Callable[[], Awaitable[T]]) -> T:
+    """Make a Bot API call, waiting as long as Telegram asks when it answers 429."""
+    for _ in range(RETRIES - 1):
+        try:
+            return await call()
+        except RetryAfter as error:
+            metrics.RETRY_AFTER.inc()
+            wait: Any = error.retry_after
+            await asyncio.sleep(wait if isinstance(wait, int | float) else wait.total_seconds())
+    return await call()
+
+
+async def send(call: Callable[[], Awaitable[T]]) -> T | None:
+    """Send through the current update's outbox, or directly outside an update."""
+    outbox = CURRENT.get()
+    if outbox is None:
+        return await retrying(call)
+    return await outbox.send(call)

@@ -1,0 +1,98 @@
+"""Workers under faults: real `balie run --workers 2`, webhook intake, the Bot API emulator."""
+
+import asyncio
+import os
+import re
+import signal
+import time
+from typing import Any
+
+from tests.conftest import free_port
+from tests.support import updates
+from tests.support.bot_api import BotAPI
+
+CITIZENS = 100
+MESSAGES = 10
+FIRST_CITIZEN = 20_000
+AMOUNT = re.compile(r"€ (\d{3})\.000,00")
+SECRET = "fault-secret"
+
+
+def question(number: int) -> str:
+    return f"we zijn met z'n drieën, huis van {300 + number}.000 en een hond, wat betalen we?"
+
+
+async def webhook_bot(bot_process: Any, bot_api: BotAPI, *args: str, **extra: str) -> Any:
+    port = free_port()
+    process = bot_process(
+        "run", *args, BALIE_WEBHOOK_URL=f"http://127.0.0.1:{port}/hook",
+        BALIE_WEBHOOK_SECRET=SECRET, BALIE_WEBHOOK_LISTEN="127.0.0.1",
+        BALIE_WEBHOOK_PORT=str(port), **extra)
+    await bot_api.wait_for_call("setWebhook", timeout=60)
+    return process
+
+
+async def citizen(bot_api: BotAPI, chat: int) -> None:
+    """Send MESSAGES questions in a row without waiting for the answers (each one stored)."""
+    for number in range(MESSAGES):
+        update = {"update_id": chat * 100 + number,
+                  "message": updates.message(chat, text=question(number))}
+        for _ in range(100):
+            if await bot_api.deliver(update) == 200:
+                break
+            await asyncio.sleep(0.1)  # 503: Telegram delivers again later
+        else:
+            raise AssertionError(f"update {update['update_id']} never accepted")
+
+
+def answered(bot_api: BotAPI) -> int:
+    return sum(len(bot_api.sent.get(chat, [])) for chat in chats())
+
+
+def chats() -> range:
+    return range(FIRST_CITIZEN, FIRST_CITIZEN + CITIZENS)
+
+
+async def test_a_killed_worker_loses_and_doubles_nothing(
+    bot_process: Any, bot_api: BotAPI
+) -> None:
+    process = await webhook_bot(bot_process, bot_api, "--workers", "2")
+    # Warm up: both workers answer before the load starts.
+    for chat in (1, 2, 3, 4):
+        await bot_api.say(chat, "hoi")
+    for chat in (1, 2, 3, 4):
+        await bot_api.replies(chat, timeout=60)
+    assert len(process.children()) == 2
+
+    started = time.monotonic()
+    senders = asyncio.gather(*(citizen(bot_api, chat) for chat in chats()))
+    await bot_api.wait(lambda: answered(bot_api) >= 250, timeout=60, what="250 answers")
+    victim = process.children()[0]
+    os.kill(victim, signal.SIGKILL)
+    await senders
+    total = CITIZENS * MESSAGES
+
+    def in_doubt() -> set[int]:
+        """Updates whose send was under way when the worker died: not sent again."""
+        return {int(found) for found in re.findall(r"out:(\d+)", process.output())}
+
+    await bot_api.wait(lambda: answered(bot_api) + len(in_doubt()) >= total, timeout=45,
+                       what="all answers")
+    await asyncio.sleep(1.0)  # anything sent twice would arrive now
+    elapsed = time.monotonic() - started
+    doubtful = in_doubt()
+
+    assert victim not in process.children(), "the killed worker was started again"
+    assert len(process.children()) == 2
+    for chat in chats():
+        numbers = [int(AMOUNT.search(m["text"]).group(1)) - 300  # type: ignore[union-attr]
+                   for m in bot_api.sent.get(chat, [])]
+        assert len(set(numbers)) == len(numbers), f"chat {chat}: doubled {numbers}"
+        # A message in doubt may have reached Telegram after the kill, so anywhere in order.
+        certain = [n for n in numbers if chat * 100 + n not in doubtful]
+        expected = [n for n in range(MESSAGES) if chat * 100 + n not in doubtful]
+        assert certain == expected, f"chat {chat}: {numbers}"
+    lost = total - answered(bot_api)
+    assert lost <= len(doubtful) <= 8, doubtful
+    print(f"{total} messages, a worker killed: {elapsed:.1f} s; in doubt {len(doubtful)}, "
+          f"of which lost {lost}")
