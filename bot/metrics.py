@@ -2,6 +2,8 @@
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from bot.types import Step
+
 MESSAGES = Counter("balie_messages", "Messages in and out of conversations", ["direction"])
 TURN_SECONDS = Histogram(
     "balie_turn_seconds", "Time to answer a turn",
@@ -20,3 +22,16 @@ STREAM_LAG = Gauge("balie_stream_lag", "Stream entries not yet read by a worker"
                    multiprocess_mode="max")
 STREAM_PENDING = Gauge("balie_stream_pending", "Stream entries read but not yet acknowledged",
                        multiprocess_mode="max")
+
+
+def count_turn(step: Step, replies: int, latency_ms: float) -> None:
+    """Count a handled turn: messages in and out, its latency, intent, fallback or handoff."""
+    MESSAGES.labels("in").inc()
+    MESSAGES.labels("out").inc(replies)
+    TURN_SECONDS.observe(latency_ms / 1000)
+    if step.intent:
+        INTENTS.labels(step.intent).inc()
+    if step.kind == "fallback":
+        FALLBACKS.inc()
+    elif step.kind == "handoff":
+        HANDOFFS.inc()

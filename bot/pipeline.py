@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import content, dialogue, municipality, nlu, sanitize
+from bot import content, dialogue, metrics, municipality, nlu, sanitize
 from bot.announcements import Newsroom
 from bot.executor import Executor, template_values, tracker
 from bot.handoff import HandoffDesk
@@ -285,6 +285,7 @@ class Balie:
             for reply in replies
         ]
         await self._write(entries)
+        metrics.count_turn(step, len(replies), latency_ms)
         log.info("turn handled", extra={
             "chat": turn.chat_id, "channel": turn.channel, "kind": turn.kind, "step": step.kind,
             "intent": step.intent, "confidence": parse and round(parse.confidence, 3),
