@@ -21,15 +21,16 @@ from typing import Any, cast
 import redis.asyncio as redis
 from redis.exceptions import RedisError, ResponseError
 
-from bot.state import key
+from bot.state import key, release, take
 
 log = logging.getLogger(__name__)
+# A plain LPOP repeated by redis-py after a lost answer would drop the next update too.
+_POP = """
+if redis.call('lindex', KEYS[1], 0) == ARGV[1] then return redis.call('lpop', KEYS[1]) end
+return false
+"""
 STREAM = "balie:updates"
 GROUP = "workers"
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
-"""
 
 
 def chat_of(update: dict[str, Any]) -> str:
@@ -57,6 +58,11 @@ async def append(client: "redis.Redis", updates: list[dict[str, Any]], maxlen: i
         await pipe.execute()
 
 
+async def pop(client: "redis.Redis", chat: str, raw: bytes | str) -> None:
+    """Remove a handled update from the head of the chat's inbox (safe to repeat)."""
+    await cast(Any, client.eval(_POP, 1, key(chat, "inbox"), raw))
+
+
 async def create_group(client: "redis.Redis") -> None:
     """Create the workers' consumer group (and the stream) unless it exists."""
     try:
@@ -77,7 +83,7 @@ class DrainLock:
 
     async def take(self) -> bool:
         """Take the lock; False when another worker holds it."""
-        return bool(await self.client.set(self.key, self.token, nx=True, px=self.milliseconds))
+        return await take(self.client, self.key, self.token, self.milliseconds)
 
     async def keep(self) -> None:
         """Renew the lock until cancelled, so a slow turn keeps it and a dead holder loses it."""
@@ -90,7 +96,7 @@ class DrainLock:
 
     async def release(self) -> None:
         """Release the lock if this worker still holds it."""
-        await cast(Any, self.client.eval(_RELEASE, 1, self.key, self.token))
+        await release(self.client, self.key, self.token)
 
 
 async def stream_stats(client: "redis.Redis") -> dict[str, int]:

@@ -1,14 +1,15 @@
 """Exactly-once sending per update: every outgoing message is marked before and after its send.
 
 `balie:<chat_id>:out:<update_id>` is a hash: `tries` counts how often a worker started the
-update, `done` says it was finished, and field `<n>` is `sending` or `sent` for the update's
-n-th outgoing message. A worker that takes over an update after a crash computes the answer
-again but skips every message already marked: `sent` ones arrived, and a `sending` one is in
-doubt (Telegram cannot say whether it arrived), so it is logged and not sent again.
+update, `done` says it was finished, and field `<n>` is `sending:<attempt>` or `sent` for the
+update's n-th outgoing message. A worker that takes over an update after a crash computes the
+answer again but skips every message already marked: `sent` ones arrived, and a `sending` one
+is in doubt (Telegram cannot say whether it arrived), so it is logged and not sent again.
 """
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any, TypeVar
@@ -36,6 +37,7 @@ class Outbox:
         self.number = 0
         self.redelivered = False
         self.broken = False
+        self.token = secrets.token_hex(4)
 
     async def begin(self) -> bool:
         """Count an attempt; False when the update was finished before (a replay)."""
@@ -47,6 +49,13 @@ class Outbox:
         self.redelivered = int(tries) > 1
         return done is None
 
+    async def _claim(self, field: str, mark: str) -> bool:
+        """Mark a message as being sent; True if this attempt's mark is there."""
+        if await self.client.hsetnx(self.key, field, mark):
+            return True
+        # A repeated HSETNX (redis-py retries when an answer was lost) finds our own mark.
+        return bool(await self.client.hget(self.key, field) == mark.encode())
+
     async def finish(self) -> None:
         """Mark the update as finished."""
         await self.client.hset(self.key, "done", 1)
@@ -56,8 +65,9 @@ class Outbox:
         field = str(self.number)
         self.number += 1
         try:
-            if not await self.client.hsetnx(self.key, field, "sending"):
-                if await self.client.hget(self.key, field) == b"sending":
+            mark = f"sending:{self.token}"
+            if not await self._claim(field, mark):
+                if (await self.client.hget(self.key, field) or b"").startswith(b"sending"):
                     metrics.IN_DOUBT.inc()
                     log.warning("message in doubt not sent again",
                                 extra={"key": self.key, "number": field})

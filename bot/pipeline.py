@@ -9,6 +9,8 @@ from datetime import timedelta
 from functools import partial
 from typing import TypeVar
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import content, dialogue, metrics, municipality, nlu, sanitize
@@ -154,7 +156,9 @@ class Balie:
                         replies += self.reception.offer(state)
                 replies = self._offer(replies, state)
                 await self.store.save(chat, state)
-        except Exception:
+        except Exception as error:
+            if turn.queued and isinstance(error, RedisConnectionError | RedisTimeoutError):
+                raise  # Redis is away: the worker tries the update again, no apology needed
             log.exception("turn failed", extra={"chat": chat, "update": turn.update_id})
             return [self._apology(turn)]
         latency = (time.perf_counter() - started) * 1000

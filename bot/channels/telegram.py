@@ -5,6 +5,7 @@ import html
 import logging
 from functools import partial
 
+from redis.exceptions import RedisError
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.ext import (
@@ -54,6 +55,7 @@ def turn_from(update: Update, kind: TurnKind, text: str) -> Turn:
         kind=kind,
         text=text,
         update_id=update.update_id,
+        queued=current is not None,
         redelivered=bool(current and current.redelivered),
         language_hint=user.language_code if user else None,
     )
@@ -150,3 +152,6 @@ async def purge_daily(balie: Balie) -> None:
 
 async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("telegram handler failed", exc_info=context.error)
+    current = outbox.CURRENT.get()
+    if current is not None and isinstance(context.error, RedisError | OSError):
+        current.broken = True  # the worker tries the update again once Redis is back
