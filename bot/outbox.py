@@ -1,10 +1,11 @@
 """Exactly-once sending per update: every outgoing message is marked before and after its send.
 
-`balie:<chat_id>:out:<update_id>` is a hash: `tries` counts how often a worker started the
-update, `done` says it was finished, and field `<n>` is `sending:<attempt>` or `sent` for the
-update's n-th outgoing message. A worker that takes over an update after a crash computes the
-answer again but skips every message already marked: `sent` ones arrived, and a `sending` one
-is in doubt (Telegram cannot say whether it arrived), so it is logged and not sent again.
+`balie:<chat_id>:out:<update_id>` is a hash while the update is handled: `tries` counts how
+often a worker started it, and field `<n>` is `sending:<attempt>` or `sent` for the update's
+n-th outgoing message; it is deleted when the update is finished. A worker that takes over an
+update after a crash computes the answer again but skips every message already marked: `sent`
+ones arrived, and a `sending` one is in doubt (Telegram cannot say whether it arrived), so it
+is logged and not sent again.
 """
 
 import asyncio
@@ -12,7 +13,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError
@@ -39,15 +40,13 @@ class Outbox:
         self.broken = False
         self.token = secrets.token_hex(4)
 
-    async def begin(self) -> bool:
-        """Count an attempt; False when the update was finished before (a replay)."""
+    async def begin(self) -> None:
+        """Count an attempt; a second one means a worker died (or Redis failed) half-way."""
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.hincrby(self.key, "tries", 1)
-            pipe.hget(self.key, "done")
             pipe.expire(self.key, self.ttl)
-            tries, done, _ = await pipe.execute()
+            tries, _ = await pipe.execute()
         self.redelivered = int(tries) > 1
-        return done is None
 
     async def _claim(self, field: str, mark: str) -> bool:
         """Mark a message as being sent; True if this attempt's mark is there."""
@@ -57,8 +56,8 @@ class Outbox:
         return bool(await self.client.hget(self.key, field) == mark.encode())
 
     async def finish(self) -> None:
-        """Mark the update as finished."""
-        await self.client.hset(self.key, "done", 1)
+        """Forget the marks: the update leaves the inbox next, and a replay is a seen update."""
+        await self.client.delete(self.key)
 
     async def send(self, call: Callable[[], Awaitable[T]]) -> T | None:
         """Send the next message unless an earlier attempt sent it or may have sent it."""
@@ -67,7 +66,8 @@ class Outbox:
         try:
             mark = f"sending:{self.token}"
             if not await self._claim(field, mark):
-                if (await self.client.hget(self.key, field) or b"").startswith(b"sending"):
+                status = cast(bytes | None, await self.client.hget(self.key, field))
+                if status and status.startswith(b"sending"):
                     metrics.IN_DOUBT.inc()
                     log.warning("message in doubt not sent again",
                                 extra={"key": self.key, "number": field})

@@ -11,16 +11,15 @@ from typing import TypeVar
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot import content, dialogue, metrics, municipality, nlu, sanitize
 from bot.announcements import Newsroom
+from bot.backlog import Backlog
 from bot.executor import Executor, template_values, tracker
 from bot.handoff import HandoffDesk
 from bot.history import Entry, History
 from bot.listening import Listening
 from bot.polls import Polls
-from bot.privacy import mask
 from bot.reception import Reception
 from bot.replies import Renderer
 from bot.retention import forget
@@ -263,12 +262,7 @@ class Balie:
         return bound
 
     async def _write(self, entries: list[Entry]) -> None:
-        try:
-            await self.history.record(entries)
-        except (SQLAlchemyError, OSError):
-            log.exception("conversation log write failed", extra={
-                "chat": entries[0].chat_id, "texts": [mask(entry.text) for entry in entries],
-            })
+        await Backlog(self.store.client, self.history).write(entries)
 
     def _apology(self, turn: Turn) -> Reply:
         return self.renderer.render("utter_technical_problem", as_language(turn.language_hint))

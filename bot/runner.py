@@ -14,6 +14,7 @@ import uvicorn
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot import health, intake
+from bot.backlog import Backlog
 from bot.channels import telegram
 from bot.history import History
 from bot.pipeline import Balie
@@ -66,6 +67,7 @@ async def work(settings: Settings) -> None:
     try:
         await application.initialize()
         tasks.append(asyncio.create_task(telegram.purge_daily(balie)))
+        tasks.append(asyncio.create_task(Backlog(balie.store.client, balie.history).run()))
         if staff:
             tasks.append(asyncio.create_task(staff.run(application.bot)))
         log.info("worker ready")

@@ -3,7 +3,7 @@
 Key schema (every key is built by `key`):
     balie:<chat_id>:state          JSON of ChatState, expires after the state TTL (default 30 days)
     balie:<chat_id>:lock           per-chat lock while one turn is handled (10 s timeout)
-    balie:<chat_id>:update:<id>    marks a channel update as handled, expires after 2 days
+    balie:<chat_id>:seen           channel update ids handled, expires 2 days after the last
     balie:<chat_id>:flood:<minute> number of turns in that minute, expires after 2 minutes
 """
 
@@ -227,10 +227,13 @@ class StateStore:
 
     async def first_sight(self, chat_id: str, update_id: int) -> bool:
         """Mark an update as seen; False when it was seen before (a replay)."""
-        seen, token = key(chat_id, f"update:{update_id}"), secrets.token_hex(4)
-        if await self.client.set(seen, token, nx=True, ex=SEEN_TTL):
-            return True
-        return await self.client.get(seen) == token.encode()
+        seen, field, token = key(chat_id, "seen"), str(update_id), secrets.token_hex(3)
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(seen, field, token)
+            pipe.expire(seen, SEEN_TTL)
+            added, _ = await pipe.execute()
+        # A repeated HSETNX (redis-py retries when an answer was lost) finds our own token.
+        return bool(added) or await self.client.hget(seen, field) == token.encode()
 
 
 async def take(client: "redis.Redis", name: str, token: str, milliseconds: int) -> bool:

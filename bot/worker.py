@@ -151,9 +151,7 @@ class Worker:
             log.error("unreadable update dropped", extra={"chat": chat})
             return
         outbox = Outbox(self.client, chat, update_id, self.settings.outbox_ttl_seconds)
-        if not await outbox.begin():
-            log.info("finished update ignored", extra={"chat": chat, "update": update_id})
-            return
+        await outbox.begin()
         token = CURRENT.set(outbox)
         try:
             await self.application.process_update(Update.de_json(data, self.application.bot))
