@@ -14,7 +14,6 @@ runs under cProfile (read it with `python -m pstats file`).
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import platform
@@ -45,13 +44,24 @@ class TimedAPI(BotAPI):
     def __init__(self) -> None:
         super().__init__()
         self.arrivals: dict[int, list[float]] = {}
-        self.event = asyncio.Event()
+        self.events: dict[int, asyncio.Event] = {}
 
     async def _api_sendmessage(self, params: dict[str, Any]) -> Any:
         result = await super()._api_sendmessage(params)
-        self.arrivals.setdefault(int(params["chat_id"]), []).append(time.perf_counter())
-        self.event.set()
+        chat = int(params["chat_id"])
+        self.arrivals.setdefault(chat, []).append(time.perf_counter())
+        self.events.setdefault(chat, asyncio.Event()).set()
         return result
+
+    async def answered(self, chat: int, count: int, seconds: float) -> None:
+        """Wait until the chat has `count` answers."""
+        deadline = time.monotonic() + seconds
+        event = self.events.setdefault(chat, asyncio.Event())
+        while len(self.arrivals.get(chat, [])) < count:
+            event.clear()
+            if len(self.arrivals.get(chat, [])) >= count:
+                break
+            await asyncio.wait_for(event.wait(), max(0.0, deadline - time.monotonic()))
 
 
 def cpu_seconds(pid: int) -> float:
@@ -64,16 +74,6 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-async def until(api: TimedAPI, check: Any, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError("answers did not arrive")
-        api.event.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(api.event.wait(), 0.5)
-
-
 async def closed_loop(api: TimedAPI, chats: list[int], messages: int) -> list[float]:
     latencies: list[float] = []
 
@@ -83,7 +83,7 @@ async def closed_loop(api: TimedAPI, chats: list[int], messages: int) -> list[fl
             sent = time.perf_counter()
             await api.deliver({"update_id": chat * 10_000 + number, "message": updates.message(
                 chat, text=QUESTIONS[number % len(QUESTIONS)])})
-            await until(api, lambda seen=seen: len(api.arrivals.get(chat, [])) > seen, 60)
+            await api.answered(chat, seen + 1, 60)
             latencies.append(api.arrivals[chat][seen] - sent)
 
     await asyncio.gather(*(citizen(chat) for chat in chats))
@@ -104,8 +104,8 @@ async def open_loop(api: TimedAPI, chats: list[int], total: int, rate: float) ->
                   "message": updates.message(chat, text=QUESTIONS[number % len(QUESTIONS)])}
         tasks.append(asyncio.create_task(api.deliver(update)))
     await asyncio.gather(*tasks)
-    await until(api, lambda: all(len(api.arrivals.get(c, [])) >= len(sent_at[c])
-                                 for c in chats), 120)
+    for chat in chats:
+        await api.answered(chat, len(sent_at[chat]), 120)
     return [arrived - sent for chat in chats
             for sent, arrived in zip(sent_at[chat], api.arrivals[chat], strict=False)]
 
@@ -144,7 +144,8 @@ async def main(workers: int, citizens: int, messages: int) -> dict[str, Any]:
            "BALIE_WEBHOOK_URL": f"http://127.0.0.1:{hook_port}/hook",
            "BALIE_WEBHOOK_LISTEN": "127.0.0.1", "BALIE_WEBHOOK_PORT": str(hook_port),
            "BALIE_WEBHOOK_SECRET": "bench", "BALIE_FLOOD_PER_MINUTE": "1000000",
-           "BALIE_LOG_LEVEL": "WARNING", "PTB_TIMEDELTA": "true"}
+           "BALIE_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
+           "PTB_TIMEDELTA": "true"}
     log = (folder / "bot.log").open("wb")
     profile = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.environ.get(
         "BENCH_PROFILE") else []
@@ -153,8 +154,8 @@ async def main(workers: int, citizens: int, messages: int) -> dict[str, Any]:
                            stderr=subprocess.STDOUT)
     try:
         await api.wait_for_call("setWebhook", timeout=60)
-        warm = [1_000 + n for n in range(workers * 4)]
-        await closed_loop(api, warm, 2)
+        # Warm up connection pools and caches with as many chats as will be measured.
+        await closed_loop(api, [1_000 + n for n in range(citizens)], 2)
         chats = [100_000 + n for n in range(citizens)]
         cpu = cpu_seconds(bot.pid)
         started = time.perf_counter()

@@ -26,7 +26,8 @@ from bot.state import key
 
 log = logging.getLogger(__name__)
 
-LANE_DEPTH = 8
+LANE_DEPTH = 4
+DRAIN_BATCH = 2
 READ_COUNT = 100
 BACKOFF_CAP = 2.0
 Entry = tuple[str, str, bool]
@@ -44,8 +45,10 @@ class Worker:
         self.client = client
         self.consumer = f"{socket.gethostname()}:{os.getpid()}"
         self.lanes: list[asyncio.Queue[Entry]] = [
-            asyncio.Queue(LANE_DEPTH) for _ in range(settings.worker_lanes)
+            asyncio.Queue() for _ in range(settings.worker_lanes)
         ]
+        # Entries read and not yet handled; capped so a busy worker leaves the rest to others.
+        self.outstanding: set[str] = set()
 
     async def run(self) -> None:
         """Read and dispatch entries until cancelled; reconnect with backoff when Redis is away."""
@@ -61,14 +64,16 @@ class Worker:
                     if time.monotonic() - claimed_at > self.settings.worker_claim_idle_ms / 2000:
                         entries += await self._claim()
                         claimed_at = time.monotonic()
-                    free = sum(lane.maxsize - lane.qsize() for lane in self.lanes)
-                    if free < len(self.lanes):
-                        await asyncio.sleep(0.005)  # lanes are full: leave entries to others
-                        continue
-                    entries += await self._read(min(free, READ_COUNT))
+                    room = len(self.lanes) * LANE_DEPTH - len(self.outstanding)
+                    if room > 0:
+                        entries += await self._read(min(room, READ_COUNT))
+                    else:
+                        await asyncio.sleep(0.005)  # busy: leave new entries to other workers
                     for entry in entries:
-                        await self.lanes[zlib.crc32(entry[1].encode()) % len(self.lanes)].put(
-                            entry)
+                        if entry[0] not in self.outstanding:
+                            self.outstanding.add(entry[0])
+                            self.lanes[zlib.crc32(entry[1].encode()) % len(self.lanes)].put_nowait(
+                                entry)
                     backoff = 0.1
                 except (RedisError, OSError) as error:
                     log.warning("worker cannot read the stream; retrying", extra={
@@ -94,45 +99,57 @@ class Worker:
             start_id="0-0", count=READ_COUNT)
         entries = [(entry_id.decode(), fields[b"chat"].decode(), True)
                    for entry_id, fields in reply[1] if fields]
+        entries = [entry for entry in entries if entry[0] not in self.outstanding]
         if entries:
             log.info("stream entries claimed", extra={"count": len(entries)})
         return entries
 
     async def _lane(self, lane: "asyncio.Queue[Entry]") -> None:
         while True:
-            entry_id, chat, claimed = await lane.get()
+            entry = await lane.get()
+            entry_id, chat, claimed = entry
+            done: bool | None = False
             try:
-                if await self.drain(chat, patient=claimed):
+                done = await self.drain(chat, patient=claimed)
+                if done:
                     await self.client.xack(inbox.STREAM, inbox.GROUP, entry_id)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("drain failed; the entry will be claimed again",
                               extra={"chat": chat})
+            if done is None:
+                lane.put_nowait(entry)  # more to do, after the other chats of this lane
+            else:
+                self.outstanding.discard(entry_id)
 
-    async def drain(self, chat: str, patient: bool) -> bool:
-        """Handle the chat's inbox in order; False when its lock could not be had in time."""
+    async def drain(self, chat: str, patient: bool) -> bool | None:
+        """Handle a batch of the chat's inbox in order.
+
+        True: the inbox is empty or another worker holds it (acknowledge the entry). False:
+        the lock could not be had in time. None: updates remain, so the entry goes to the back
+        of its lane and a chatty citizen does not hold up the other chats of the lane.
+        """
         box = key(chat, "inbox")
-        while True:
-            lock = inbox.DrainLock(self.client, chat, self.settings.drain_lock_ms)
-            if not await lock.take():
-                # The holder looks at the inbox again after releasing; a claimed entry may
-                # belong to a dead holder, so it waits for the lock to expire instead.
-                if not patient:
-                    return True
-                if not await self._wait(lock):
-                    return False
-            keeper = asyncio.create_task(lock.keep())
-            try:
-                while (raw := await self.client.lindex(box, 0)) is not None:
-                    await self.process(chat, raw)
-                    await inbox.pop(self.client, chat, raw)
-            finally:
-                keeper.cancel()
-                await lock.release()
-            if not await self.client.llen(box):
+        lock = inbox.DrainLock(self.client, chat, self.settings.drain_lock_ms)
+        if not await lock.take():
+            # The holder looks at the inbox again after releasing; a claimed entry may
+            # belong to a dead holder, so it waits for the lock to expire instead.
+            if not patient:
                 return True
-            patient = False
+            if not await self._wait(lock):
+                return False
+        keeper = asyncio.create_task(lock.keep())
+        try:
+            for _ in range(DRAIN_BATCH):
+                if (raw := await self.client.lindex(box, 0)) is None:
+                    break
+                await self.process(chat, raw)
+                await inbox.pop(self.client, chat, raw)
+        finally:
+            keeper.cancel()
+            await lock.release()
+        return None if await self.client.llen(box) else True
 
     async def _wait(self, lock: inbox.DrainLock) -> bool:
         deadline = time.monotonic() + lock.milliseconds / 1000 + 0.5
