@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 LANE_DEPTH = 4
 DRAIN_BATCH = 2
+STOP_SECONDS = 5
 READ_COUNT = 100
 BACKOFF_CAP = 2.0
 Entry = tuple[str, str, bool]
@@ -84,7 +85,7 @@ class Worker:
         finally:
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.wait(tasks, timeout=STOP_SECONDS)
 
     async def _read(self, count: int) -> list[Entry]:
         batches: Any = await self.client.xreadgroup(
@@ -105,7 +106,12 @@ class Worker:
         return entries
 
     async def _lane(self, lane: "asyncio.Queue[Entry]") -> None:
+        task = asyncio.current_task()
         while True:
+            # A library that swallowed our cancellation (inside a Redis or Bot API call)
+            # must not keep the lane, and with it the process, alive.
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError
             entry = await lane.get()
             entry_id, chat, claimed = entry
             done: bool | None = False
