@@ -144,6 +144,7 @@ async def main(workers: int, citizens: int, messages: int) -> dict[str, Any]:
            "BALIE_WEBHOOK_URL": f"http://127.0.0.1:{hook_port}/hook",
            "BALIE_WEBHOOK_LISTEN": "127.0.0.1", "BALIE_WEBHOOK_PORT": str(hook_port),
            "BALIE_WEBHOOK_SECRET": "bench", "BALIE_FLOOD_PER_MINUTE": "1000000",
+           "BALIE_SEND_PER_SECOND": "1000000",
            "BALIE_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
            "PTB_TIMEDELTA": "true"}
     log = (folder / "bot.log").open("wb")

@@ -20,12 +20,14 @@ from redis.exceptions import RedisError
 from telegram.error import RetryAfter
 
 from bot import metrics
+from bot.ratelimit import RateLimit
 from bot.state import key
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 RETRIES = 5
 CURRENT: ContextVar["Outbox | None"] = ContextVar("outbox", default=None)
+LIMIT: ContextVar[RateLimit | None] = ContextVar("rate_limit", default=None)
 
 
 class Outbox:
@@ -82,15 +84,24 @@ class Outbox:
 
 
 async def retrying(call: Callable[[], Awaitable[T]]) -> T:
-    """Make a Bot API call, waiting as long as Telegram asks when it answers 429."""
-    for _ in range(RETRIES - 1):
+    """Make a Bot API call within the shared rate; after a 429 wait as long as Telegram asks."""
+    limit = LIMIT.get()
+    for attempt in range(RETRIES):
+        if limit:
+            await limit.acquire()
         try:
             return await call()
         except RetryAfter as error:
+            if attempt == RETRIES - 1:
+                raise
             metrics.RETRY_AFTER.inc()
             wait: Any = error.retry_after
-            await asyncio.sleep(wait if isinstance(wait, int | float) else wait.total_seconds())
-    return await call()
+            seconds = wait if isinstance(wait, int | float) else wait.total_seconds()
+            if limit:
+                await limit.pause(seconds)  # every worker holds its sends
+            else:
+                await asyncio.sleep(seconds)
+    raise AssertionError("unreachable")
 
 
 async def send(call: Callable[[], Awaitable[T]]) -> T | None:

@@ -13,11 +13,12 @@ import httpx
 import uvicorn
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot import health, intake
+from bot import health, intake, outbox
 from bot.backlog import Backlog
 from bot.channels import telegram
 from bot.history import History
 from bot.pipeline import Balie
+from bot.ratelimit import RateLimit
 from bot.settings import Settings
 from bot.state import EmbeddedRedis, connect
 from bot.worker import Worker
@@ -63,6 +64,7 @@ async def work(settings: Settings) -> None:
     balie = Balie(settings)
     application, staff = telegram.build(settings, balie)
     await balie.start()
+    outbox.LIMIT.set(RateLimit(balie.store.client, settings.send_per_second))
     tasks = []
     try:
         await application.initialize()

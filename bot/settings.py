@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     handoff_reminder_seconds: int = 300
     handoff_minutes_per_citizen: float = 5.0
     broadcast_per_second: float = 25.0
+    send_per_second: int = 30
 
     action_endpoint: str | None = None
 

@@ -102,6 +102,7 @@ def environment(backend: dict[str, str], tmp_path: Path, model: nlu.NLU) -> dict
         "BALIE_LOG_LEVEL": "INFO",
         # Tests talk faster than citizens: the flood limit has its own test.
         "BALIE_FLOOD_PER_MINUTE": "1000",
+        "BALIE_SEND_PER_SECOND": "100000",  # the shared send rate has its own test
     }
 
 

