@@ -1,12 +1,12 @@
-"""The `balie` command: run, chat, nlu train, nlu evaluate."""
+"""The `balie` command: run, worker, chat, nlu train, nlu evaluate."""
 
 import argparse
 import asyncio
 import getpass
 import json
 import os
-import signal
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,15 +18,19 @@ from bot.history import History
 from bot.settings import Settings
 
 if TYPE_CHECKING:
-    from bot.pipeline import Balie
+    pass
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="balie", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser(
-        "run", help="run the Telegram bot and the web chat and console (web only without a token)"
-    )
+    run = commands.add_parser(
+        "run", help="run the web chat and console, and Telegram (intake and workers) with a token")
+    run.add_argument("--workers", type=int, default=0, metavar="N",
+                     help="start N worker processes (default: one worker in this process)")
+    run.add_argument("--intake-only", action="store_true",
+                     help="no worker here: `balie worker` processes run elsewhere")
+    commands.add_parser("worker", help="answer updates from the Redis stream (needs REDIS_URL)")
     commands.add_parser("console", help="run only the web chat and the staff console")
     commands.add_parser("chat", help="chat with Balie in this terminal")
     users = commands.add_parser("users", help="console accounts")
@@ -91,20 +95,6 @@ async def _users(settings: Settings, args: argparse.Namespace) -> int:
         await history.close()
 
 
-async def _web(settings: Settings, balie: "Balie") -> None:
-    """Serve the web chat and console until interrupted."""
-    from bot.console import create_app, serve
-
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    async with serve(create_app(balie, settings, owns_balie=True), settings):
-        print(f"Balie's web chat: {settings.console_url}/chat  (console: {settings.console_url}/)",
-              file=sys.stderr)
-        await stop.wait()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line."""
     # Opt in to PTB's coming behaviour: durations such as RetryAfter.retry_after are
@@ -120,19 +110,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in {"announce", "broadcast", "poll", "feedback", "policy", "report", "purge"}:
         return asyncio.run(supervisor.run(settings, args))
 
-    from bot.channels import telegram, terminal
-    from bot.pipeline import Balie
-
-    balie = Balie(settings)
-    if args.command == "run" and settings.telegram_token is not None:
-        telegram.run(settings, balie)
-        return 0
     if args.command == "chat":
-        asyncio.run(terminal.chat(balie))
+        from bot.channels import terminal
+        from bot.pipeline import Balie
+
+        asyncio.run(terminal.chat(Balie(settings)))
+        return 0
+
+    from bot import runner
+
+    if args.command == "run" and settings.telegram_token is not None:
+        if args.workers and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+            # Worker processes write their metrics to files the intake's /metrics reads.
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="balie-metrics-")
+        asyncio.run(runner.run(settings, None if args.intake_only else args.workers))
+        return 0
+    if args.command == "worker":
+        if settings.telegram_token is None:
+            print("TELEGRAM_TOKEN is not set.", file=sys.stderr)
+            return 2
+        asyncio.run(runner.until_signal(runner.work(settings)))
         return 0
     if args.command == "run":
         print("TELEGRAM_TOKEN is not set: running the web chat only.", file=sys.stderr)
-    asyncio.run(_web(settings, balie))
+    asyncio.run(runner.until_signal(runner.console(settings)))
     return 0
 
 

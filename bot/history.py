@@ -106,9 +106,9 @@ class History:
         """Release the connections."""
         await self.engine.dispose()
 
-    async def record(self, entries: list[Entry]) -> None:
-        """Store messages with personal data masked."""
-        now = datetime.now(UTC)
+    async def record(self, entries: list[Entry], at: datetime | None = None) -> None:
+        """Store messages with personal data masked (at `at`, by default now)."""
+        now = at or datetime.now(UTC)
         async with self.sessions.begin() as session:
             session.add_all(
                 Message(**{**entry.__dict__, "text": mask(entry.text)}, created_at=now)

@@ -9,17 +9,18 @@ from datetime import timedelta
 from functools import partial
 from typing import TypeVar
 
-from sqlalchemy.exc import SQLAlchemyError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from bot import content, dialogue, municipality, nlu, sanitize
+from bot import content, dialogue, metrics, municipality, nlu, sanitize
 from bot.announcements import Newsroom
+from bot.backlog import Backlog
 from bot.executor import Executor
 from bot.forms import Forms
 from bot.handoff import HandoffDesk
 from bot.history import Entry, History
 from bot.listening import Listening
 from bot.polls import Polls
-from bot.privacy import mask
 from bot.reception import Reception
 from bot.replies import Renderer
 from bot.retention import forget
@@ -127,9 +128,11 @@ class Balie:
         started = time.perf_counter()
         chat = turn.chat_id
         try:
+            # A redelivered update was started by a worker that died: answer it again (its
+            # messages already sent are skipped by bot.outbox).
             if turn.update_id is not None and not await self.store.first_sight(
                 chat, turn.update_id
-            ):
+            ) and not turn.redelivered:
                 log.info("replayed update ignored", extra={"chat": chat, "update": turn.update_id})
                 return []
             turns = await self.store.count_turn(chat)
@@ -151,7 +154,9 @@ class Balie:
                         replies += self.reception.offer(state)
                 replies = self._offer(replies, state)
                 await self.store.save(chat, state)
-        except Exception:
+        except Exception as error:
+            if turn.queued and isinstance(error, RedisConnectionError | RedisTimeoutError):
+                raise  # Redis is away: the worker tries the update again, no apology needed
             log.exception("turn failed", extra={"chat": chat, "update": turn.update_id})
             return [self._apology(turn)]
         latency = (time.perf_counter() - started) * 1000
@@ -251,12 +256,7 @@ class Balie:
         return bound
 
     async def _write(self, entries: list[Entry]) -> None:
-        try:
-            await self.history.record(entries)
-        except (SQLAlchemyError, OSError):
-            log.exception("conversation log write failed", extra={
-                "chat": entries[0].chat_id, "texts": [mask(entry.text) for entry in entries],
-            })
+        await Backlog(self.store.client, self.history).write(entries)
 
     def _apology(self, turn: Turn) -> Reply:
         return self.renderer.render("utter_technical_problem", as_language(turn.language_hint))
@@ -277,6 +277,7 @@ class Balie:
             for reply in replies
         ]
         await self._write(entries)
+        metrics.count_turn(step, len(replies), latency_ms)
         log.info("turn handled", extra={
             "chat": turn.chat_id, "channel": turn.channel, "kind": turn.kind, "step": step.kind,
             "intent": step.intent, "confidence": parse and round(parse.confidence, 3),

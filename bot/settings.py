@@ -28,12 +28,21 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8443
+    webhook_max_bytes: int = 1_000_000
+    health_port: int | None = None
+
+    stream_maxlen: int = 1_000_000
+    worker_lanes: int = 32
+    worker_claim_idle_ms: int = 2000
+    drain_lock_ms: int = 3000
+    outbox_ttl_seconds: int = 3600
 
     staff_chat_id: int | None = None
     staff_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     handoff_reminder_seconds: int = 300
     handoff_minutes_per_citizen: float = 5.0
     broadcast_per_second: float = 25.0
+    send_per_second: int = 30
 
     action_endpoint: str | None = None
 

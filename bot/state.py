@@ -3,13 +3,14 @@
 Key schema (every key is built by `key`):
     balie:<chat_id>:state          JSON of ChatState, expires after the state TTL (default 30 days)
     balie:<chat_id>:lock           per-chat lock while one turn is handled (10 s timeout)
-    balie:<chat_id>:update:<id>    marks a channel update as handled, expires after 2 days
+    balie:<chat_id>:seen           channel update ids handled, expires 2 days after the last
     balie:<chat_id>:flood:<minute> number of turns in that minute, expires after 2 minutes
 """
 
 import asyncio
 import json
 import logging
+import secrets
 import signal
 import socket
 import subprocess
@@ -19,12 +20,13 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import LockError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.types import Language
@@ -32,6 +34,11 @@ from bot.types import Language
 log = logging.getLogger(__name__)
 
 LOCK_SECONDS = 10
+LOCK_POLL = 0.005
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
 SEEN_TTL = timedelta(days=2)
 RECENT_INTENTS = 5
 
@@ -201,10 +208,16 @@ class StateStore:
     @asynccontextmanager
     async def locked(self, chat_id: str) -> AsyncIterator[None]:
         """Hold the chat's lock so its turns are handled one at a time."""
-        async with self.client.lock(
-            key(chat_id, "lock"), timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS
-        ):
+        name, token = key(chat_id, "lock"), secrets.token_hex(8)
+        deadline = time.monotonic() + LOCK_SECONDS
+        while not await take(self.client, name, token, LOCK_SECONDS * 1000):
+            if time.monotonic() > deadline:
+                raise LockError(f"{name} stayed taken for {LOCK_SECONDS} s")
+            await asyncio.sleep(LOCK_POLL)
+        try:
             yield
+        finally:
+            await release(self.client, name, token)
 
     async def count_turn(self, chat_id: str) -> int:
         """Count a turn of the chat in the current minute; return the count so far."""
@@ -217,5 +230,26 @@ class StateStore:
 
     async def first_sight(self, chat_id: str, update_id: int) -> bool:
         """Mark an update as seen; False when it was seen before (a replay)."""
-        added = await self.client.set(key(chat_id, f"update:{update_id}"), 1, nx=True, ex=SEEN_TTL)
-        return bool(added)
+        seen, field, token = key(chat_id, "seen"), str(update_id), secrets.token_hex(3)
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(seen, field, token)
+            pipe.expire(seen, SEEN_TTL)
+            added, _ = await pipe.execute()
+        # A repeated HSETNX (redis-py retries when an answer was lost) finds our own token.
+        return bool(added) or await self.client.hget(seen, field) == token.encode()
+
+
+async def take(client: "redis.Redis", name: str, token: str, milliseconds: int) -> bool:
+    """Set `name` to `token` unless it exists; True when it holds our token.
+
+    redis-py repeats a command whose answer was lost when the server went away; the repeated
+    SET NX then fails although the first one succeeded, so the token is read back.
+    """
+    if await client.set(name, token, nx=True, px=milliseconds):
+        return True
+    return bool(await client.get(name) == token.encode())
+
+
+async def release(client: "redis.Redis", name: str, token: str) -> None:
+    """Delete `name` if it still holds our token (safe to repeat)."""
+    await cast(Any, client.eval(_RELEASE, 1, name, token))

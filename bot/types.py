@@ -24,6 +24,8 @@ class Turn:
     text: str = ""
     update_id: int | None = None
     language_hint: str | None = None
+    queued: bool = False
+    redelivered: bool = False
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,7 @@ def environment(backend: dict[str, str], tmp_path: Path, model: nlu.NLU) -> dict
         # Tests talk faster than citizens: the flood limit has its own test.
         "BALIE_FLOOD_PER_MINUTE": "1000",
         "BALIE_CONSOLE_PORT": str(free_port()),
+        "BALIE_SEND_PER_SECOND": "100000",  # the shared send rate has its own test
     }
 
 
@@ -142,15 +143,16 @@ def free_port() -> int:
 class BotProcess:
     """`python -m bot run` as a real child process, with its output kept for the test report."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, args: tuple[str, ...] = ("run",)) -> None:
         self.env = {**os.environ, **env, "TELEGRAM_TOKEN": TOKEN}
         self.log = log
+        self.args = args
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot", "run"], env=self.env, cwd=PROJECT_DIR,
+                [sys.executable, "-m", "bot", *self.args], env=self.env, cwd=PROJECT_DIR,
                 stdout=log, stderr=subprocess.STDOUT,
             )
 
@@ -167,6 +169,12 @@ class BotProcess:
                 self.process.kill()
         return self.process.wait()
 
+    def children(self) -> list[int]:
+        """The process ids of its child processes (the workers of `run --workers N`)."""
+        assert self.process
+        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in path.read_text().split()]
+
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
@@ -178,10 +186,10 @@ async def bot_process(
     """Start the real bot process against the emulator; yields a starter taking extra env."""
     processes: list[BotProcess] = []
 
-    def start(**extra: str) -> BotProcess:
+    def start(*args: str, **extra: str) -> BotProcess:
         process = BotProcess(
             {**environment, "TELEGRAM_BASE_URL": bot_api.base_url, **extra},
-            tmp_path / "bot.log",
+            tmp_path / "bot.log", args or ("run",),
         )
         process.start()
         processes.append(process)

@@ -48,3 +48,13 @@ def test_dockerfile_copies_what_exists() -> None:
         if line.startswith("COPY "):
             for source in line.split()[1:-1]:
                 assert (PROJECT_DIR / source).exists(), source
+
+
+def test_compose_scales_workers_behind_one_intake() -> None:
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    assert services["bot"]["command"] == ["balie", "run", "--intake-only"]
+    worker = services["worker"]
+    assert worker["command"] == ["balie", "worker"]
+    assert "ports" not in worker and "container_name" not in worker, "must scale with --scale"
+    for name in ("TELEGRAM_TOKEN", "REDIS_URL", "DATABASE_URL", "BALIE_ACTION_ENDPOINT"):
+        assert worker["environment"][name] == services["bot"]["environment"][name]

@@ -1,14 +1,13 @@
-"""Telegram: updates become Turns, Replies become Bot API messages (polling or webhook)."""
+"""Telegram: updates become Turns, Replies become Bot API messages, each sent once."""
 
 import asyncio
-import contextlib
 import html
 import logging
 import socket
 from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
 
+from redis.exceptions import RedisError
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.ext import (
@@ -21,8 +20,8 @@ from telegram.ext import (
     filters,
 )
 
+from bot import outbox
 from bot.channels.staff import StaffDesk
-from bot.console import create_app, serve
 from bot.notices import follow, join, notice
 from bot.pipeline import Balie
 from bot.replies import TELEGRAM_LIMIT, split
@@ -53,12 +52,15 @@ def turn_from(update: Update, kind: TurnKind, text: str) -> Turn:
     """Build a Turn from a Telegram update."""
     chat = update.effective_chat
     user = update.effective_user
+    current = outbox.CURRENT.get()
     return Turn(
         chat_id=f"tg:{chat.id if chat else 0}",
         channel="telegram",
         kind=kind,
         text=text,
         update_id=update.update_id,
+        queued=current is not None,
+        redelivered=bool(current and current.redelivered),
         language_hint=user.language_code if user else None,
     )
 
@@ -74,9 +76,10 @@ async def deliver(bot: Bot, chat_id: str, replies: list[Reply]) -> None:
                 markup = InlineKeyboardMarkup(
                     [[InlineKeyboardButton(b.title, callback_data=b.data)] for b in reply.buttons]
                 )
-            await bot.send_message(
-                telegram_id, part, parse_mode=ParseMode.HTML, reply_markup=markup
-            )
+            await outbox.send(partial(
+                bot.send_message, telegram_id, part, parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+            ))
 
 
 async def send(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply]) -> None:
@@ -85,8 +88,8 @@ async def send(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list
         await deliver(context.bot, f"tg:{update.effective_chat.id}", replies)
 
 
-def build(settings: Settings, balie: Balie) -> Application:  # type: ignore[type-arg]
-    """Build the PTB Application with Balie's handlers; Balie starts and stops with it."""
+def build(settings: Settings, balie: Balie) -> tuple[Application, StaffDesk | None]:  # type: ignore[type-arg]
+    """Build the PTB Application with Balie's handlers; updates come from `bot.worker`."""
     if settings.telegram_token is None:
         raise ValueError("TELEGRAM_TOKEN is not set")
 
@@ -118,34 +121,11 @@ def build(settings: Settings, balie: Balie) -> Application:  # type: ignore[type
     if settings.staff_chat_id is not None:
         staff = StaffDesk(balie, settings.staff_chat_id, settings.staff_ids,
                           settings.handoff_reminder_seconds)
-    tasks: list[asyncio.Task[None]] = []
-    web = contextlib.AsyncExitStack()
-
-    async def post_init(application: Application) -> None:  # type: ignore[type-arg]
-        await balie.start()
-        await web.enter_async_context(serve(create_app(balie, settings), settings))
-        tasks.append(asyncio.create_task(_purge_daily(balie)))
-        await join(balie.store.client, CITIZENS)
-        tell = partial(_tell, balie, application.bot)
-        tasks.append(asyncio.create_task(
-            follow(balie.store.client, CITIZENS, socket.gethostname(), tell)
-        ))
-        if staff:
-            tasks.append(asyncio.create_task(staff.run(application.bot)))
-
-    async def post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await web.aclose()
-        await balie.stop()
-
     application = (
         ApplicationBuilder()
         .token(settings.telegram_token.get_secret_value())
         .base_url(settings.telegram_base_url)
-        .post_init(post_init)
-        .post_shutdown(post_shutdown)
+        .updater(None)
         .build()
     )
     if staff and settings.staff_chat_id is not None:
@@ -161,7 +141,13 @@ def build(settings: Settings, balie: Balie) -> Application:  # type: ignore[type
     # An edited message is answered as a new one: the citizen changed the question.
     application.add_handler(MessageHandler(PRIVATE & filters.UpdateType.MESSAGES, message))
     application.add_error_handler(_log_error)
-    return application
+    return application, staff
+
+
+async def tell_citizens(balie: Balie, bot: Bot) -> None:
+    """Tell Telegram citizens what staff do with their handoffs, until cancelled."""
+    await join(balie.store.client, CITIZENS)
+    await follow(balie.store.client, CITIZENS, socket.gethostname(), partial(_tell, balie, bot))
 
 
 async def _tell(balie: Balie, bot: Bot, event: dict[str, Any]) -> None:
@@ -173,7 +159,7 @@ async def _tell(balie: Balie, bot: Bot, event: dict[str, Any]) -> None:
         await deliver(bot, told.chat_id, replies)
 
 
-async def _purge_daily(balie: Balie) -> None:
+async def purge_daily(balie: Balie) -> None:
     """Apply the retention time at start-up and then once a day."""
     while True:
         try:
@@ -185,20 +171,6 @@ async def _purge_daily(balie: Balie) -> None:
 
 async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("telegram handler failed", exc_info=context.error)
-
-
-def run(settings: Settings, balie: Balie) -> None:
-    """Run until interrupted: webhook mode when BALIE_WEBHOOK_URL is set, else long polling."""
-    application = build(settings, balie)
-    if settings.webhook_url:
-        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-        application.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
-            webhook_url=settings.webhook_url,
-            secret_token=secret,
-            allowed_updates=Update.ALL_TYPES,
-        )
-    else:
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+    current = outbox.CURRENT.get()
+    if current is not None and isinstance(context.error, RedisError | OSError):
+        current.broken = True  # the worker tries the update again once Redis is back

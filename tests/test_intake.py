@@ -1,0 +1,163 @@
+"""The webhook intake and health endpoints over HTTP, with real Redis and a real database."""
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import redis.asyncio as redis
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot import health, inbox, intake
+from bot.settings import Settings
+from bot.state import key
+from tests.conftest import free_port
+from tests.support import updates
+
+SECRET = "hook-secret"
+HEADERS = {intake.SECRET_HEADER: SECRET}
+
+
+def update(update_id: int, chat: int = 7001, text: str = "hoi") -> dict[str, Any]:
+    return {"update_id": update_id, "message": updates.message(chat, text=text)}
+
+
+async def client_for(settings: Settings, client: "redis.Redis") -> httpx.AsyncClient:
+    engine = create_async_engine(settings.sqlalchemy_url)
+    app = intake.create_app(intake.webhook_router(settings, client, "/hook"),
+                            health.router(client, engine))
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://balie")
+
+
+@pytest.fixture
+async def hook(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Any]:
+    monkeypatch.setenv("BALIE_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("BALIE_WEBHOOK_MAX_BYTES", "4096")
+    configured = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert configured.redis_url
+    client = redis.Redis.from_url(configured.redis_url)
+    async with await client_for(configured, client) as http:
+        yield http, client
+    await client.aclose()
+
+
+async def test_an_update_is_stored_in_the_stream_and_the_chats_inbox(hook: Any) -> None:
+    http, client = hook
+    response = await http.post("/hook", json=update(1), headers=HEADERS)
+    assert response.status_code == 200
+    [(_, fields)] = await client.xrange(inbox.STREAM)
+    assert fields[b"chat"] == b"tg:7001"
+    assert json.loads(fields[b"update"])["update_id"] == 1
+    assert await client.lrange(key("tg:7001", "inbox"), 0, -1) == [fields[b"update"]]
+
+
+async def test_a_replayed_delivery_is_accepted_again(hook: Any) -> None:
+    http, client = hook
+    for _ in range(2):
+        assert (await http.post("/hook", json=update(2), headers=HEADERS)).status_code == 200
+    assert await client.xlen(inbox.STREAM) == 2, "the worker, not the intake, drops the replay"
+
+
+async def test_missing_secret_is_401_and_wrong_secret_403(hook: Any) -> None:
+    http, client = hook
+    assert (await http.post("/hook", json=update(3))).status_code == 401
+    wrong = {intake.SECRET_HEADER: "guess"}
+    assert (await http.post("/hook", json=update(3), headers=wrong)).status_code == 403
+    assert await client.xlen(inbox.STREAM) == 0
+
+
+async def test_oversized_body_is_413(hook: Any) -> None:
+    http, client = hook
+    big = update(4, text="x" * 5000)
+    assert (await http.post("/hook", json=big, headers=HEADERS)).status_code == 413
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(10):
+            yield b" " * 1000  # no Content-Length: counted while reading
+
+    response = await http.post("/hook", content=chunks(), headers=HEADERS)
+    assert response.status_code == 413
+    assert await client.xlen(inbox.STREAM) == 0
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b'{"message": {}}', b"\xff\xfe"])
+async def test_malformed_body_is_400_and_logged(
+    hook: Any, body: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    http, client = hook
+    with caplog.at_level(logging.WARNING, logger="bot.intake"):
+        response = await http.post("/hook", content=body, headers=HEADERS)
+    assert response.status_code == 400
+    assert any(getattr(r, "status", None) == 400 for r in caplog.records)
+    assert await client.xlen(inbox.STREAM) == 0
+
+
+async def test_redis_away_is_503_so_telegram_retries(settings: Settings) -> None:
+    away = redis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
+    async with await client_for(settings, away) as http:
+        assert (await http.post("/hook", json=update(5))).status_code == 503
+        assert (await http.get("/healthz")).status_code == 200
+        ready = await http.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["problems"] == ["redis: ConnectionError"]
+    await away.aclose()
+
+
+async def test_ready_and_metrics_with_redis_and_database(hook: Any) -> None:
+    http, _ = hook
+    assert (await http.post("/hook", json=update(6), headers=HEADERS)).status_code == 200
+    ready = await http.get("/readyz")
+    assert ready.status_code == 200, ready.json()
+    page = (await http.get("/metrics")).text
+    assert "balie_stream_length 1.0" in page
+    assert "balie_stream_lag" in page
+    assert 'balie_webhook_refused_total{status="401"}' in page or "balie_updates_total" in page
+
+
+async def test_turns_are_counted_in_the_metrics(balie: Any, hook: Any) -> None:
+    from bot.types import Turn
+
+    http, _ = hook
+    await balie.handle(Turn("metrics:1", "test", "text", "xq zzv plop"))
+    await balie.handle(Turn("metrics:1", "test", "text", "wanneer moet ik betalen?"))
+    page = (await http.get("/metrics")).text
+    assert 'balie_messages_total{direction="in"}' in page
+    assert "balie_fallbacks_total" in page and "balie_turn_seconds_bucket" in page
+    assert 'balie_intents_total{intent="payment_deadline"}' in page
+
+
+async def test_the_poller_moves_the_offset_only_once_redis_has_the_update(
+    bot_api: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support.bot_api import TOKEN
+
+    monkeypatch.setenv("TELEGRAM_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_BASE_URL", bot_api.base_url)
+    configured = Settings(_env_file=None)  # type: ignore[call-arg]
+    first = await bot_api.say(7002, "hoi")
+    away = redis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
+    async with httpx.AsyncClient() as http:
+        polling = asyncio.create_task(intake.poll(configured, away, http))
+        await bot_api.wait_for_call("getUpdates", timeout=10)
+        await asyncio.sleep(1.0)
+        polling.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await polling
+        offsets = [p.get("offset") for m, p in bot_api.calls if m == "getUpdates"]
+        assert offsets == [None], "no getUpdates (which would confirm it) while Redis is away"
+
+        assert configured.redis_url
+        client = redis.Redis.from_url(configured.redis_url)
+        polling = asyncio.create_task(intake.poll(configured, client, http))
+        await bot_api.wait(lambda: any(p.get("offset") == first + 1 for m, p in bot_api.calls
+                                       if m == "getUpdates"), timeout=10, what="offset moved")
+        polling.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await polling
+        assert await client.llen(key("tg:7002", "inbox")) == 1
+        await client.aclose()
+    await away.aclose()

@@ -1,0 +1,40 @@
+"""The outgoing rate shared by all workers, on real Redis."""
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as redis
+
+from bot.ratelimit import RateLimit
+
+
+@pytest.fixture
+async def client(backend: dict[str, str]) -> AsyncIterator["redis.Redis"]:
+    instance = redis.Redis.from_url(backend["REDIS_URL"])
+    yield instance
+    await instance.aclose()
+
+
+async def test_two_workers_together_stay_under_the_rate(client: "redis.Redis") -> None:
+    workers = [RateLimit(client, 20), RateLimit(client, 20)]
+    seconds: list[int] = []
+
+    async def send(limit: RateLimit) -> None:
+        await limit.acquire()
+        seconds.append(int(time.time()))
+
+    started = time.monotonic()
+    await asyncio.gather(*(send(workers[n % 2]) for n in range(50)))
+    assert max(Counter(seconds).values()) <= 20
+    assert time.monotonic() - started > 1.0, "50 sends at 20 a second span three seconds"
+
+
+async def test_a_429_pauses_every_worker(client: "redis.Redis") -> None:
+    first, second = RateLimit(client, 30), RateLimit(client, 30)
+    await first.pause(0.5)
+    started = time.monotonic()
+    await second.acquire()
+    assert time.monotonic() - started >= 0.4
