@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 Role = Literal["staff", "supervisor", "admin"]
 ROLES: tuple[Role, ...] = get_args(Role)
+STAFF_ROLES: tuple[Role, ...] = ("staff", "supervisor")  # the roles that take over chats
 MAX_FAILED_LOGINS = 5
 LOCK_OUT = timedelta(minutes=15)
 MIN_PASSWORD = 12

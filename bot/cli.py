@@ -117,12 +117,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(terminal.chat(Balie(settings)))
         return 0
 
+    telegram = args.command == "run" and settings.telegram_token is not None
+    if telegram and args.workers and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # Worker processes write their metrics to files the intake's /metrics reads; the
+        # variable must be set before the metrics are defined (on import).
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="balie-metrics-")
     from bot import runner
 
-    if args.command == "run" and settings.telegram_token is not None:
-        if args.workers and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
-            # Worker processes write their metrics to files the intake's /metrics reads.
-            os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="balie-metrics-")
+    if telegram:
         asyncio.run(runner.run(settings, None if args.intake_only else args.workers))
         return 0
     if args.command == "worker":

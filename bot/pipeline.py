@@ -13,6 +13,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot import content, dialogue, metrics, municipality, nlu, sanitize
+from bot.accounts import STAFF_ROLES, Accounts
 from bot.announcements import Newsroom
 from bot.backlog import Backlog
 from bot.executor import Executor
@@ -94,10 +95,6 @@ class Balie:
         """Return announcements, subscriptions, polls and feedback (after `start`)."""
         return _ready(self._listening)
 
-    def staff_on_duty(self) -> None:
-        """Offer citizens a person: staff answer from the console even without a staff group."""
-        self.policy = replace(self.policy, staffed=True)
-
     async def start(self) -> None:
         """Load or train the NLU model and open Redis and the database."""
         settings = self.settings
@@ -108,6 +105,9 @@ class Balie:
             settings.redis_url, settings.data_dir, timedelta(days=settings.state_ttl_days)
         )
         self._history = await History.open(settings.sqlalchemy_url)
+        if await Accounts(self._history).count(STAFF_ROLES):
+            # Staff answer from the web console, with or without a Telegram staff group.
+            self.policy = replace(self.policy, staffed=True)
         desk = HandoffDesk(self._store.client, self._history, settings.handoff_minutes_per_citizen)
         self._reception = Reception(desk, self.renderer, self.town)
         self._listening = Listening(

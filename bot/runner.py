@@ -60,11 +60,12 @@ async def until_signal(*jobs: Coroutine[Any, Any, None]) -> None:
         await asyncio.gather(*tasks, stopper, return_exceptions=True)
 
 
-async def work(settings: Settings) -> None:
-    """Run one worker until cancelled: Balie, its PTB application and the stream reader."""
-    balie = Balie(settings)
+async def work(settings: Settings, shared: Balie | None = None) -> None:
+    """Run one worker until cancelled: Balie (its own, or a started one), PTB and the reader."""
+    balie = shared or Balie(settings)
     application, staff = telegram.build(settings, balie)
-    await balie.start()
+    if shared is None:
+        await balie.start()
     outbox.LIMIT.set(RateLimit(balie.store.client, settings.send_per_second))
     tasks = []
     try:
@@ -81,12 +82,14 @@ async def work(settings: Settings) -> None:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await application.shutdown()
-        await balie.stop()
+        if shared is None:
+            await balie.stop()
 
 
-async def console(settings: Settings) -> None:
-    """Serve the web chat and the console, with a Balie of their own, until cancelled."""
-    async with serve(create_app(Balie(settings), settings, owns_balie=True), settings):
+async def console(settings: Settings, shared: Balie | None = None) -> None:
+    """Serve the web chat and the console until cancelled, with a started or their own Balie."""
+    app = create_app(shared or Balie(settings), settings, owns_balie=shared is None)
+    async with serve(app, settings):
         print(f"Balie's web chat: {settings.console_url}/chat  (console: {settings.console_url}/)",
               file=sys.stderr)
         await asyncio.Event().wait()
@@ -151,7 +154,8 @@ async def run(settings: Settings, workers: int | None) -> None:
         routers.insert(0, intake.webhook_router(settings, client, path))
         port = settings.webhook_port
     try:
-        async with httpx.AsyncClient(timeout=30) as http:
+        async with contextlib.AsyncExitStack() as stack:
+            http = await stack.enter_async_context(httpx.AsyncClient(timeout=30))
             jobs: list[Coroutine[Any, Any, None]] = []
             server = None
             if port is not None:
@@ -164,9 +168,16 @@ async def run(settings: Settings, workers: int | None) -> None:
                 jobs.append(_announce(server, settings, http))
             else:
                 jobs.append(intake.poll(settings, client, http))
-            if workers is not None:
-                jobs.append(supervise(workers) if workers else work(settings))
-            jobs.append(console(settings))
+            if workers == 0:
+                # One worker in this process: it and the web side share one Balie.
+                balie = Balie(settings)
+                await balie.start()
+                stack.push_async_callback(balie.stop)
+                jobs += [work(settings, balie), console(settings, balie)]
+            else:
+                if workers:
+                    jobs.append(supervise(workers))
+                jobs.append(console(settings))
             await until_signal(*jobs)
     finally:
         await client.aclose()

@@ -77,8 +77,6 @@ def create_app(balie: Balie, settings: Settings, owns_balie: bool = False) -> Fa
             await balie.start()
         app.state.accounts = Accounts(balie.history)
         app.state.reports = Reports(balie.history, settings.nlu_threshold)
-        if await app.state.accounts.count(staff.ROLES):
-            balie.staff_on_duty()
         relay = await app.state.webchat.relay()
         try:
             yield

@@ -5,10 +5,10 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import HTTPException, Request
 
-from bot.accounts import Accounts, User
+from bot.accounts import STAFF_ROLES, Accounts, User
 
 ROLE_HOME = {"staff": "/staff", "supervisor": "/supervisor", "admin": "/admin/users"}
-STAFF = ("staff", "supervisor")
+STAFF = STAFF_ROLES
 SUPERVISOR = ("supervisor",)
 ADMIN = ("admin",)
 CSRF_HEADER = "x-csrf-token"

@@ -17,7 +17,6 @@ from bot.history import Handoff, History
 from bot.privacy import mask
 
 router = APIRouter(prefix="/staff")
-ROLES = STAFF
 Staff = Annotated[User, Depends(allow(*STAFF))]
 MAX_REPLY = 4000
 

@@ -10,6 +10,7 @@ import pytest
 
 from bot.accounts import Accounts
 from bot.console import create_app, serve
+from bot.history import History
 from bot.pipeline import Balie
 from bot.settings import Settings
 from tests.support.facts import facts
@@ -35,11 +36,12 @@ def environment(environment: dict[str, str], tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 async def web(settings: Settings) -> AsyncIterator[Web]:
+    history = await History.open(settings.sqlalchemy_url)
+    for name, role in USERS.items():
+        await Accounts(history).add(name, role, PASSWORD, actor="test")
+    await history.close()
     balie = Balie(settings)
     await balie.start()
-    accounts = Accounts(balie.history)
-    for name, role in USERS.items():
-        await accounts.add(name, role, PASSWORD, actor="test")
     try:
         async with serve(create_app(balie, settings), settings):
             yield Web(settings.console_url, balie)
