@@ -16,7 +16,21 @@ KINDS = {
 }
 
 
-class ValidateCaseStatusForm(FormValidationAction):
+class AddressValidation:
+    """Validates the `case_address` slot, for every form that asks for it."""
+
+    def validate_case_address(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Accept a postcode with a house number."""
+        found = cases.address(str(value))
+        if found is None:
+            dispatcher.utter_message(response="utter_invalid_case_address")
+        return {"case_address": found}
+
+
+class ValidateCaseStatusForm(AddressValidation, FormValidationAction):
     """Check that a reference and an address look like one; re-ask when they don't."""
 
     def name(self) -> str:
@@ -33,15 +47,6 @@ class ValidateCaseStatusForm(FormValidationAction):
             dispatcher.utter_message(response="utter_invalid_case_reference")
         return {"case_reference": found}
 
-    def validate_case_address(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-        domain: dict[str, Any],
-    ) -> dict[str, Any]:
-        """Accept a postcode with a house number."""
-        found = cases.address(str(value))
-        if found is None:
-            dispatcher.utter_message(response="utter_invalid_case_address")
-        return {"case_address": found}
 
 
 class ActionCheckCaseStatus(Action):

@@ -7,6 +7,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.case_status import AddressValidation
 from bot import amounts, cases, formats, municipality
 from bot.types import as_language
 
@@ -20,7 +21,7 @@ def _limits() -> tuple[Decimal, Decimal, int]:
             int(facts["arrangement_max_terms"]))
 
 
-class ValidateArrangementForm(FormValidationAction):
+class ValidateArrangementForm(AddressValidation, FormValidationAction):
     """Check the amount and terms against the municipality's limits, and the address."""
 
     def name(self) -> str:
@@ -50,16 +51,6 @@ class ValidateArrangementForm(FormValidationAction):
             dispatcher.utter_message(response="utter_invalid_arrangement_terms")
             return {"arrangement_terms": None}
         return {"arrangement_terms": int(found)}
-
-    def validate_case_address(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-        domain: dict[str, Any],
-    ) -> dict[str, Any]:
-        """Accept a postcode with a house number."""
-        found = cases.address(str(value))
-        if found is None:
-            dispatcher.utter_message(response="utter_invalid_case_address")
-        return {"case_address": found}
 
 
 class ActionRequestArrangement(Action):
