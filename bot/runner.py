@@ -6,7 +6,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from typing import Any
 
 import httpx
@@ -17,6 +17,7 @@ from bot import health, intake, outbox
 from bot.backlog import Backlog
 from bot.channels import telegram
 from bot.console import create_app, serve
+from bot.console.app import QuietServer
 from bot.history import History
 from bot.pipeline import Balie
 from bot.ratelimit import RateLimit
@@ -27,14 +28,6 @@ from bot.worker import Worker
 log = logging.getLogger(__name__)
 RESPAWN_SECONDS = 0.5
 STOP_SECONDS = 10
-
-
-class _Server(uvicorn.Server):
-    """Uvicorn without its own signal handling: `balie run` stops it with everything else."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 async def until_signal(*jobs: Coroutine[Any, Any, None]) -> None:
@@ -162,7 +155,7 @@ async def run(settings: Settings, workers: int | None) -> None:
                 config = uvicorn.Config(intake.create_app(*routers), host=settings.webhook_listen,
                                         port=port, log_config=None, access_log=False,
                                         lifespan="off")
-                server = _Server(config)
+                server = QuietServer(config)
                 jobs.append(server.serve())
             if settings.webhook_url and server:
                 jobs.append(_announce(server, settings, http))

@@ -112,11 +112,12 @@ def create_app(balie: Balie, settings: Settings, owns_balie: bool = False) -> Fa
     return app
 
 
-class _Server(uvicorn.Server):
+class QuietServer(uvicorn.Server):
     """A uvicorn server that leaves signal handling to the program it runs in."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
+        """Install no signal handlers: the caller stops the server."""
         yield
 
 
@@ -125,7 +126,7 @@ async def serve(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     """Serve the app on the configured host and port while the block runs."""
     config = uvicorn.Config(app, host=settings.console_host, port=settings.console_port,
                             log_config=None, access_log=False, proxy_headers=True)
-    server = _Server(config)
+    server = QuietServer(config)
     task = asyncio.create_task(server.serve())
     while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has no event
         await asyncio.sleep(0.05)
