@@ -1,13 +1,16 @@
-"""A municipality of the test's own making, chosen through the settings as in production."""
+"""A municipality of the test's own making, and the cases table the actions use."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot import municipality
+from bot.cases import SqlCases
+from bot.history import History
 from bot.settings import PROJECT_DIR
 
 
@@ -29,3 +32,16 @@ def configure_town(
 
     yield configure
     municipality.configured.cache_clear()
+
+
+@pytest.fixture
+async def backend_cases(
+    history: History, backend: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[SqlCases]:
+    """The cases table of the test's database, which the actions find through DATABASE_URL."""
+    monkeypatch.setenv("DATABASE_URL", backend["DATABASE_URL"])
+    engine = create_async_engine(backend["DATABASE_URL"])
+    try:
+        yield SqlCases(engine)
+    finally:
+        await engine.dispose()

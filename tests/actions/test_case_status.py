@@ -1,32 +1,16 @@
 """validate_case_status_form and action_check_case_status on a real database, both backends."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot import cases
 from bot.cases import CaseAttempt, SqlCases
 from bot.executor import Executor, template_values, tracker
-from bot.history import History
 from bot.state import ChatState
 
 ADDRESS = "1234AB 5"
-
-
-@pytest.fixture
-async def backend_cases(
-    history: History, backend: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[SqlCases]:
-    """The cases table of the test's database, which the actions find through DATABASE_URL."""
-    monkeypatch.setenv("DATABASE_URL", backend["DATABASE_URL"])
-    engine = create_async_engine(backend["DATABASE_URL"])
-    try:
-        yield SqlCases(engine)
-    finally:
-        await engine.dispose()
 
 
 async def check(reference: str, address: str, chat: str = "tg:1",

@@ -1,31 +1,16 @@
 """validate_arrangement_form and action_request_arrangement: a case and a task for staff."""
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot import cases
 from bot.cases import SqlCases
 from bot.executor import Executor, template_values, tracker
-from bot.history import History
 from bot.state import ChatState
 
 DOMAIN = {"forms": {"arrangement_form": {"required_slots": [
     "amount_due", "arrangement_terms", "case_address"]}}}
-
-
-@pytest.fixture
-async def backend_cases(
-    history: History, backend: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[SqlCases]:
-    monkeypatch.setenv("DATABASE_URL", backend["DATABASE_URL"])
-    engine = create_async_engine(backend["DATABASE_URL"])
-    try:
-        yield SqlCases(engine)
-    finally:
-        await engine.dispose()
 
 
 @pytest.mark.parametrize(("slot", "text", "value"), [
