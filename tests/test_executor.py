@@ -2,11 +2,6 @@
 
 import asyncio
 import copy
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +15,7 @@ from bot.history import History
 from bot.settings import PROJECT_DIR
 from bot.state import ChatState
 from bot.types import Parse
-from tests.conftest import free_port, reachable
+from tests.support.action_server import action_server as running
 
 TEXTS = ["zijn jullie nu open?", "wanneer moet ik betalen",
          "we zijn met z'n drieën, huis van 410.000 en een hond, wat betalen we?",
@@ -114,25 +109,8 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def action_server(database: str) -> Iterator[str]:
     """`python -m rasa_sdk --actions actions` on 127.0.0.1, as docker-compose runs it."""
-    port = free_port()
-    env = {**os.environ, "SANIC_HOST": "127.0.0.1", "DATABASE_URL": database}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
-        cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(300):
-            if reachable(port):
-                break
-            time.sleep(0.1)
-        else:
-            raise TimeoutError("the rasa-sdk action server did not start")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with running({"DATABASE_URL": database}) as address:
+        yield address
 
 
 def comparable(result: Result) -> Result:

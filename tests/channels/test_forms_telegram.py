@@ -1,11 +1,6 @@
 """Calculator and forms end to end: the real bot process, the Bot API emulator, a citizen."""
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,8 +8,7 @@ import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.cases import SqlCases
-from bot.settings import PROJECT_DIR
-from tests.conftest import free_port, reachable
+from tests.support.action_server import action_server as running
 from tests.support.bot_api import BotAPI
 
 CITIZEN = 5501
@@ -29,25 +23,8 @@ def data(message: dict[str, Any], title: str) -> str:
 @pytest.fixture
 def action_server(environment: dict[str, str]) -> Iterator[str]:
     """A rasa-sdk action server on the test's database, as docker-compose runs one."""
-    port = free_port()
-    env = {**os.environ, **environment, "SANIC_HOST": "127.0.0.1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
-        cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(300):
-            if reachable(port):
-                break
-            time.sleep(0.1)
-        else:
-            raise TimeoutError("the rasa-sdk action server did not start")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with running(environment) as address:
+        yield address
 
 
 async def test_household_total_in_dutch_and_english_and_a_missing_woz_value(
