@@ -166,7 +166,7 @@ class Worker:
         return False
 
     async def process(self, chat: str, raw: bytes | str) -> None:
-        """Answer one update; its messages go out through its outbox, each at most once."""
+        """Answer one update; its messages go out through its outbox, each once."""
         try:
             data = json.loads(raw)
             update_id = int(data["update_id"])
