@@ -172,7 +172,10 @@ async def main(workers: int, citizens: int, messages: int) -> dict[str, Any]:
         client.close()
     finally:
         bot.terminate()
-        bot.wait(timeout=30)
+        try:
+            bot.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            bot.kill()  # a stuck run must not keep burning the CPU of the next one
         server.terminate()
         await api.stop()
     return {

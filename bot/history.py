@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     event,
+    insert,
     select,
 )
 from sqlalchemy.engine import Connection
@@ -109,11 +110,10 @@ class History:
     async def record(self, entries: list[Entry], at: datetime | None = None) -> None:
         """Store messages with personal data masked (at `at`, by default now)."""
         now = at or datetime.now(UTC)
-        async with self.sessions.begin() as session:
-            session.add_all(
-                Message(**{**entry.__dict__, "text": mask(entry.text)}, created_at=now)
-                for entry in entries
-            )
+        rows = [{**entry.__dict__, "text": mask(entry.text), "created_at": now}
+                for entry in entries]
+        async with self.engine.begin() as connection:  # a plain INSERT: no ORM unit of work
+            await connection.execute(insert(Message), rows)
 
     async def conversation(self, chat_id: str) -> list[Message]:
         """Return a chat's messages, oldest first."""

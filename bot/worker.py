@@ -1,8 +1,9 @@
 """`balie worker`: reads the update stream through a consumer group and answers, chat by chat.
 
-Stream entries are spread over lanes by chat, so one worker drains many chats at once. An
-entry is acknowledged after its chat's inbox was drained; a worker that dies leaves its
-entries pending, and another worker claims them once they have been idle for a while.
+Stream entries wait in one queue for the worker's lanes, so one worker drains many chats at
+once; a chat's drain lock keeps its messages one at a time and in order. An entry is
+acknowledged after its chat's inbox was drained; a worker that dies leaves its entries
+pending, and another worker claims them once they have been idle for a while.
 """
 
 import asyncio
@@ -11,7 +12,6 @@ import logging
 import os
 import socket
 import time
-import zlib
 from typing import Any
 
 import redis.asyncio as redis
@@ -45,15 +45,14 @@ class Worker:
         self.application = application
         self.client = client
         self.consumer = f"{socket.gethostname()}:{os.getpid()}"
-        self.lanes: list[asyncio.Queue[Entry]] = [
-            asyncio.Queue() for _ in range(settings.worker_lanes)
-        ]
+        self.lanes = settings.worker_lanes
+        self.queue: asyncio.Queue[Entry] = asyncio.Queue()
         # Entries read and not yet handled; capped so a busy worker leaves the rest to others.
         self.outstanding: set[str] = set()
 
     async def run(self) -> None:
         """Read and dispatch entries until cancelled; reconnect with backoff when Redis is away."""
-        tasks = [asyncio.create_task(self._lane(lane)) for lane in self.lanes]
+        tasks = [asyncio.create_task(self._lane()) for _ in range(self.lanes)]
         backoff, claimed_at, group = 0.1, 0.0, False
         try:
             while True:
@@ -65,7 +64,7 @@ class Worker:
                     if time.monotonic() - claimed_at > self.settings.worker_claim_idle_ms / 2000:
                         entries += await self._claim()
                         claimed_at = time.monotonic()
-                    room = len(self.lanes) * LANE_DEPTH - len(self.outstanding)
+                    room = self.lanes * LANE_DEPTH - len(self.outstanding)
                     if room > 0:
                         entries += await self._read(min(room, READ_COUNT))
                     else:
@@ -73,8 +72,7 @@ class Worker:
                     for entry in entries:
                         if entry[0] not in self.outstanding:
                             self.outstanding.add(entry[0])
-                            self.lanes[zlib.crc32(entry[1].encode()) % len(self.lanes)].put_nowait(
-                                entry)
+                            self.queue.put_nowait(entry)
                     backoff = 0.1
                 except (RedisError, OSError) as error:
                     log.warning("worker cannot read the stream; retrying", extra={
@@ -105,14 +103,14 @@ class Worker:
             log.info("stream entries claimed", extra={"count": len(entries)})
         return entries
 
-    async def _lane(self, lane: "asyncio.Queue[Entry]") -> None:
+    async def _lane(self) -> None:
         task = asyncio.current_task()
         while True:
             # A library that swallowed our cancellation (inside a Redis or Bot API call)
             # must not keep the lane, and with it the process, alive.
             if task is not None and task.cancelling():
                 raise asyncio.CancelledError
-            entry = await lane.get()
+            entry = await self.queue.get()
             entry_id, chat, claimed = entry
             done: bool | None = False
             try:
@@ -125,7 +123,7 @@ class Worker:
                 log.exception("drain failed; the entry will be claimed again",
                               extra={"chat": chat})
             if done is None:
-                lane.put_nowait(entry)  # more to do, after the other chats of this lane
+                self.queue.put_nowait(entry)  # more to do, after the chats waiting now
             else:
                 self.outstanding.discard(entry_id)
 
@@ -134,7 +132,7 @@ class Worker:
 
         True: the inbox is empty or another worker holds it (acknowledge the entry). False:
         the lock could not be had in time. None: updates remain, so the entry goes to the back
-        of its lane and a chatty citizen does not hold up the other chats of the lane.
+        of the queue and a chatty citizen does not hold up the other chats.
         """
         box = key(chat, "inbox")
         lock = inbox.DrainLock(self.client, chat, self.settings.drain_lock_ms)
