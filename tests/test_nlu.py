@@ -3,6 +3,7 @@
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot import content, nlu
@@ -10,6 +11,18 @@ from bot.settings import PROJECT_DIR, Settings
 
 HELD_OUT = PROJECT_DIR / "tests" / "data" / "nlu_heldout.yml"
 THRESHOLD = Settings().nlu_threshold
+AWKWARD = [
+    "",
+    "👍🙏🎉",
+    "\u200b\u200c\u200d\u2060\ufeff",
+    "hoe maak ik be\u200bzwaar\u200d?",
+    ("wanneer moet ik mijn aanslag betalen? " * 300)[:10_000],
+    "x" * 10_000,
+    "\u202ehoe maak ik bezwaar\u202c",
+    "\u202bhow do I object\u202c \u202dto my WOZ value\u202c",
+    "12345",
+    "0612345678 2025",
+]
 
 
 def unseen_held_out() -> list[content.Example]:
@@ -36,6 +49,30 @@ def test_parse_gives_a_sorted_ranking(model: nlu.NLU) -> None:
     confidences = [c for _, c in parse.ranking]
     assert confidences == sorted(confidences, reverse=True)
     assert parse.confidence == confidences[0] and 0 < parse.confidence <= 1
+
+
+@pytest.mark.parametrize("part", ["intent", "language"])
+def test_fast_path_gives_sklearns_probabilities_and_ranking(model: nlu.NLU, part: str) -> None:
+    pipeline, classifier = {
+        "intent": (model.intents, model.intent_classifier),
+        "language": (model.languages, model.language_classifier),
+    }[part]
+    texts = [e.text for e in content.load(PROJECT_DIR / "intents").examples] + AWKWARD
+    assert list(classifier.classes) == list(pipeline.classes_)
+    for text, expected in zip(texts, pipeline.predict_proba(texts), strict=True):
+        probabilities = classifier.predict_proba(text)
+        np.testing.assert_allclose(probabilities, expected, rtol=1e-9, atol=1e-12,
+                                   err_msg=repr(text))
+        assert list(np.argsort(-probabilities)) == list(np.argsort(-expected)), repr(text)
+
+
+@pytest.mark.parametrize("text", AWKWARD)
+def test_parse_ranks_awkward_text_as_sklearn_does(model: nlu.NLU, text: str) -> None:
+    expected = model.intents.predict_proba([text])[0]
+    top = np.argsort(expected)[::-1][:5]
+    parse = model.parse(text)
+    assert [label for label, _ in parse.ranking] == list(model.intents.classes_[top])
+    assert np.allclose([c for _, c in parse.ranking], expected[top], rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize(
