@@ -1,6 +1,5 @@
 """Announcements tied to current events, and the citizens who subscribed to a topic."""
 
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -9,6 +8,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.cache import Refreshed
 from bot.content import Topic
 from bot.history import ID, Base, History
 from bot.types import Language
@@ -65,7 +65,7 @@ class Newsroom:
     def __init__(self, history: History, topics: dict[str, Topic]) -> None:
         self.history = history
         self.topics = topics
-        self._cache: tuple[float, list[Announcement]] = (0.0, [])
+        self._inline = Refreshed(self._read_inline, CACHE_SECONDS)
 
     async def announce(
         self, text_nl: str, text_en: str, valid_from: datetime, valid_until: datetime,
@@ -83,7 +83,7 @@ class Newsroom:
         )
         async with self.history.sessions.begin() as session:
             session.add(announcement)
-        self._cache = (0.0, [])
+        self._inline.clear()
         return announcement
 
     async def upcoming(self) -> list[Announcement]:
@@ -94,23 +94,18 @@ class Newsroom:
                 .order_by(Announcement.valid_from, Announcement.id)
             )).all())
 
-    async def _inline(self) -> list[Announcement]:
-        expires, cached = self._cache
-        if time.monotonic() < expires:
-            return cached
+    async def _read_inline(self) -> list[Announcement]:
         async with self.history.sessions() as session:
-            rows = list((await session.scalars(
+            return list((await session.scalars(
                 select(Announcement).where(Announcement.inline.is_(True))
                 .where(Announcement.valid_until > datetime.now(UTC))
                 .order_by(Announcement.id)
             )).all())
-        self._cache = (time.monotonic() + CACHE_SECONDS, rows)
-        return rows
 
     async def for_answer(self, intent: str, language: Language, at: datetime) -> list[str]:
         """Return the texts of announcements valid at `at` whose topic covers this intent."""
         texts = []
-        for announcement in await self._inline():
+        for announcement in await self._inline.get():
             if not _aware(announcement.valid_from) <= at < _aware(announcement.valid_until):
                 continue
             topic = self.topics.get(announcement.topic or "")

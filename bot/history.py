@@ -85,6 +85,9 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(config, "head")
 
 
+POOL_SIZE = 16
+
+
 class History:
     """Writes and reads the conversation log."""
 
@@ -95,7 +98,10 @@ class History:
     @classmethod
     async def open(cls, url: str) -> "History":
         """Connect and bring the schema up to date with the migrations."""
-        engine = create_async_engine(url, pool_pre_ping=True)
+        # A worker's lanes log at the same time: room for them, so no connection is opened
+        # and closed per message.
+        pool = {} if url.startswith("sqlite") else {"pool_size": POOL_SIZE, "max_overflow": 8}
+        engine = create_async_engine(url, pool_pre_ping=True, **pool)
         if url.startswith("sqlite"):
             Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -112,8 +118,10 @@ class History:
         now = at or datetime.now(UTC)
         rows = [{**entry.__dict__, "text": mask(entry.text), "created_at": now}
                 for entry in entries]
-        async with self.engine.begin() as connection:  # a plain INSERT: no ORM unit of work
-            await connection.execute(insert(Message), rows)
+        # One INSERT with all rows is atomic by itself: no BEGIN and COMMIT round trips.
+        async with self.engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(insert(Message).values(rows))
 
     async def conversation(self, chat_id: str) -> list[Message]:
         """Return a chat's messages, oldest first."""

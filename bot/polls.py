@@ -10,11 +10,13 @@ from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, func, sel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.cache import Refreshed
 from bot.history import ID, Base, History
 from bot.privacy import mask
 from bot.types import Language
 
 SCALE = [{"nl": str(n), "en": str(n)} for n in range(1, 6)]
+CACHE_SECONDS = 10.0
 
 
 class Poll(Base):
@@ -95,6 +97,7 @@ class Polls:
 
     def __init__(self, history: History) -> None:
         self.history = history
+        self._after = Refreshed(self._read_after, CACHE_SECONDS)
 
     async def create(
         self, question_nl: str, question_en: str, options: list[dict[str, str]] | None,
@@ -109,6 +112,7 @@ class Polls:
                     created_at=datetime.now(UTC))
         async with self.history.sessions.begin() as session:
             session.add(poll)
+        self._after.clear()
         return poll
 
     async def get(self, poll_id: int) -> Poll | None:
@@ -118,11 +122,15 @@ class Polls:
 
     async def after(self, intent: str) -> Poll | None:
         """Return the newest active poll asked after answers of this intent."""
+        return (await self._after.get()).get(intent)
+
+    async def _read_after(self) -> dict[str, Poll]:
         async with self.history.sessions() as session:
-            return (await session.scalars(
-                select(Poll).where(Poll.active.is_(True), Poll.after_intent == intent)
-                .order_by(Poll.id.desc()).limit(1)
-            )).first()
+            polls = (await session.scalars(
+                select(Poll).where(Poll.active.is_(True), Poll.after_intent.is_not(None))
+                .order_by(Poll.id)
+            )).all()
+        return {poll.after_intent: poll for poll in polls if poll.after_intent}  # newest wins
 
     async def vote(self, poll_id: int, chat_id: str, choice: int, intent: str | None) -> bool:
         """Record a vote; False for an unknown or closed poll, a bad choice, or a second vote."""

@@ -18,6 +18,7 @@ from telegram.error import Forbidden, RetryAfter
 from bot import content, municipality
 from bot.announcements import Announcement, Newsroom
 from bot.broadcast import Blocked, Broadcaster, Progress, RetryLater, Send
+from bot.channels.transport import AiohttpRequest
 from bot.history import Handoff, History, Message
 from bot.listening import poll_buttons
 from bot.polls import Polls, to_csv
@@ -176,7 +177,8 @@ async def _broadcast(desk: Office, only: int | None) -> int:
     if settings.telegram_token is None:
         print("TELEGRAM_TOKEN is not set", file=sys.stderr)
         return 1
-    bot = Bot(settings.telegram_token.get_secret_value(), base_url=settings.telegram_base_url)
+    bot = Bot(settings.telegram_token.get_secret_value(), base_url=settings.telegram_base_url,
+              request=AiohttpRequest())
     async with bot:
         for broadcast_id in [only] if only else await desk.broadcaster.unfinished():
             broadcast = await desk.broadcaster.get(broadcast_id)

@@ -22,6 +22,7 @@ from telegram.ext import (
 
 from bot import outbox
 from bot.channels.staff import StaffDesk
+from bot.channels.transport import AiohttpRequest
 from bot.notices import follow, join, notice
 from bot.pipeline import Balie
 from bot.replies import TELEGRAM_LIMIT, split
@@ -125,6 +126,7 @@ def build(settings: Settings, balie: Balie) -> tuple[Application, StaffDesk | No
         ApplicationBuilder()
         .token(settings.telegram_token.get_secret_value())
         .base_url(settings.telegram_base_url)
+        .request(AiohttpRequest())
         .updater(None)
         .build()
     )
