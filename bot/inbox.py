@@ -21,13 +21,18 @@ from typing import Any, cast
 import redis.asyncio as redis
 from redis.exceptions import RedisError, ResponseError
 
-from bot.state import key, release, take
+from bot.state import key, take
 
 log = logging.getLogger(__name__)
 # A plain LPOP repeated by redis-py after a lost answer would drop the next update too.
 _POP = """
-if redis.call('lindex', KEYS[1], 0) == ARGV[1] then return redis.call('lpop', KEYS[1]) end
-return false
+if redis.call('lindex', KEYS[1], 0) == ARGV[1] then redis.call('lpop', KEYS[1]) end
+return redis.call('lindex', KEYS[1], 0)
+"""
+# Release the drain lock if it is ours, and say how many updates are left (one round trip).
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end
+return redis.call('llen', KEYS[2])
 """
 STREAM = "balie:updates"
 GROUP = "workers"
@@ -58,9 +63,12 @@ async def append(client: "redis.Redis", updates: list[dict[str, Any]], maxlen: i
         await pipe.execute()
 
 
-async def pop(client: "redis.Redis", chat: str, raw: bytes | str) -> None:
-    """Remove a handled update from the head of the chat's inbox (safe to repeat)."""
-    await cast(Any, client.eval(_POP, 1, key(chat, "inbox"), raw))
+async def pop(client: "redis.Redis", chat: str, raw: bytes | str) -> bytes | None:
+    """Remove a handled update from the head of the chat's inbox; return the next, if any.
+
+    Safe to repeat: the head is removed only while it is the handled update.
+    """
+    return cast(bytes | None, await cast(Any, client.eval(_POP, 1, key(chat, "inbox"), raw)))
 
 
 async def create_group(client: "redis.Redis") -> None:
@@ -78,6 +86,7 @@ class DrainLock:
     def __init__(self, client: "redis.Redis", chat: str, milliseconds: int) -> None:
         self.client = client
         self.key = key(chat, "drain")
+        self.inbox = key(chat, "inbox")
         self.milliseconds = milliseconds
         self.token = secrets.token_hex(8)
 
@@ -94,9 +103,14 @@ class DrainLock:
             except (RedisError, OSError):
                 log.warning("drain lock not renewed", extra={"key": self.key})
 
-    async def release(self) -> None:
-        """Release the lock if this worker still holds it."""
-        await release(self.client, self.key, self.token)
+    async def release(self) -> int:
+        """Release the lock if this worker still holds it; return the updates left in the inbox.
+
+        Counted after the release: an update that came while the lock was held is seen here,
+        or by the worker that reads its stream entry and finds the lock free.
+        """
+        return int(await cast(Any, self.client.eval(_RELEASE, 2, self.key, self.inbox,
+                                                      self.token)))
 
 
 async def stream_stats(client: "redis.Redis") -> dict[str, int]:

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -68,6 +69,9 @@ async def work(settings: Settings, shared: Balie | None = None) -> None:
         tasks.append(asyncio.create_task(telegram.tell_citizens(balie, application.bot)))
         if staff:
             tasks.append(asyncio.create_task(staff.run(application.bot)))
+        # The model and everything made at start-up live as long as the process: keep them
+        # out of the garbage collector's passes over the heap.
+        gc.freeze()
         log.info("worker ready")
         await Worker(settings, application, balie.store.client).run()
     finally:

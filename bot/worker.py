@@ -134,7 +134,6 @@ class Worker:
         the lock could not be had in time. None: updates remain, so the entry goes to the back
         of the queue and a chatty citizen does not hold up the other chats.
         """
-        box = key(chat, "inbox")
         lock = inbox.DrainLock(self.client, chat, self.settings.drain_lock_ms)
         if not await lock.take():
             # The holder looks at the inbox again after releasing; a claimed entry may
@@ -144,16 +143,18 @@ class Worker:
             if not await self._wait(lock):
                 return False
         keeper = asyncio.create_task(lock.keep())
+        left = 0
         try:
+            raw = await self.client.lindex(key(chat, "inbox"), 0)
             for _ in range(DRAIN_BATCH):
-                if (raw := await self.client.lindex(box, 0)) is None:
+                if raw is None:
                     break
                 await self.process(chat, raw)
-                await inbox.pop(self.client, chat, raw)
+                raw = await inbox.pop(self.client, chat, raw)
         finally:
             keeper.cancel()
-            await lock.release()
-        return None if await self.client.llen(box) else True
+            left = await lock.release()
+        return None if left else True
 
     async def _wait(self, lock: inbox.DrainLock) -> bool:
         deadline = time.monotonic() + lock.milliseconds / 1000 + 0.5
