@@ -145,9 +145,19 @@ class BotAPI:
         token = secret if secret is not None else self.webhook.get("secret_token")
         if token:
             headers["X-Telegram-Bot-Api-Secret-Token"] = token
-        async with self._session.post(self.webhook["url"], json=update, headers=headers) as r:
-            self.webhook_statuses.append(r.status)
-            return r.status
+        for attempt in range(3):
+            try:
+                async with self._session.post(
+                    self.webhook["url"], json=update, headers=headers
+                ) as r:
+                    self.webhook_statuses.append(r.status)
+                    return r.status
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+                # The server closed a kept-alive connection as this request went out: Telegram
+                # delivers again, and so do we (the intake knows the update_id).
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     async def say(self, chat_id: int, text: str, language: str = "nl") -> int:
         return await self.push({"message": updates.message(chat_id, language, text=text)})
