@@ -86,6 +86,7 @@ def _upgrade(connection: Connection) -> None:
 
 
 POOL_SIZE = 16
+POOL_OVERFLOW = 8
 
 
 class History:
@@ -98,11 +99,12 @@ class History:
     @classmethod
     async def open(cls, url: str) -> "History":
         """Connect and bring the schema up to date with the migrations."""
+        sqlite = url.startswith("sqlite")
         # A worker's lanes log at the same time: room for them, so no connection is opened
         # and closed per message.
-        pool = {} if url.startswith("sqlite") else {"pool_size": POOL_SIZE, "max_overflow": 8}
+        pool = {} if sqlite else {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
         engine = create_async_engine(url, pool_pre_ping=True, **pool)
-        if url.startswith("sqlite"):
+        if sqlite:
             Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         async with engine.begin() as connection:

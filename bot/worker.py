@@ -22,7 +22,6 @@ from telegram.ext import Application
 from bot import inbox
 from bot.outbox import CURRENT, Outbox
 from bot.settings import Settings
-from bot.state import key
 
 log = logging.getLogger(__name__)
 
@@ -143,9 +142,8 @@ class Worker:
             if not await self._wait(lock):
                 return False
         keeper = asyncio.create_task(lock.keep())
-        left = 0
         try:
-            raw = await self.client.lindex(key(chat, "inbox"), 0)
+            raw = await self.client.lindex(lock.inbox, 0)
             for _ in range(DRAIN_BATCH):
                 if raw is None:
                     break
