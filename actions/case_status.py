@@ -5,7 +5,8 @@ from typing import Any
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import cases, formats, municipality
+from bot.handoff import cases
+from bot.replies import formats, municipality
 from bot.types import as_language
 
 KINDS = {

@@ -8,7 +8,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.case_status import AddressValidation
-from bot import amounts, cases, formats, municipality
+from bot.handoff import cases
+from bot.nlu import amounts
+from bot.replies import formats, municipality
 from bot.types import as_language
 
 CENT = Decimal("0.01")

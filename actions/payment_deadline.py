@@ -5,7 +5,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import formats, municipality
+from bot.replies import formats, municipality
 from bot.types import as_language
 
 

@@ -8,7 +8,8 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import amounts, municipality
+from bot.nlu import amounts
+from bot.replies import municipality
 
 HOUSEHOLDS = {  # first match wins: "alleen met kinderen" is a single parent, not single
     "couple": re.compile(r"(samen|partner|getrouwd|gehuwd|couple|married|together|\bwife\b|"

@@ -12,7 +12,8 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import amounts, formats, municipality
+from bot.nlu import amounts
+from bot.replies import formats, municipality
 from bot.types import Language, as_language
 
 # A WOZ value outside this range is a typo or not a WOZ value at all (a year, a count).

@@ -15,11 +15,11 @@ from pathlib import Path
 
 from telegram import Bot
 
-from bot import content
-from bot.announcements import Newsroom, Subscription
-from bot.broadcast import Broadcaster
-from bot.history import History
-from bot.supervisor import _sender
+from bot.history.log import History
+from bot.listening.announcements import Newsroom, Subscription
+from bot.listening.broadcast import Broadcaster
+from bot.nlu import content
+from bot.ops.commands import _sender
 from tests.support.bot_api import TOKEN, BotAPI
 
 ROOT = Path(__file__).resolve().parent.parent

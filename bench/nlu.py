@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bot import content, nlu
+from bot.nlu import content
+from bot.nlu import model as nlu
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,9 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot import content, logs, nlu, supervisor
-from bot.accounts import ROLES, AccountError, Accounts
-from bot.history import History
+from bot.history.accounts import ROLES, AccountError, Accounts
+from bot.history.log import History
+from bot.nlu import content
+from bot.nlu import model as nlu
+from bot.ops import commands, logs
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -23,17 +25,17 @@ if TYPE_CHECKING:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="balie", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser(
+    subcommands = parser.add_subparsers(dest="command", required=True)
+    run = subcommands.add_parser(
         "run", help="run the web chat and console, and Telegram (intake and workers) with a token")
     run.add_argument("--workers", type=int, default=0, metavar="N",
                      help="start N worker processes (default: one worker in this process)")
     run.add_argument("--intake-only", action="store_true",
                      help="no worker here: `balie worker` processes run elsewhere")
-    commands.add_parser("worker", help="answer updates from the Redis stream (needs REDIS_URL)")
-    commands.add_parser("console", help="run only the web chat and the staff console")
-    commands.add_parser("chat", help="chat with Balie in this terminal")
-    users = commands.add_parser("users", help="console accounts")
+    subcommands.add_parser("worker", help="answer updates from the Redis stream (needs REDIS_URL)")
+    subcommands.add_parser("console", help="run only the web chat and the staff console")
+    subcommands.add_parser("chat", help="chat with Balie in this terminal")
+    users = subcommands.add_parser("users", help="console accounts")
     user_commands = users.add_subparsers(dest="users_command", required=True)
     add = user_commands.add_parser("add", help="create a user (asks for the password)")
     add.add_argument("name")
@@ -41,14 +43,14 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--password-stdin", action="store_true",
                      help="read the password from standard input instead of asking")
     user_commands.add_parser("list", help="list users and roles")
-    nlu_parser = commands.add_parser("nlu", help="train or evaluate the intent classifier")
+    nlu_parser = subcommands.add_parser("nlu", help="train or evaluate the intent classifier")
     nlu_commands = nlu_parser.add_subparsers(dest="nlu_command", required=True)
     nlu_commands.add_parser("train", help="train the model (cached by a hash of the data)")
     evaluate = nlu_commands.add_parser("evaluate", help="score the model on a Rasa NLU YAML file")
     evaluate.add_argument("file")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument("--cv", action="store_true", help="also report 5-fold cross-validation")
-    supervisor.add_commands(commands)
+    commands.add_commands(subcommands)
     return parser
 
 
@@ -108,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "users":
         return asyncio.run(_users(settings, args))
     if args.command in {"announce", "broadcast", "poll", "feedback", "policy", "report", "purge"}:
-        return asyncio.run(supervisor.run(settings, args))
+        return asyncio.run(commands.run(settings, args))
 
     if args.command == "chat":
         from bot.channels import terminal
@@ -122,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Worker processes write their metrics to files the intake's /metrics reads; the
         # variable must be set before the metrics are defined (on import).
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="balie-metrics-")
-    from bot import runner
+    from bot.ops import runner
 
     if telegram:
         asyncio.run(runner.run(settings, None if args.intake_only else args.workers))

@@ -12,21 +12,25 @@ from typing import TypeVar
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from bot import content, dialogue, metrics, municipality, nlu, sanitize
-from bot.accounts import STAFF_ROLES, Accounts
-from bot.announcements import Newsroom
-from bot.backlog import Backlog
-from bot.executor import Executor
-from bot.forms import Forms
-from bot.handoff import HandoffDesk
-from bot.history import Entry, History
-from bot.listening import Listening
-from bot.polls import Polls
-from bot.reception import Reception
-from bot.replies import Renderer
-from bot.retention import forget
+from bot.acting.executor import Executor
+from bot.acting.forms import Forms
+from bot.dialogue import policy
+from bot.handoff.desk import HandoffDesk
+from bot.handoff.reception import Reception
+from bot.history.accounts import STAFF_ROLES, Accounts
+from bot.history.backlog import Backlog
+from bot.history.log import Entry, History
+from bot.history.retention import forget
+from bot.listening.announcements import Newsroom
+from bot.listening.listener import Listening
+from bot.listening.polls import Polls
+from bot.nlu import content, sanitize
+from bot.nlu import model as nlu
+from bot.ops import metrics
+from bot.replies import municipality
+from bot.replies.render import Renderer
 from bot.settings import Settings
-from bot.state import ChatState, Pending, StateStore
+from bot.state.store import ChatState, Pending, StateStore
 from bot.types import Button, Language, Parse, Reply, Step, Turn, as_language
 
 log = logging.getLogger(__name__)
@@ -49,7 +53,7 @@ class Balie:
         self.content = content.load(settings.intents_dir)
         self.town = municipality.load(settings.facts, settings.municipality)
         self.renderer = Renderer(self.content.responses, self.town)
-        self.policy = dialogue.Policy(
+        self.policy = policy.Policy(
             threshold=settings.nlu_threshold,
             fallback=settings.nlu_fallback_threshold,
             margin=settings.nlu_margin,
@@ -129,7 +133,7 @@ class Balie:
         chat = turn.chat_id
         try:
             # A redelivered update was started by a worker that died: answer it again (its
-            # messages already sent are skipped by bot.outbox).
+            # messages already sent are skipped by bot.intake.outbox).
             if turn.update_id is not None and not await self.store.first_sight(
                 chat, turn.update_id
             ) and not turn.redelivered:
@@ -141,14 +145,14 @@ class Balie:
             async with self.store.locked(chat):
                 state = await self.store.load(chat)
                 text = sanitize.clean(turn.text)
-                logged = dialogue.pressed(state, text) if turn.kind == "button" else text
+                logged = policy.pressed(state, text) if turn.kind == "button" else text
                 ticket = await self.reception.desk.ticket(chat)
                 if ticket and turn.kind != "button":
                     parse, step = None, Step("handoff", "relay")
                     replies = await self.reception.waiting(ticket, turn, text, state)
                 else:
                     parse = self._understand(turn, text)
-                    step = dialogue.decide(state, turn, text, parse, self.policy)
+                    step = policy.decide(state, turn, text, parse, self.policy)
                     replies = await self._perform(step, state, chat, text, parse)
                     if step.offer_handoff:
                         replies += self.reception.offer(state)
@@ -175,7 +179,7 @@ class Balie:
         return replies
 
     def _understand(self, turn: Turn, text: str) -> Parse | None:
-        if turn.kind != "text" or dialogue.screen(text, self.policy):
+        if turn.kind != "text" or policy.screen(text, self.policy):
             return None
         return self.model.parse(text)
 

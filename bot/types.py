@@ -66,7 +66,8 @@ class Step:
 
     For kind handoff, `name` is offer, accept, decline, cancel, message, callback, note, rate,
     comment, skip or relay (the citizen's message went to staff); subscribe, feedback and poll
-    steps are carried out by `bot.listening`; form steps (start, fill, cancel) by `bot.forms`.
+    steps are carried out by `bot.listening.listener`; form steps (start, fill, cancel) by
+    `bot.acting.forms`.
     `offer_handoff` adds "talk to a person?".
     """
 

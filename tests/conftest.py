@@ -15,11 +15,13 @@ import redis as redis_sync
 import sqlalchemy
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot import content, municipality, nlu
-from bot.history import History
+from bot.history.log import History
+from bot.nlu import content
+from bot.nlu import model as nlu
 from bot.pipeline import Balie
+from bot.replies import municipality
 from bot.settings import PROJECT_DIR, Settings
-from bot.state import EmbeddedRedis
+from bot.state.store import EmbeddedRedis
 from tests.support.bot_api import TOKEN, BotAPI
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # as `balie` itself does (bot/cli.py)

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.amounts import answer, dogs, euros, household
+from bot.nlu.amounts import answer, dogs, euros, household
 
 
 @pytest.mark.parametrize(("text", "amount"), [

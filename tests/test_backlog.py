@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.backlog import BACKLOG, Backlog
+from bot.history.backlog import BACKLOG, Backlog
 from bot.pipeline import Balie
 from bot.types import Turn
 

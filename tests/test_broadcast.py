@@ -13,12 +13,12 @@ from pathlib import Path
 from sqlalchemy import func, select
 from telegram import Bot
 
-from bot import content
-from bot.announcements import Newsroom, Subscription
-from bot.broadcast import Broadcaster, Report
-from bot.history import History
+from bot.history.log import History
+from bot.listening.announcements import Newsroom, Subscription
+from bot.listening.broadcast import Broadcaster, Report
+from bot.nlu import content
+from bot.ops.commands import _messages, _sender, office
 from bot.settings import PROJECT_DIR, Settings
-from bot.supervisor import _messages, _sender, office
 from tests.support.bot_api import TOKEN, BotAPI
 
 TOPICS = content.read_topics(PROJECT_DIR / "intents" / "topics.yml")

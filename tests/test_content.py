@@ -2,10 +2,10 @@
 
 import pytest
 
-from bot import content
-from bot.content import BOT_MOVES, HANDOFF_ACTION, Content
-from bot.municipality import Municipality
-from bot.replies import Renderer, fields
+from bot.nlu import content
+from bot.nlu.content import BOT_MOVES, HANDOFF_ACTION, Content
+from bot.replies.municipality import Municipality
+from bot.replies.render import Renderer, fields
 from bot.settings import PROJECT_DIR
 from bot.types import LANGUAGES
 
@@ -57,7 +57,7 @@ def test_intent_is_answered_by_a_response_or_an_action(loaded: Content, intent: 
 
 
 def test_rules_name_actions_that_exist() -> None:
-    from bot.executor import Executor
+    from bot.acting.executor import Executor
 
     names = set(Executor().names)
     assert set(LOADED.actions.values()) - set(BOT_MOVES) - set(LOADED.forms) <= names
@@ -66,7 +66,7 @@ def test_rules_name_actions_that_exist() -> None:
 
 @pytest.mark.parametrize("form", sorted(LOADED.forms))
 def test_form_has_a_validator_a_submit_action_and_a_question_per_slot(form: str) -> None:
-    from bot.executor import Executor
+    from bot.acting.executor import Executor
 
     spec = LOADED.forms[form]
     assert {f"validate_{form}", spec.submit} <= set(Executor().names)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from bot.dialogue import Policy, decide
-from bot.state import ChatState, Pending
+from bot.dialogue.policy import Policy, decide
+from bot.state.store import ChatState, Pending
 from bot.types import Parse, Step, Turn
 
 POLICY = Policy(threshold=0.45, fallback=0.2, margin=0.2, max_chars=100,

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot import content
-from bot.cases import SqlCases
-from bot.executor import Executor, Result, UnknownAction, tracker
-from bot.history import History
+from bot.acting.executor import Executor, Result, UnknownAction, tracker
+from bot.handoff.cases import SqlCases
+from bot.history.log import History
+from bot.nlu import content
 from bot.settings import PROJECT_DIR
-from bot.state import ChatState
+from bot.state.store import ChatState
 from bot.types import Parse
 from tests.support.action_server import action_server as running
 

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import formats
+from bot.replies import formats
 
 
 @pytest.mark.parametrize(

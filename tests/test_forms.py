@@ -1,6 +1,6 @@
 """Forms through the whole pipeline: asking, re-asking, submitting, cancelling."""
 
-from bot.cases import SqlCases
+from bot.handoff.cases import SqlCases
 from bot.pipeline import Balie
 from bot.types import Reply, Turn
 

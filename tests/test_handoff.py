@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.handoff import EVENTS, HandoffDesk, decode
-from bot.history import Handoff, HandoffEvent, History
-from bot.state import StateStore
+from bot.handoff.desk import EVENTS, HandoffDesk, decode
+from bot.history.log import Handoff, HandoffEvent, History
+from bot.state.store import StateStore
 
 
 @pytest.fixture
@@ -166,7 +166,7 @@ async def test_topics_map_both_ways(desk: HandoffDesk) -> None:
 
 
 async def test_report_compares_waiting_with_the_policy_target(desk: HandoffDesk) -> None:
-    from bot.supervisor import response_times
+    from bot.ops.commands import response_times
 
     await desk.enqueue("tg:1", "live", "nl", None)
     await desk.claim("tg:1", "11", "Anna")

@@ -5,7 +5,7 @@ import sqlalchemy
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from bot.history import MIGRATIONS, Entry, History
+from bot.history.log import MIGRATIONS, Entry, History
 
 
 async def test_messages_are_stored_masked_in_order(history: History) -> None:

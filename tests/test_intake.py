@@ -12,14 +12,15 @@ import pytest
 import redis.asyncio as redis
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot import health, inbox, intake
+from bot.intake import inbox, receiver
+from bot.ops import health
 from bot.settings import Settings
-from bot.state import key
+from bot.state.store import key
 from tests.conftest import free_port
 from tests.support import updates
 
 SECRET = "hook-secret"
-HEADERS = {intake.SECRET_HEADER: SECRET}
+HEADERS = {receiver.SECRET_HEADER: SECRET}
 
 
 def update(update_id: int, chat: int = 7001, text: str = "hoi") -> dict[str, Any]:
@@ -28,7 +29,7 @@ def update(update_id: int, chat: int = 7001, text: str = "hoi") -> dict[str, Any
 
 async def client_for(settings: Settings, client: "redis.Redis") -> httpx.AsyncClient:
     engine = create_async_engine(settings.sqlalchemy_url)
-    app = intake.create_app(intake.webhook_router(settings, client, "/hook"),
+    app = receiver.create_app(receiver.webhook_router(settings, client, "/hook"),
                             health.router(client, engine))
     return httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://balie")
 
@@ -65,7 +66,7 @@ async def test_a_replayed_delivery_is_accepted_again(hook: Any) -> None:
 async def test_missing_secret_is_401_and_wrong_secret_403(hook: Any) -> None:
     http, client = hook
     assert (await http.post("/hook", json=update(3))).status_code == 401
-    wrong = {intake.SECRET_HEADER: "guess"}
+    wrong = {receiver.SECRET_HEADER: "guess"}
     assert (await http.post("/hook", json=update(3), headers=wrong)).status_code == 403
     assert await client.xlen(inbox.STREAM) == 0
 
@@ -89,7 +90,7 @@ async def test_malformed_body_is_400_and_logged(
     hook: Any, body: bytes, caplog: pytest.LogCaptureFixture
 ) -> None:
     http, client = hook
-    with caplog.at_level(logging.WARNING, logger="bot.intake"):
+    with caplog.at_level(logging.WARNING, logger="bot.intake.receiver"):
         response = await http.post("/hook", content=body, headers=HEADERS)
     assert response.status_code == 400
     assert any(getattr(r, "status", None) == 400 for r in caplog.records)
@@ -141,7 +142,7 @@ async def test_the_poller_moves_the_offset_only_once_redis_has_the_update(
     first = await bot_api.say(7002, "hoi")
     away = redis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
     async with httpx.AsyncClient() as http:
-        polling = asyncio.create_task(intake.poll(configured, away, http))
+        polling = asyncio.create_task(receiver.poll(configured, away, http))
         await bot_api.wait_for_call("getUpdates", timeout=10)
         await asyncio.sleep(1.0)
         polling.cancel()
@@ -152,7 +153,7 @@ async def test_the_poller_moves_the_offset_only_once_redis_has_the_update(
 
         assert configured.redis_url
         client = redis.Redis.from_url(configured.redis_url)
-        polling = asyncio.create_task(intake.poll(configured, client, http))
+        polling = asyncio.create_task(receiver.poll(configured, client, http))
         await bot_api.wait(lambda: any(p.get("offset") == first + 1 for m, p in bot_api.calls
                                        if m == "getUpdates"), timeout=10, what="offset moved")
         polling.cancel()

@@ -5,10 +5,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import content
-from bot.announcements import Newsroom
-from bot.history import History
-from bot.polls import Polls
+from bot.history.log import History
+from bot.listening.announcements import Newsroom
+from bot.listening.polls import Polls
+from bot.nlu import content
 from bot.settings import PROJECT_DIR
 
 TOPICS = content.read_topics(PROJECT_DIR / "intents" / "topics.yml")

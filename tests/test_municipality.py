@@ -4,8 +4,8 @@ from datetime import date, datetime
 
 import pytest
 
-from bot import municipality
-from bot.municipality import Municipality
+from bot.replies import municipality
+from bot.replies.municipality import Municipality
 from bot.settings import PROJECT_DIR
 
 

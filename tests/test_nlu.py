@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot import content, nlu
+from bot.nlu import content
+from bot.nlu import model as nlu
 from bot.settings import PROJECT_DIR, Settings
 
 HELD_OUT = PROJECT_DIR / "tests" / "data" / "nlu_heldout.yml"

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 import redis.asyncio as redis
 
-from bot.outbox import Outbox
+from bot.intake.outbox import Outbox
 
 
 @pytest.fixture

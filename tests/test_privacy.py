@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.privacy import is_bsn, is_iban, mask
+from bot.history.masking import is_bsn, is_iban, mask
 
 
 @pytest.mark.parametrize("number", ["111222333", "123456782", "111.222.333", "111 222 333"])

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as redis
 
-from bot.ratelimit import RateLimit
+from bot.intake.budget import RateLimit
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """Rendering responses with facts, and splitting long texts."""
 
-from bot.content import Variant
-from bot.municipality import Municipality
-from bot.replies import Renderer, split, write
+from bot.nlu.content import Variant
+from bot.replies.municipality import Municipality
+from bot.replies.render import Renderer, split, write
 from bot.types import Button
 
 

@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.audit import Audit
-from bot.broadcast import Broadcast, Delivery
-from bot.history import Entry, Handoff, HandoffEvent, History, Message
-from bot.polls import AnswerFeedback, Polls, Vote
-from bot.retention import purge
+from bot.history.audit import Audit
+from bot.history.log import Entry, Handoff, HandoffEvent, History, Message
+from bot.history.retention import purge
+from bot.listening.broadcast import Broadcast, Delivery
+from bot.listening.polls import AnswerFeedback, Polls, Vote
 from tests.support.bot_api import BotAPI
 
 OLD = datetime.now(UTC) - timedelta(days=200)
@@ -79,8 +79,8 @@ async def test_forget_touches_only_that_chat_and_audits_without_the_id(
 ) -> None:
     from datetime import timedelta as days
 
-    from bot.retention import forget
-    from bot.state import StateStore
+    from bot.history.retention import forget
+    from bot.state.store import StateStore
 
     await fill(history)
     await history.record([Entry("tg:2", "telegram", "in", "text", "van een ander")])

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.sanitize import clean
+from bot.nlu.sanitize import clean
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.state import ChatState, Pending, StateStore, key
+from bot.state.store import ChatState, Pending, StateStore, key
 
 
 @pytest.fixture

@@ -20,13 +20,13 @@ from telegram.ext import (
     filters,
 )
 
-from bot import outbox
-from bot.channels.staff import StaffDesk
+from bot.channels.notices import follow, join, notice
+from bot.channels.staffgroup import StaffDesk
 from bot.channels.transport import AiohttpRequest
-from bot.notices import follow, join, notice
+from bot.history.retention import purge
+from bot.intake import outbox
 from bot.pipeline import Balie
-from bot.replies import TELEGRAM_LIMIT, split
-from bot.retention import purge
+from bot.replies.render import TELEGRAM_LIMIT, split
 from bot.settings import Settings
 from bot.types import Reply, Turn, TurnKind
 
@@ -90,7 +90,7 @@ async def send(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list
 
 
 def build(settings: Settings, balie: Balie) -> tuple[Application, StaffDesk | None]:  # type: ignore[type-arg]
-    """Build the PTB Application with Balie's handlers; updates come from `bot.worker`."""
+    """Build the PTB Application with Balie's handlers; updates come from `bot.intake.worker`."""
     if settings.telegram_token is None:
         raise ValueError("TELEGRAM_TOKEN is not set")
 

@@ -17,9 +17,9 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from bot.notices import follow, join, notice
+from bot.channels.notices import follow, join, notice
 from bot.pipeline import Balie
-from bot.state import ChatState, key
+from bot.state.store import ChatState, key
 from bot.types import Reply, Turn, TurnKind, as_language
 
 CHANNEL = "web"

@@ -4,10 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 
-from bot.accounts import ROLES, AccountError, Accounts, User
-from bot.audit import recent
 from bot.console.pages import render
 from bot.console.security import ADMIN, allow
+from bot.history.accounts import ROLES, AccountError, Accounts, User
+from bot.history.audit import recent
 
 router = APIRouter(prefix="/admin")
 Admin = Annotated[User, Depends(allow(*ADMIN))]

@@ -14,19 +14,19 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
-from bot.accounts import Accounts
 from bot.channels.webchat import WebChat
-from bot.console import admin, announcements, auth, chat, staff, supervisor
+from bot.console import admin, auth, chat, publishing, staff, supervisor
 from bot.console.security import NotLoggedIn, check_csrf, csrf_token
+from bot.history.accounts import Accounts
+from bot.history.reports import Reports
 from bot.pipeline import Balie
-from bot.reports import Reports
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 SESSION_SECONDS = 8 * 3600
-ROUTERS = (auth.router, chat.router, staff.router, supervisor.router, announcements.router,
+ROUTERS = (auth.router, chat.router, staff.router, supervisor.router, publishing.router,
            admin.router)
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; "

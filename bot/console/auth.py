@@ -5,10 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from bot.accounts import Accounts
-from bot.audit import record
 from bot.console.pages import render
 from bot.console.security import ROLE_HOME, log_in
+from bot.history.accounts import Accounts
+from bot.history.audit import record
 
 router = APIRouter()
 

@@ -5,7 +5,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import HTTPException, Request
 
-from bot.accounts import STAFF_ROLES, Accounts, User
+from bot.history.accounts import STAFF_ROLES, Accounts, User
 
 ROLE_HOME = {"staff": "/staff", "supervisor": "/supervisor", "admin": "/admin/users"}
 STAFF = STAFF_ROLES

@@ -7,14 +7,14 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
-from bot.accounts import User
-from bot.audit import record
-from bot.cases import SqlCases
 from bot.console.pages import render
 from bot.console.security import STAFF, allow
-from bot.handoff import HandoffDesk, Ticket
-from bot.history import Handoff, History
-from bot.privacy import mask
+from bot.handoff.cases import SqlCases
+from bot.handoff.desk import HandoffDesk, Ticket
+from bot.history.accounts import User
+from bot.history.audit import record
+from bot.history.log import Handoff, History
+from bot.history.masking import mask
 
 router = APIRouter(prefix="/staff")
 Staff = Annotated[User, Depends(allow(*STAFF))]

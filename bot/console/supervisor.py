@@ -5,12 +5,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from bot.accounts import User
-from bot.audit import record
 from bot.console.pages import render
 from bot.console.security import SUPERVISOR, allow
-from bot.polls import to_csv
-from bot.reports import EXPORT_LIMIT, LogFilter, Reports, csv_safe
+from bot.history.accounts import User
+from bot.history.audit import record
+from bot.history.reports import EXPORT_LIMIT, LogFilter, Reports, csv_safe
+from bot.listening.polls import to_csv
 
 router = APIRouter(prefix="/supervisor")
 Supervisor = Annotated[User, Depends(allow(*SUPERVISOR))]

@@ -8,9 +8,9 @@ import pytest
 import yaml
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot import municipality
-from bot.cases import SqlCases
-from bot.history import History
+from bot.handoff.cases import SqlCases
+from bot.history.log import History
+from bot.replies import municipality
 from bot.settings import PROJECT_DIR
 
 

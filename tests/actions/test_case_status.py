@@ -5,10 +5,10 @@ from typing import Any
 
 import pytest
 
-from bot import cases
-from bot.cases import CaseAttempt, SqlCases
-from bot.executor import Executor, template_values, tracker
-from bot.state import ChatState
+from bot.acting.executor import Executor, template_values, tracker
+from bot.handoff import cases
+from bot.handoff.cases import CaseAttempt, SqlCases
+from bot.state.store import ChatState
 
 ADDRESS = "1234AB 5"
 

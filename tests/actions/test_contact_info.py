@@ -3,9 +3,9 @@
 from collections.abc import Callable
 from datetime import timedelta
 
-from bot.executor import Executor, template_values, tracker
-from bot.municipality import DAY_NAMES, Municipality
-from bot.state import ChatState
+from bot.acting.executor import Executor, template_values, tracker
+from bot.replies.municipality import DAY_NAMES, Municipality
+from bot.state.store import ChatState
 
 
 async def run(language: str) -> list[dict[str, object]]:

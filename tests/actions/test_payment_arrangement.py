@@ -4,10 +4,10 @@ from typing import Any
 
 import pytest
 
-from bot import cases
-from bot.cases import SqlCases
-from bot.executor import Executor, template_values, tracker
-from bot.state import ChatState
+from bot.acting.executor import Executor, template_values, tracker
+from bot.handoff import cases
+from bot.handoff.cases import SqlCases
+from bot.state.store import ChatState
 
 DOMAIN = {"forms": {"arrangement_form": {"required_slots": [
     "amount_due", "arrangement_terms", "case_address"]}}}

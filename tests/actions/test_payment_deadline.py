@@ -5,9 +5,9 @@ from datetime import timedelta
 
 import pytest
 
-from bot.executor import Executor, template_values, tracker
-from bot.municipality import Municipality
-from bot.state import ChatState
+from bot.acting.executor import Executor, template_values, tracker
+from bot.replies.municipality import Municipality
+from bot.state.store import ChatState
 
 
 async def run(language: str) -> dict[str, object]:

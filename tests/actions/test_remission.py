@@ -4,9 +4,9 @@ from typing import Any
 
 import pytest
 
-from bot import municipality
-from bot.executor import Executor, template_values, tracker
-from bot.state import ChatState
+from bot.acting.executor import Executor, template_values, tracker
+from bot.replies import municipality
+from bot.state.store import ChatState
 
 DOMAIN = {"forms": {"remission_form": {"required_slots": [
     "remission_household", "net_income", "savings", "car_value"]}}}

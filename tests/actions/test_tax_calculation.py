@@ -5,10 +5,10 @@ from typing import Any
 
 import pytest
 
-from bot import municipality
-from bot.executor import Executor, template_values, tracker
-from bot.municipality import Municipality
-from bot.state import ChatState
+from bot.acting.executor import Executor, template_values, tracker
+from bot.replies import municipality
+from bot.replies.municipality import Municipality
+from bot.state.store import ChatState
 
 Messages = list[tuple[str, dict[str, object]]]
 

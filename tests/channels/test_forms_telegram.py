@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.cases import SqlCases
+from bot.handoff.cases import SqlCases
 from tests.support.action_server import action_server as running
 from tests.support.bot_api import BotAPI
 

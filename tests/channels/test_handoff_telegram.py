@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.history import Handoff, HandoffEvent, History
+from bot.history.log import Handoff, HandoffEvent, History
 from tests.support.bot_api import BotAPI
 from tests.support.facts import facts
 

@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot import content
-from bot.announcements import Newsroom, Subscription
-from bot.history import History
-from bot.polls import AnswerFeedback, Polls, Vote
+from bot.history.log import History
+from bot.listening.announcements import Newsroom, Subscription
+from bot.listening.polls import AnswerFeedback, Polls, Vote
+from bot.nlu import content
 from bot.settings import PROJECT_DIR
 from tests.support.bot_api import TOKEN, BotAPI
 

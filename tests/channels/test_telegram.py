@@ -6,11 +6,12 @@ from typing import Any
 import httpx
 import pytest
 
-from bot import content, nlu
 from bot.channels.telegram import chunks
-from bot.content import BOT_MOVES, HANDOFF_ACTION, Content
-from bot.municipality import Municipality
-from bot.replies import Renderer
+from bot.nlu import content
+from bot.nlu import model as nlu
+from bot.nlu.content import BOT_MOVES, HANDOFF_ACTION, Content
+from bot.replies.municipality import Municipality
+from bot.replies.render import Renderer
 from bot.settings import PROJECT_DIR
 from bot.types import LANGUAGES, Language
 from tests.support.bot_api import BotAPI, check_html

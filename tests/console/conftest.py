@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.accounts import Accounts
 from bot.console import create_app, serve
-from bot.history import History
+from bot.history.accounts import Accounts
+from bot.history.log import History
 from bot.pipeline import Balie
 from bot.settings import Settings
 from tests.support.facts import facts

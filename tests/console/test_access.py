@@ -5,8 +5,8 @@ import pytest
 from fastapi.routing import APIRoute
 from sqlalchemy import select
 
-from bot.audit import Audit
 from bot.console.app import ROUTERS
+from bot.history.audit import Audit
 from tests.console.conftest import PASSWORD, USERS, Web, csrf_of, log_in
 
 ANONYMOUS = "anonymous"

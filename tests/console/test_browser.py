@@ -18,8 +18,8 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from bot.accounts import Accounts
-from bot.history import History
+from bot.history.accounts import Accounts
+from bot.history.log import History
 from bot.settings import PROJECT_DIR
 from tests.console.conftest import PASSWORD, USERS
 

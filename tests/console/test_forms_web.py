@@ -4,7 +4,7 @@ import re
 
 import httpx
 
-from bot.cases import SqlCases
+from bot.handoff.cases import SqlCases
 from tests.console.conftest import Citizen, Web, log_in
 
 

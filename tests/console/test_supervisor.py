@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from bot.reports import LogFilter, Reports
+from bot.history.reports import LogFilter, Reports
 from tests.console.conftest import Citizen, Web, log_in
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.municipality import DAY_NAMES
+from bot.replies.municipality import DAY_NAMES
 from bot.settings import PROJECT_DIR
 
 

@@ -1,0 +1,1 @@
+"""Acting: the rasa-sdk action executor and guided forms."""

@@ -1,0 +1,105 @@
+"""Runs the rasa-sdk actions in `actions/` on a tracker built from the chat state.
+
+In process by default; with an action endpoint, over HTTP to a rasa-sdk action server
+(`python -m rasa_sdk --actions actions`) with the same webhook protocol Rasa uses.
+"""
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from rasa_sdk.executor import ActionExecutor
+from rasa_sdk.interfaces import ActionNotFoundException
+
+from bot.state.store import ChatState
+from bot.types import Parse
+
+ACTIONS_PACKAGE = "actions"
+ENDPOINT_TIMEOUT = 10.0
+# Keys of a rasa-sdk message dict that are not values for the response template.
+MESSAGE_KEYS = {"text", "buttons", "elements", "custom", "template", "response", "image",
+                "attachment"}
+
+
+class UnknownAction(Exception):
+    """No action of that name is registered (in process, or on the action server)."""
+
+
+@dataclass(frozen=True)
+class Result:
+    """What an action did: events (e.g. SlotSet) and messages (response names with values)."""
+
+    events: list[dict[str, Any]]
+    messages: list[dict[str, Any]]
+
+
+def tracker(chat_id: str, state: ChatState, text: str, parse: Parse | None) -> dict[str, Any]:
+    """Build the rasa-sdk tracker dict for a chat."""
+    latest: dict[str, Any] = {"text": text, "entities": [], "metadata": {}}
+    if parse:
+        latest["intent"] = {"name": parse.intent, "confidence": parse.confidence}
+        latest["intent_ranking"] = [
+            {"name": name, "confidence": confidence} for name, confidence in parse.ranking
+        ]
+    return {
+        "sender_id": chat_id,
+        "slots": {**state.slots, "language": state.language},
+        "latest_message": latest,
+        "events": [],
+        "paused": False,
+        "followup_action": None,
+        "active_loop": {},
+        "latest_action_name": None,
+    }
+
+
+def template_values(message: dict[str, Any]) -> dict[str, Any]:
+    """Return the values an action passed for its response's placeholders."""
+    return {k: v for k, v in message.items() if k not in MESSAGE_KEYS and v is not None}
+
+
+class Executor:
+    """Registers every action in the actions package and runs them by name."""
+
+    def __init__(self, package: str = ACTIONS_PACKAGE, endpoint: str | None = None) -> None:
+        self._executor = ActionExecutor()
+        self._executor.register_package(package)
+        self.endpoint = endpoint.rstrip("/") if endpoint else None
+        self._client: httpx.AsyncClient | None = None
+
+    async def close(self) -> None:
+        """Close the HTTP client of the endpoint mode."""
+        if self._client:
+            await self._client.aclose()
+            self._client = None
+
+    @property
+    def names(self) -> list[str]:
+        """Return the registered action names."""
+        return sorted(self._executor.actions)
+
+    async def run(
+        self, name: str, tracker_state: dict[str, Any], domain: dict[str, Any] | None = None
+    ) -> Result:
+        """Run one action and return its events and messages; `domain` may declare forms."""
+        call = {"next_action": name, "sender_id": tracker_state["sender_id"],
+                "tracker": tracker_state,
+                "domain": {"responses": {}, "slots": {}, **(domain or {})}}
+        if self.endpoint:
+            self._client = self._client or httpx.AsyncClient(timeout=ENDPOINT_TIMEOUT)
+            response = await self._client.post(f"{self.endpoint}/webhook", json=call)
+            if response.status_code == httpx.codes.NOT_FOUND:
+                raise UnknownAction(name)
+            response.raise_for_status()
+            body = response.json()
+            return Result(list(body.get("events") or []), list(body.get("responses") or []))
+        try:
+            # rasa-sdk changes the tracker it is given (Tracker.add_slots); over HTTP it gets a
+            # copy, so in process it must too.
+            result = await self._executor.run(copy.deepcopy(call))
+        except ActionNotFoundException as error:
+            raise UnknownAction(name) from error
+        if result is None:
+            raise UnknownAction(name)
+        return Result(list(result.events), list(result.responses))

@@ -1,0 +1,1 @@
+"""Handing a chat to staff: the desk, the citizen's reception, and cases."""

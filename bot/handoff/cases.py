@@ -1,0 +1,205 @@
+"""Cases a citizen can ask the status of (objection, remission, payment arrangement), in SQL.
+
+A case is found by its reference together with a second factor, the postcode and house number,
+which is stored only as a digest. Wrong tries are counted per chat, so references cannot be
+guessed: after `MAX_TRIES` in `TRY_WINDOW` a chat has to wait.
+"""
+
+import hashlib
+import re
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal, Protocol
+
+from sqlalchemy import DateTime, Index, String, Text, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.history.log import ID, Base, Handoff, HandoffEvent
+from bot.settings import Settings
+
+CaseKind = Literal["objection", "remission", "arrangement"]
+STATUSES = ("received", "in_progress", "decided")
+PREFIXES: dict[CaseKind, str] = {"objection": "BZ", "remission": "KW", "arrangement": "BR"}
+# No 0/O, 1/I: easy to read aloud and to type; 32**6 is about a billion references per prefix.
+ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+REFERENCE = re.compile(r"\b(BZ|KW|BR)[\s-]?([2-9A-HJ-NP-Z]{6})\b")
+POSTCODE = re.compile(r"\b(\d{4})\s?([A-Z]{2})\b")
+HOUSE_NUMBER = re.compile(r"\b(\d{1,5})\s?([A-Z]?)\b")
+MAX_TRIES = 5
+TRY_WINDOW = timedelta(hours=1)
+
+
+class Case(Base):
+    """A case with its status; the address is kept only as a digest, to check the second factor."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    address_digest: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(2))
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CaseAttempt(Base):
+    """A wrong try at a case status from one chat."""
+
+    __tablename__ = "case_attempts"
+    __table_args__ = (Index("ix_case_attempts_chat_at", "chat_id", "at"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    chat_id: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+@dataclass(frozen=True)
+class Status:
+    """What a citizen may hear about a case: no personal details."""
+
+    reference: str
+    kind: str
+    status: str
+
+
+def reference(text: str) -> str | None:
+    """Read a reference like `BR-7K3M9Q` from what a citizen typed; None if there is none."""
+    match = REFERENCE.search(text.upper())
+    return f"{match.group(1)}-{match.group(2)}" if match else None
+
+
+def address(text: str) -> str | None:
+    """Read a postcode and house number (`1234 AB 5a`) as `1234AB 5A`; None if not both."""
+    upper = text.upper()
+    postcode = POSTCODE.search(upper)
+    if not postcode:
+        return None
+    rest = upper[:postcode.start()] + " " + upper[postcode.end():]
+    number = HOUSE_NUMBER.search(rest)
+    if not number:
+        return None
+    return f"{postcode.group(1)}{postcode.group(2)} {number.group(1)}{number.group(2)}"
+
+
+def _digest(reference: str, address: str) -> str:
+    return hashlib.sha256(f"{reference}|{address}".encode()).hexdigest()
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite keeps no zone
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class CaseBackend(Protocol):
+    """Where case statuses come from: Balie's own table, or a tax system behind an adapter."""
+
+    async def find(self, reference: str, address: str) -> Status | None:
+        """Return the status of a case, if the reference and the address match."""
+
+    async def create(self, kind: CaseKind, address: str, language: str,
+                     detail: str | None = None) -> str:
+        """Store a new case; return its reference."""
+
+
+class SqlCases:
+    """The reference `CaseBackend`: the `cases` table, plus the wrong tries per chat."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    async def find(self, reference: str, address: str) -> Status | None:
+        """Return the status of a case, if the reference and the address match."""
+        async with self.sessions() as session:
+            case = await session.scalar(select(Case).where(Case.reference == reference))
+        if case is None or not secrets.compare_digest(
+                case.address_digest, _digest(reference, address)):
+            return None
+        return Status(case.reference, case.kind, case.status)
+
+    async def create(self, kind: CaseKind, address: str, language: str,
+                     detail: str | None = None, status: str = "received") -> str:
+        """Store a new case under a fresh reference; return the reference."""
+        code = f"{PREFIXES[kind]}-{''.join(secrets.choice(ALPHABET) for _ in range(6))}"
+        now = _now()
+        async with self.sessions.begin() as session:
+            session.add(Case(reference=code, kind=kind, status=status, language=language,
+                             address_digest=_digest(code, address), detail=detail,
+                             created_at=now, updated_at=now))
+        return code
+
+    async def set_status(self, reference: str, status: str) -> None:
+        """Move a case on (for staff and for tests)."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}, not one of {STATUSES}")
+        async with self.sessions.begin() as session:
+            case = await session.scalar(select(Case).where(Case.reference == reference))
+            if case is None:
+                raise KeyError(reference)
+            case.status, case.updated_at = status, _now()
+
+    async def task(self, chat_id: str, language: str, reason: str, note: str) -> int:
+        """Put a request in the staff queue as a non-live task; return its handoff id."""
+        now = _now()
+        async with self.sessions.begin() as session:
+            case = Handoff(chat_id=chat_id, kind="task", language=language, reason=reason,
+                           note=note, queued_at=now, outcome="open")
+            session.add(case)
+            await session.flush()
+            session.add(HandoffEvent(handoff_id=case.id, event="queued", actor="citizen", at=now))
+        return case.id
+
+    async def tasks(self) -> list[Handoff]:
+        """Return the open non-live tasks, oldest first."""
+        async with self.sessions() as session:
+            query = (select(Handoff).where(Handoff.kind == "task", Handoff.outcome == "open")
+                     .order_by(Handoff.queued_at))
+            return list((await session.scalars(query)).all())
+
+    async def finish_task(self, task_id: int, actor: str) -> bool:
+        """Mark an open task done; False when there is no such open task."""
+        now = _now()
+        async with self.sessions.begin() as session:
+            task = await session.get(Handoff, task_id)
+            if task is None or task.kind != "task" or task.outcome != "open":
+                return False
+            task.outcome, task.closed_at, task.agent_name = "done", now, actor
+            task.handled_seconds = round((now - _aware(task.queued_at)).total_seconds(), 3)
+            session.add(HandoffEvent(handoff_id=task.id, event="done", actor=actor, at=now))
+        return True
+
+    async def wrong_tries(self, chat_id: str) -> tuple[int, datetime | None]:
+        """Return the wrong tries of a chat in the window, and when the oldest of them expires."""
+        since = _now() - TRY_WINDOW
+        async with self.sessions.begin() as session:
+            await session.execute(delete(CaseAttempt).where(CaseAttempt.at < since))
+            count, oldest = (await session.execute(
+                select(func.count(), func.min(CaseAttempt.at)).where(
+                    CaseAttempt.chat_id == chat_id, CaseAttempt.at >= since))).one()
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=UTC)  # SQLite keeps no time zone
+        return int(count), oldest + TRY_WINDOW if oldest else None
+
+    async def wrong_try(self, chat_id: str) -> None:
+        """Count a wrong try of a chat."""
+        async with self.sessions.begin() as session:
+            session.add(CaseAttempt(chat_id=chat_id, at=_now()))
+
+
+@asynccontextmanager
+async def configured() -> AsyncIterator[SqlCases]:
+    """Open the cases of the configured database (for actions, which run standalone too)."""
+    engine = create_async_engine(Settings().sqlalchemy_url)
+    try:
+        yield SqlCases(engine)
+    finally:
+        await engine.dispose()

@@ -1,0 +1,309 @@
+"""Handing a chat to staff: queue, claim, relay, release and close, the same for every channel.
+
+A chat's handoff moves through: bot → confirming → queued → with_staff(agent) → bot. The first
+step is dialogue state (ChatState.mode); queued and with_staff live here, in Redis, because the
+staff side changes them. Every transition is also written to SQL (tables handoffs and
+handoff_events), and announced on a Redis stream that the staff desk and the citizen's channel
+read, so any process can serve either side and a restart loses nothing.
+
+Redis keys:
+    balie:<chat_id>:handoff      hash: mode, case, kind, language, agent, agent_name,
+                                 queued_at, claimed_at, note, told, reminded
+    balie:handoff:queue          sorted set of waiting chat ids, scored by queue time
+    balie:handoff:topics         hash: chat id → staff topic id, and "t:<topic>" → chat id
+    balie:handoff:events         stream of events for the staff desk and the citizen channels
+"""
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from statistics import median
+from typing import Any, Literal
+
+import redis.asyncio as redis
+from sqlalchemy import select, update
+
+from bot.history.log import Handoff, HandoffEvent, History
+from bot.history.masking import mask
+from bot.state.store import key
+
+log = logging.getLogger(__name__)
+
+QUEUE = key("handoff", "queue")
+TOPICS = key("handoff", "topics")
+EVENTS = key("handoff", "events")
+EVENTS_MAX = 100_000
+Kind = Literal["live", "message", "callback"]
+
+# Moves a queued chat to with_staff for one agent; refuses if it is not (or no longer) queued.
+CLAIM = """
+local mode = redis.call('HGET', KEYS[1], 'mode')
+if mode ~= 'queued' then
+  return {0, mode or '', redis.call('HGET', KEYS[1], 'agent_name') or ''}
+end
+redis.call('HSET', KEYS[1], 'mode', 'with_staff', 'agent', ARGV[2], 'agent_name', ARGV[3],
+           'claimed_at', ARGV[4])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return {1, 'with_staff', ARGV[3]}
+"""
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A chat's current handoff, as kept in Redis."""
+
+    chat_id: str
+    mode: str
+    case: int
+    kind: str
+    language: str
+    agent: str = ""
+    agent_name: str = ""
+    queued_at: float = 0.0
+    claimed_at: float = 0.0
+    note: str = ""
+
+    @classmethod
+    def from_hash(cls, chat_id: str, data: Mapping[Any, Any]) -> "Ticket | None":
+        """Read a ticket from its Redis hash; None when the chat has no handoff."""
+        if not data:
+            return None
+        text = {_str(k): _str(v) for k, v in data.items()}
+        return cls(
+            chat_id=chat_id, mode=text["mode"], case=int(text["case"]), kind=text["kind"],
+            language=text["language"], agent=text.get("agent", ""),
+            agent_name=text.get("agent_name", ""), queued_at=float(text.get("queued_at", 0)),
+            claimed_at=float(text.get("claimed_at", 0)), note=text.get("note", ""),
+        )
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The outcome of pressing Claim: whether this agent won, and who owns the chat now."""
+
+    won: bool
+    owner: str
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _str(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class HandoffDesk:
+    """The channel-agnostic handoff service on Redis and SQL."""
+
+    def __init__(
+        self, client: "redis.Redis", history: History, minutes_per_citizen: float
+    ) -> None:
+        self.client = client
+        self.history = history
+        self.minutes_per_citizen = minutes_per_citizen
+        self._claim = client.register_script(CLAIM)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def ticket(self, chat_id: str) -> Ticket | None:
+        """Return the chat's open handoff, if any."""
+        return Ticket.from_hash(chat_id, await self.client.hgetall(key(chat_id, "handoff")))
+
+    async def queue(self) -> list[Ticket]:
+        """Return the waiting tickets, first in line first."""
+        chats = [_str(c) for c in await self.client.zrange(QUEUE, 0, -1)]
+        tickets = [await self.ticket(chat) for chat in chats]
+        return [ticket for ticket in tickets if ticket]
+
+    async def position(self, chat_id: str) -> int:
+        """Return the chat's place in the queue, 1 for first; 0 when not waiting."""
+        rank = await self.client.zrank(QUEUE, chat_id)
+        return 0 if rank is None else int(str(rank)) + 1
+
+    async def expected_minutes(self, position: int) -> int:
+        """Estimate the wait from recent handling times, or the configured default."""
+        async with self.history.sessions() as session:
+            rows = (await session.scalars(
+                select(Handoff.handled_seconds).where(Handoff.handled_seconds.is_not(None))
+                .order_by(Handoff.id.desc()).limit(20)
+            )).all()
+        recent = [seconds for seconds in rows if seconds is not None]
+        per_citizen = median(recent) / 60 if len(recent) >= 5 else self.minutes_per_citizen
+        return max(1, round(position * per_citizen))
+
+    async def topic_of(self, chat_id: str) -> int | None:
+        """Return the staff topic used for this citizen before, if any."""
+        topic = await self.client.hget(TOPICS, chat_id)
+        return int(topic) if topic else None
+
+    async def chat_of_topic(self, topic: int) -> str | None:
+        """Return the citizen chat a staff topic belongs to."""
+        chat = await self.client.hget(TOPICS, f"t:{topic}")
+        return _str(chat) if chat else None
+
+    async def remember_topic(self, chat_id: str, topic: int) -> None:
+        """Link a staff topic and a citizen chat both ways."""
+        await self.client.hset(TOPICS, mapping={chat_id: topic, f"t:{topic}": chat_id})
+
+    # -- transitions -------------------------------------------------------------------------
+
+    async def enqueue(
+        self, chat_id: str, kind: Kind, language: str, reason: str | None, note: str | None = None
+    ) -> int:
+        """Put a chat in the queue (a live chat, or a message left out of hours); its place."""
+        now = _now()
+        async with self.history.sessions.begin() as session:
+            case = Handoff(chat_id=chat_id, kind=kind, language=language, reason=reason,
+                           note=mask(note) if note else None, queued_at=now, outcome="open")
+            session.add(case)
+            await session.flush()
+            session.add(HandoffEvent(handoff_id=case.id, event="queued", actor="citizen", at=now))
+        # A call-back request shows its phone number to staff: that is what it is for.
+        shown = (note if kind == "callback" else mask(note)) if note else ""
+        stamp = now.timestamp()
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.delete(key(chat_id, "handoff"))
+            pipe.hset(key(chat_id, "handoff"), mapping={
+                "mode": "queued", "case": case.id, "kind": kind, "language": language,
+                "queued_at": stamp, "note": shown,
+            })
+            pipe.zadd(QUEUE, {chat_id: stamp})
+            await pipe.execute()
+        position = await self.position(chat_id)
+        await self.client.hset(key(chat_id, "handoff"), "told", position)
+        await self.publish("queued", chat_id, case=case.id, kind=kind, language=language,
+                           position=position, reason=reason or "", note=shown)
+        return position
+
+    async def claim(self, chat_id: str, agent: str, agent_name: str) -> Claim:
+        """Give a waiting chat to one agent; of two at the same moment exactly one wins."""
+        won, _, raw_owner = await self._claim(
+            keys=[key(chat_id, "handoff"), QUEUE],
+            args=[chat_id, agent, agent_name, time.time()],
+        )
+        owner = _str(raw_owner)
+        ticket = await self.ticket(chat_id)
+        if not won or ticket is None:
+            if ticket:
+                await self._event(ticket.case, "claim_lost", agent_name, owner)
+            return Claim(False, owner)
+        waited = ticket.claimed_at - ticket.queued_at
+        await self._update(ticket.case, claimed_at=_now(), agent_id=agent, agent_name=agent_name,
+                           waited_seconds=round(waited, 3))
+        await self._event(ticket.case, "claimed", agent_name)
+        await self.publish("claimed", chat_id, agent_name=agent_name)
+        await self._tell_positions()
+        return Claim(True, agent_name)
+
+    async def from_citizen(self, chat_id: str, text: str) -> None:
+        """Pass a citizen's message to the staff side (masked)."""
+        await self.publish("citizen", chat_id, text=mask(text))
+
+    async def from_staff(
+        self, chat_id: str, agent: str, text: str, source: str = "telegram"
+    ) -> bool:
+        """Pass the owning agent's message to the citizen; False if this agent is not the owner."""
+        ticket = await self.ticket(chat_id)
+        if ticket is None or ticket.mode != "with_staff" or ticket.agent != agent:
+            return False
+        await self.publish("staff", chat_id, text=text, agent_name=ticket.agent_name,
+                           source=source)
+        return True
+
+    async def release(self, chat_id: str, actor: str) -> bool:
+        """Put a claimed chat back in the queue, keeping its place (/transfer)."""
+        ticket = await self.ticket(chat_id)
+        if ticket is None or ticket.mode != "with_staff":
+            return False
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.hset(key(chat_id, "handoff"), mapping={"mode": "queued", "agent": "",
+                                                        "agent_name": ""})
+            pipe.zadd(QUEUE, {chat_id: ticket.queued_at})
+            await pipe.execute()
+        await self._update(ticket.case, agent_id=None, agent_name=None, claimed_at=None)
+        await self._event(ticket.case, "released", actor)
+        await self.publish("released", chat_id, position=await self.position(chat_id))
+        return True
+
+    async def close(self, chat_id: str, actor: str) -> Ticket | None:
+        """End a handoff: the chat goes back to the bot (hand back, or the citizen cancels)."""
+        ticket = await self.ticket(chat_id)
+        if ticket is None:
+            return None
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.delete(key(chat_id, "handoff"))
+            pipe.zrem(QUEUE, chat_id)
+            await pipe.execute()
+        handled = time.time() - ticket.claimed_at if ticket.mode == "with_staff" else None
+        outcome = "closed" if ticket.mode == "with_staff" else "cancelled"
+        await self._update(ticket.case, closed_at=_now(), outcome=outcome,
+                           handled_seconds=round(handled, 3) if handled is not None else None)
+        await self._event(ticket.case, outcome, actor)
+        await self.publish(outcome, chat_id, case=ticket.case)
+        if ticket.mode == "queued":
+            await self._tell_positions()
+        return ticket
+
+    async def rate(self, case: int, rating: int | None = None, comment: str | None = None) -> None:
+        """Store the citizen's rating (1 to 5) or comment on a handled chat."""
+        values: dict[str, Any] = {}
+        if rating is not None:
+            values["rating"] = rating
+        if comment is not None:
+            values["comment"] = mask(comment)
+        await self._update(case, **values)
+        await self._event(case, "rated", "citizen", json.dumps(values, ensure_ascii=False))
+
+    async def refuse(self, chat_id: str | None, actor: str, action: str) -> None:
+        """Record a staff action refused because the actor is not allowed to do it."""
+        log.warning("staff action refused", extra={"chat": chat_id, "actor": actor,
+                                                   "action": action})
+        ticket = await self.ticket(chat_id) if chat_id else None
+        await self._event(ticket.case if ticket else 0, "refused", actor, action)
+
+    async def overdue(self, seconds: float) -> list[Ticket]:
+        """Return waiting tickets older than `seconds` that got no reminder yet, and mark them."""
+        late = []
+        for ticket in await self.queue():
+            if time.time() - ticket.queued_at >= seconds and await self.client.hsetnx(
+                key(ticket.chat_id, "handoff"), "reminded", 1
+            ):
+                late.append(ticket)
+        return late
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    async def publish(self, event: str, chat_id: str, **fields: Any) -> None:
+        """Announce an event on the handoff stream."""
+        body: dict[Any, Any] = {"type": event, "chat": chat_id, "at": time.time()}
+        body.update({name: json.dumps(value) for name, value in fields.items()})
+        await self.client.xadd(EVENTS, body, maxlen=EVENTS_MAX, approximate=True)
+
+    async def _tell_positions(self) -> None:
+        """Tell waiting citizens their new place when it moved notably (two up, or first)."""
+        for place, ticket in enumerate(await self.queue(), start=1):
+            told = int(await self.client.hget(key(ticket.chat_id, "handoff"), "told") or 0)
+            if place < told and (told - place >= 2 or place == 1):
+                await self.client.hset(key(ticket.chat_id, "handoff"), "told", place)
+                await self.publish("position", ticket.chat_id, position=place,
+                                   minutes=await self.expected_minutes(place))
+
+    async def _update(self, case: int, **values: Any) -> None:
+        async with self.history.sessions.begin() as session:
+            await session.execute(update(Handoff).where(Handoff.id == case).values(**values))
+
+    async def _event(self, case: int, event: str, actor: str, detail: str | None = None) -> None:
+        async with self.history.sessions.begin() as session:
+            session.add(HandoffEvent(handoff_id=case, event=event, actor=actor, detail=detail,
+                                     at=_now()))
+
+
+def decode(entry: Mapping[Any, Any]) -> dict[str, Any]:
+    """Read a stream entry written by `publish`."""
+    text = {_str(k): _str(v) for k, v in entry.items()}
+    plain = {"type", "chat", "at"}
+    return {k: (v if k in plain else json.loads(v)) for k, v in text.items()}

@@ -1,0 +1,1 @@
+"""Everything kept in SQL: the log, masking, backlog, retention, audit, reports, accounts."""

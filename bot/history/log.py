@@ -1,0 +1,168 @@
+"""The conversation log in SQL: every inbound and outbound message, masked before it is stored."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    event,
+    insert,
+    select,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bot.history.masking import mask
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+# SQLite only auto-increments an INTEGER primary key; PostgreSQL gets a BIGINT.
+ID = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Base(DeclarativeBase):
+    """Declarative base of Balie's tables."""
+
+
+class Message(Base):
+    """One message in or out of a conversation."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_chat_created", "chat_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    chat_id: Mapped[str] = mapped_column(String(80))
+    channel: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[str] = mapped_column(String(3))
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(2))
+    intent: Mapped[str | None] = mapped_column(String(64), index=True)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    update_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A message to record; its text is masked on the way in."""
+
+    chat_id: str
+    channel: str
+    direction: str
+    kind: str
+    text: str
+    language: str | None = None
+    intent: str | None = None
+    confidence: float | None = None
+    latency_ms: float | None = None
+    update_id: int | None = None
+
+
+def _sqlite_pragmas(connection: Any, _: Any) -> None:
+    """Write-ahead logging: readers don't wait for the writer, and commits need no full sync."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _upgrade(connection: Connection) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+POOL_SIZE = 16
+POOL_OVERFLOW = 8
+
+
+class History:
+    """Writes and reads the conversation log."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    async def open(cls, url: str) -> "History":
+        """Connect and bring the schema up to date with the migrations."""
+        sqlite = url.startswith("sqlite")
+        # A worker's lanes log at the same time: room for them, so no connection is opened
+        # and closed per message.
+        pool = {} if sqlite else {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
+        engine = create_async_engine(url, pool_pre_ping=True, **pool)
+        if sqlite:
+            Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        async with engine.begin() as connection:
+            await connection.run_sync(_upgrade)
+        return cls(engine)
+
+    async def close(self) -> None:
+        """Release the connections."""
+        await self.engine.dispose()
+
+    async def record(self, entries: list[Entry], at: datetime | None = None) -> None:
+        """Store messages with personal data masked (at `at`, by default now)."""
+        now = at or datetime.now(UTC)
+        rows = [{**entry.__dict__, "text": mask(entry.text), "created_at": now}
+                for entry in entries]
+        # One INSERT with all rows is atomic by itself: no BEGIN and COMMIT round trips.
+        async with self.engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(insert(Message).values(rows))
+
+    async def conversation(self, chat_id: str) -> list[Message]:
+        """Return a chat's messages, oldest first."""
+        async with self.sessions() as session:
+            query = select(Message).where(Message.chat_id == chat_id).order_by(Message.id)
+            return list((await session.scalars(query)).all())
+
+
+class Handoff(Base):
+    """One request for a person: from queueing to hand-back, with its times and rating."""
+
+    __tablename__ = "handoffs"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    chat_id: Mapped[str] = mapped_column(String(80), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(2))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    agent_id: Mapped[str | None] = mapped_column(String(64))
+    agent_name: Mapped[str | None] = mapped_column(String(128))
+    outcome: Mapped[str] = mapped_column(String(16))
+    waited_seconds: Mapped[float | None] = mapped_column(Float)
+    handled_seconds: Mapped[float | None] = mapped_column(Float)
+    rating: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+class HandoffEvent(Base):
+    """One transition of a handoff, or a refused attempt, with who did it and when."""
+
+    __tablename__ = "handoff_events"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    handoff_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    event: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(128))
+    detail: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

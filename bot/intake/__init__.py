@@ -1,0 +1,1 @@
+"""Intake: updates into Redis, the stream and inboxes, workers, outbox and send budget."""

@@ -1,0 +1,128 @@
+"""The update stream and per-chat inboxes: intake appends, workers drain one chat at a time.
+
+Keys (chat keys are built by `bot.state.key`):
+    balie:updates              Redis Stream of every accepted update (fields chat, update);
+                               workers read it through the consumer group `workers`
+    balie:<chat_id>:inbox      the chat's updates not yet handled, oldest first
+    balie:<chat_id>:drain      held by the one worker draining the chat's inbox
+
+A stream entry only says "chat X has news". Whoever reads it drains X's inbox in order while
+holding X's drain lock, so the messages of one chat are handled one at a time and in order, by
+whichever worker, while other chats go in parallel. A worker that finds the lock taken
+acknowledges its entry: the holder looks at the inbox again after releasing the lock.
+"""
+
+import asyncio
+import json
+import logging
+import secrets
+from typing import Any, cast
+
+import redis.asyncio as redis
+from redis.exceptions import RedisError, ResponseError
+
+from bot.state.store import key, take
+
+log = logging.getLogger(__name__)
+# A plain LPOP repeated by redis-py after a lost answer would drop the next update too.
+_POP = """
+if redis.call('lindex', KEYS[1], 0) == ARGV[1] then redis.call('lpop', KEYS[1]) end
+return redis.call('lindex', KEYS[1], 0)
+"""
+# Release the drain lock if it is ours, and say how many updates are left (one round trip).
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end
+return redis.call('llen', KEYS[2])
+"""
+STREAM = "balie:updates"
+GROUP = "workers"
+
+
+def chat_of(update: dict[str, Any]) -> str:
+    """Return the chat an update belongs to (`tg:<id>`), or `tg:0` when it has none."""
+    for name, value in update.items():
+        if name == "update_id" or not isinstance(value, dict):
+            continue
+        for holder in (value, value.get("message")):
+            if isinstance(holder, dict) and isinstance(holder.get("chat"), dict):
+                return f"tg:{holder['chat'].get('id', 0)}"
+        sender = value.get("from") or value.get("user")
+        if isinstance(sender, dict):
+            return f"tg:{sender.get('id', 0)}"
+    return "tg:0"
+
+
+async def append(client: "redis.Redis", updates: list[dict[str, Any]], maxlen: int) -> None:
+    """Write updates to the stream and their chats' inboxes in one transaction."""
+    async with client.pipeline(transaction=True) as pipe:
+        for update in updates:
+            chat = chat_of(update)
+            raw = json.dumps(update, ensure_ascii=False, separators=(",", ":"))
+            pipe.rpush(key(chat, "inbox"), raw)
+            pipe.xadd(STREAM, {"chat": chat, "update": raw}, maxlen=maxlen, approximate=True)
+        await pipe.execute()
+
+
+async def pop(client: "redis.Redis", chat: str, raw: bytes | str) -> bytes | None:
+    """Remove a handled update from the head of the chat's inbox; return the next, if any.
+
+    Safe to repeat: the head is removed only while it is the handled update.
+    """
+    return cast(bytes | None, await cast(Any, client.eval(_POP, 1, key(chat, "inbox"), raw)))
+
+
+async def create_group(client: "redis.Redis") -> None:
+    """Create the workers' consumer group (and the stream) unless it exists."""
+    try:
+        await client.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    except ResponseError as error:
+        if "BUSYGROUP" not in str(error):
+            raise
+
+
+class DrainLock:
+    """The per-chat drain lock: taken with SET NX, renewed per update, released by its owner."""
+
+    def __init__(self, client: "redis.Redis", chat: str, milliseconds: int) -> None:
+        self.client = client
+        self.key = key(chat, "drain")
+        self.inbox = key(chat, "inbox")
+        self.milliseconds = milliseconds
+        self.token = secrets.token_hex(8)
+
+    async def take(self) -> bool:
+        """Take the lock; False when another worker holds it."""
+        return await take(self.client, self.key, self.token, self.milliseconds)
+
+    async def keep(self) -> None:
+        """Renew the lock until cancelled, so a slow turn keeps it and a dead holder loses it."""
+        while True:
+            await asyncio.sleep(self.milliseconds / 3000)
+            try:
+                await self.client.pexpire(self.key, self.milliseconds)
+            except (RedisError, OSError):
+                log.warning("drain lock not renewed", extra={"key": self.key})
+
+    async def release(self) -> int:
+        """Release the lock if this worker still holds it; return the updates left in the inbox.
+
+        Counted after the release: an update that came while the lock was held is seen here,
+        or by the worker that reads its stream entry and finds the lock free.
+        """
+        return int(await cast(Any, self.client.eval(_RELEASE, 2, self.key, self.inbox,
+                                                      self.token)))
+
+
+async def stream_stats(client: "redis.Redis") -> dict[str, int]:
+    """Return the stream's length, the group's lag and its pending count."""
+    length = int(await client.xlen(STREAM))
+    lag = pending = 0
+    try:
+        for group in await client.xinfo_groups(STREAM):
+            name = group.get("name")
+            if name in (GROUP, GROUP.encode()):
+                lag = int(group.get("lag") or 0)
+                pending = int(group.get("pending") or 0)
+    except ResponseError:
+        pass
+    return {"length": length, "lag": lag, "pending": pending}

@@ -1,0 +1,1 @@
+"""Listening: announcements, polls, broadcasts, subscriptions and feedback."""

@@ -1,0 +1,141 @@
+"""Announcements tied to current events, and the citizens who subscribed to a topic."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Boolean, DateTime, String, Text, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.history.cache import Refreshed
+from bot.history.log import ID, Base, History
+from bot.nlu.content import Topic
+from bot.types import Language
+
+CACHE_SECONDS = 10.0
+
+
+class Announcement(Base):
+    """A supervisor's message, valid for a while, shown in answers and/or broadcast."""
+
+    __tablename__ = "announcements"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    topic: Mapped[str | None] = mapped_column(String(32))
+    text_nl: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text)
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    valid_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    inline: Mapped[bool] = mapped_column(Boolean)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    def text(self, language: Language) -> str:
+        """Return the text in a language."""
+        return self.text_en if language == "en" else self.text_nl
+
+
+class Subscription(Base):
+    """A citizen's chat subscribed to a topic."""
+
+    __tablename__ = "subscriptions"
+
+    chat_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(32), primary_key=True)
+    language: Mapped[str] = mapped_column(String(2))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+@dataclass(frozen=True)
+class Shown:
+    """An announcement as shown under answers: its topic's intents and its texts."""
+
+    intents: frozenset[str] | None
+    texts: dict[Language, str]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class Newsroom:
+    """Creates announcements, finds the ones to show with an answer, keeps subscriptions."""
+
+    def __init__(self, history: History, topics: dict[str, Topic]) -> None:
+        self.history = history
+        self.topics = topics
+        self._inline = Refreshed(self._read_inline, CACHE_SECONDS)
+
+    async def announce(
+        self, text_nl: str, text_en: str, valid_from: datetime, valid_until: datetime,
+        topic: str | None, inline: bool, created_by: str,
+    ) -> Announcement:
+        """Store an announcement."""
+        if topic is not None and topic not in self.topics:
+            raise ValueError(f"unknown topic {topic!r}; known: {', '.join(self.topics)}")
+        if valid_until <= valid_from:
+            raise ValueError("an announcement must end after it starts")
+        announcement = Announcement(
+            topic=topic, text_nl=text_nl, text_en=text_en, valid_from=valid_from,
+            valid_until=valid_until, inline=inline, created_by=created_by,
+            created_at=datetime.now(UTC),
+        )
+        async with self.history.sessions.begin() as session:
+            session.add(announcement)
+        self._inline.clear()
+        return announcement
+
+    async def upcoming(self) -> list[Announcement]:
+        """Return the announcements that are valid now or later, soonest first."""
+        async with self.history.sessions() as session:
+            return list((await session.scalars(
+                select(Announcement).where(Announcement.valid_until > datetime.now(UTC))
+                .order_by(Announcement.valid_from, Announcement.id)
+            )).all())
+
+    async def _read_inline(self) -> list[Announcement]:
+        async with self.history.sessions() as session:
+            return list((await session.scalars(
+                select(Announcement).where(Announcement.inline.is_(True))
+                .where(Announcement.valid_until > datetime.now(UTC))
+                .order_by(Announcement.id)
+            )).all())
+
+    async def for_answer(self, intent: str, language: Language, at: datetime) -> list[str]:
+        """Return the texts of announcements valid at `at` whose topic covers this intent."""
+        texts = []
+        for announcement in await self._inline.get():
+            if not _aware(announcement.valid_from) <= at < _aware(announcement.valid_until):
+                continue
+            topic = self.topics.get(announcement.topic or "")
+            if topic is None or intent in topic.intents:
+                texts.append(announcement.text(language))
+        return texts
+
+    async def subscribe(self, chat_id: str, topic: str, language: Language) -> None:
+        """Subscribe a chat to a topic (again is fine)."""
+        values = {"chat_id": chat_id, "topic": topic, "language": language,
+                  "created_at": datetime.now(UTC)}
+        dialect = self.history.engine.dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = insert(Subscription).values(**values)
+        statement = statement.on_conflict_do_update(
+            index_elements=["chat_id", "topic"], set_={"language": language})
+        async with self.history.sessions.begin() as session:
+            await session.execute(statement)
+
+    async def unsubscribe(self, chat_id: str, topic: str | None = None) -> None:
+        """Unsubscribe a chat from one topic, or from everything."""
+        query = delete(Subscription).where(Subscription.chat_id == chat_id)
+        if topic is not None:
+            query = query.where(Subscription.topic == topic)
+        async with self.history.sessions.begin() as session:
+            await session.execute(query)
+
+    async def subscribed(self, chat_id: str) -> set[str]:
+        """Return the topics a chat is subscribed to."""
+        async with self.history.sessions() as session:
+            rows = await session.scalars(
+                select(Subscription.topic).where(Subscription.chat_id == chat_id))
+            return set(rows.all())

@@ -1,0 +1,1 @@
+"""Understanding: content loading, sanitising, amounts, and the intent model."""

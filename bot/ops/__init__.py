@@ -1,0 +1,1 @@
+"""Running Balie: the runner, health, metrics, logs and supervisor commands."""

@@ -1,0 +1,74 @@
+"""Health endpoints for any FastAPI app: /healthz, /readyz (Redis and database), /metrics."""
+
+import asyncio
+import logging
+import os
+
+import redis.asyncio as redis
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.intake import inbox
+from bot.ops import metrics
+
+log = logging.getLogger(__name__)
+CHECK_SECONDS = 2.0
+
+
+def _registry() -> CollectorRegistry:
+    """Return the registry to expose: every process's files when workers run as processes."""
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        return REGISTRY
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return registry
+
+
+def router(client: "redis.Redis", engine: AsyncEngine | None) -> APIRouter:
+    """Build the health router around the Redis client and the database engine."""
+    routes = APIRouter()
+
+    async def problems() -> list[str]:
+        found = []
+        try:
+            await asyncio.wait_for(client.ping(), CHECK_SECONDS)
+        except Exception as error:
+            found.append(f"redis: {type(error).__name__}")
+        if engine is not None:
+            try:
+                async with asyncio.timeout(CHECK_SECONDS), engine.connect() as connection:
+                    await connection.execute(text("SELECT 1"))
+            except Exception as error:
+                found.append(f"database: {type(error).__name__}")
+        return found
+
+    @routes.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """Say the process is alive."""
+        return {"status": "ok"}
+
+    @routes.get("/readyz")
+    async def readyz(response: Response) -> dict[str, object]:
+        """Say whether Redis and the database answer; 503 when one does not."""
+        found = await problems()
+        if found:
+            response.status_code = 503
+            return {"status": "unready", "problems": found}
+        return {"status": "ready"}
+
+    @routes.get("/metrics")
+    async def metrics_page() -> Response:
+        """Expose the Prometheus metrics, with the stream's length and lag read now."""
+        try:
+            stats = await asyncio.wait_for(inbox.stream_stats(client), CHECK_SECONDS)
+            metrics.STREAM_LENGTH.set(stats["length"])
+            metrics.STREAM_LAG.set(stats["lag"])
+            metrics.STREAM_PENDING.set(stats["pending"])
+        except Exception:
+            log.warning("stream statistics unavailable")
+        return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)
+
+    return routes

@@ -1,0 +1,185 @@
+"""`balie run` and `balie worker`: the intake with its health endpoints, and the workers."""
+
+import asyncio
+import contextlib
+import gc
+import logging
+import os
+import signal
+import sys
+from collections.abc import Coroutine
+from typing import Any
+
+import httpx
+import uvicorn
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.channels import telegram
+from bot.console import create_app, serve
+from bot.console.app import QuietServer
+from bot.history.backlog import Backlog
+from bot.history.log import History
+from bot.intake import outbox, receiver
+from bot.intake.budget import RateLimit
+from bot.intake.worker import Worker
+from bot.ops import health
+from bot.pipeline import Balie
+from bot.settings import Settings
+from bot.state.store import EmbeddedRedis, connect
+
+log = logging.getLogger(__name__)
+RESPAWN_SECONDS = 0.5
+STOP_SECONDS = 10
+
+
+async def until_signal(*jobs: Coroutine[Any, Any, None]) -> None:
+    """Run jobs until SIGTERM or SIGINT, or until one of them fails; then cancel them all."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(number, stop.set)
+    tasks = [asyncio.create_task(job) for job in jobs]
+    stopper = asyncio.create_task(stop.wait())
+    running = {*tasks, stopper}
+    try:
+        while stopper in running:
+            done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            failed = [task for task in done - {stopper} if task.exception()]
+            for task in failed:
+                log.error("stopping: a part failed", exc_info=task.exception())
+            if failed:
+                break
+    finally:
+        for task in [*tasks, stopper]:
+            task.cancel()
+        await asyncio.gather(*tasks, stopper, return_exceptions=True)
+
+
+async def work(settings: Settings, shared: Balie | None = None) -> None:
+    """Run one worker until cancelled: Balie (its own, or a started one), PTB and the reader."""
+    balie = shared or Balie(settings)
+    application, staff = telegram.build(settings, balie)
+    if shared is None:
+        await balie.start()
+    outbox.LIMIT.set(RateLimit(balie.store.client, settings.send_per_second))
+    tasks = []
+    try:
+        await application.initialize()
+        tasks.append(asyncio.create_task(telegram.purge_daily(balie)))
+        tasks.append(asyncio.create_task(Backlog(balie.store.client, balie.history).run()))
+        tasks.append(asyncio.create_task(telegram.tell_citizens(balie, application.bot)))
+        if staff:
+            tasks.append(asyncio.create_task(staff.run(application.bot)))
+        # The model and everything made at start-up live as long as the process: keep them
+        # out of the garbage collector's passes over the heap.
+        gc.freeze()
+        log.info("worker ready")
+        await Worker(settings, application, balie.store.client).run()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await application.shutdown()
+        if shared is None:
+            await balie.stop()
+
+
+async def console(settings: Settings, shared: Balie | None = None) -> None:
+    """Serve the web chat and the console until cancelled, with a started or their own Balie."""
+    app = create_app(shared or Balie(settings), settings, owns_balie=shared is None)
+    async with serve(app, settings):
+        print(f"Balie's web chat: {settings.console_url}/chat  (console: {settings.console_url}/)",
+              file=sys.stderr)
+        await asyncio.Event().wait()
+
+
+async def supervise(count: int) -> None:
+    """Keep `count` worker processes running; one that exits is started again."""
+    processes: dict[int, asyncio.subprocess.Process] = {}
+    try:
+        while True:
+            for slot in range(count):
+                process = processes.get(slot)
+                if process is None or process.returncode is not None:
+                    if process is not None:
+                        log.warning("worker exited; starting it again",
+                                    extra={"slot": slot, "returncode": process.returncode})
+                    processes[slot] = await asyncio.create_subprocess_exec(
+                        sys.executable, "-m", "bot", "worker")
+            await asyncio.sleep(RESPAWN_SECONDS)
+    finally:
+        for process in processes.values():
+            if process.returncode is None:
+                process.terminate()
+        for process in processes.values():
+            try:
+                await asyncio.wait_for(process.wait(), STOP_SECONDS)
+            except TimeoutError:
+                process.kill()
+
+
+async def _announce(server: uvicorn.Server, settings: Settings, http: httpx.AsyncClient) -> None:
+    """Set the webhook once the server listens."""
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
+        await asyncio.sleep(0.05)
+    await receiver.set_webhook(settings, http)
+    log.info("webhook set", extra={"listen": settings.webhook_listen,
+                                   "port": settings.webhook_port})
+
+
+async def run(settings: Settings, workers: int | None) -> None:
+    """Run the intake (webhook or poller, and health endpoints) with `workers` processes.
+
+    With 0 worker processes, one worker runs inside this process; with None, none at all.
+    """
+    embedded = None
+    if settings.redis_url is None:
+        embedded = EmbeddedRedis(settings.data_dir / "redis")
+        settings = settings.model_copy(update={"redis_url": embedded.start()})
+    assert settings.redis_url is not None
+    if workers:
+        # Worker processes read the same settings from the environment.
+        os.environ["REDIS_URL"] = settings.redis_url
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Migrate once here, so worker processes starting together do not race to do it.
+    await (await History.open(settings.sqlalchemy_url)).close()
+    client = connect(settings.redis_url)
+    engine = create_async_engine(settings.sqlalchemy_url)
+    routers = [health.router(client, engine)]
+    port = settings.health_port
+    if settings.webhook_url:
+        path = "/" + httpx.URL(settings.webhook_url).path.lstrip("/")
+        routers.insert(0, receiver.webhook_router(settings, client, path))
+        port = settings.webhook_port
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            http = await stack.enter_async_context(httpx.AsyncClient(timeout=30))
+            jobs: list[Coroutine[Any, Any, None]] = []
+            server = None
+            if port is not None:
+                config = uvicorn.Config(receiver.create_app(*routers),
+                                        host=settings.webhook_listen, port=port,
+                                        log_config=None, access_log=False,
+                                        lifespan="off")
+                server = QuietServer(config)
+                jobs.append(server.serve())
+            if settings.webhook_url and server:
+                jobs.append(_announce(server, settings, http))
+            else:
+                jobs.append(receiver.poll(settings, client, http))
+            if workers == 0:
+                # One worker in this process: it and the web side share one Balie.
+                balie = Balie(settings)
+                await balie.start()
+                stack.push_async_callback(balie.stop)
+                jobs += [work(settings, balie), console(settings, balie)]
+            else:
+                if workers:
+                    jobs.append(supervise(workers))
+                jobs.append(console(settings))
+            await until_signal(*jobs)
+    finally:
+        await client.aclose()
+        await engine.dispose()
+        if embedded:
+            await asyncio.to_thread(embedded.stop)

@@ -1,0 +1,1 @@
+"""Answering: rendering responses, formats, and the municipality's facts."""

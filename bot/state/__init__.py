@@ -1,0 +1,1 @@
+"""Conversation state in Redis: keys, the connection, and the chat state store."""
