@@ -1,7 +1,8 @@
 """A facts folder for tests: the demo municipality, open all day or closed until tomorrow."""
 
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import yaml
 
@@ -12,7 +13,9 @@ from bot.settings import PROJECT_DIR
 def facts(tmp_path: Path, open_now: bool) -> str:
     """Write the demo facts with opening hours that make staff available (or not) now."""
     data = yaml.safe_load((PROJECT_DIR / "intents/facts/voorbeeld.yml").read_text())
-    tomorrow = DAY_NAMES[(date.today() + timedelta(days=1)).weekday()]
+    # Tomorrow where the municipality is: near midnight the machine's date may differ.
+    today = datetime.now(ZoneInfo(data["timezone"])).date()
+    tomorrow = DAY_NAMES[(today + timedelta(days=1)).weekday()]
     data["opening_hours"] = ({day: "00:00-23:59:59" for day in DAY_NAMES} if open_now
                              else {tomorrow: "09:00-10:00"})
     data["holidays"] = []
