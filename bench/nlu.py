@@ -13,8 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.nlu import content
-from bot.nlu import model as nlu
+from bot.nlu import content, training
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,7 +27,7 @@ def main() -> None:
     trainings = []
     for _ in range(3):
         started = time.perf_counter()
-        model = nlu.train(loaded.examples, loaded.digest)
+        model = training.fit(loaded.examples, loaded.digest).model()
         trainings.append(time.perf_counter() - started)
 
     texts = [e.text for e in content.read_examples(ROOT / "tests" / "data" / "nlu_heldout.yml")]
