@@ -1,4 +1,4 @@
-"""NLU benchmark: training time and parse latency, printed as JSON.
+"""NLU benchmark: training time, model load time and parse latency, printed as JSON.
 
     .venv/bin/python bench/nlu.py [--parses N]
 """
@@ -8,13 +8,13 @@ import json
 import os
 import platform
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from bot.nlu import content
-from bot.nlu import model as nlu
+from bot.nlu import content, serving, training
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,8 +28,17 @@ def main() -> None:
     trainings = []
     for _ in range(3):
         started = time.perf_counter()
-        model = nlu.train(loaded.examples, loaded.digest)
+        fitted = training.fit(loaded.examples, loaded.digest)
         trainings.append(time.perf_counter() - started)
+
+    loads = []
+    with tempfile.TemporaryDirectory() as cache:
+        path = serving.cached(Path(cache), loaded.digest)
+        training.save(fitted, path)
+        for _ in range(3):
+            started = time.perf_counter()
+            model = serving.load(path)
+            loads.append(time.perf_counter() - started)
 
     texts = [e.text for e in content.read_examples(ROOT / "tests" / "data" / "nlu_heldout.yml")]
     for text in texts[:50]:
@@ -44,6 +53,7 @@ def main() -> None:
         "examples": len(loaded.examples),
         "intents": len(loaded.intents),
         "train_s_median_of_3": round(statistics.median(trainings), 2),
+        "load_s_median_of_3": round(statistics.median(loads), 3),
         "parses": args.parses,
         "parse_ms_p50": round(float(np.percentile(latencies, 50)), 3),
         "parse_ms_p99": round(float(np.percentile(latencies, 99)), 3),

@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING
 
 from bot.history.accounts import ROLES, AccountError, Accounts
 from bot.history.log import History
-from bot.nlu import content
-from bot.nlu import model as nlu
+from bot.nlu import content, serving
 from bot.ops import commands, logs
 from bot.settings import Settings
 
@@ -57,14 +56,18 @@ def _parser() -> argparse.ArgumentParser:
 def _nlu(settings: Settings, args: argparse.Namespace) -> int:
     loaded = content.load(settings.intents_dir)
     started = time.perf_counter()
-    model = nlu.load_or_train(loaded, settings.model_cache)
+    model = serving.load_or_train(loaded, settings.model_cache)
     if args.nlu_command == "train":
         print(f"model ready for {len(loaded.examples)} examples, {len(loaded.intents)} intents "
               f"in {time.perf_counter() - started:.1f} s")
         return 0
-    report = nlu.evaluate(model, content.read_examples(Path(args.file)), settings.nlu_threshold)
+    # Imported here: only evaluating (and training) needs scikit-learn, which loads slowly.
+    from bot.nlu import training
+
+    held_out = content.read_examples(Path(args.file))
+    report = training.evaluate(model, held_out, settings.nlu_threshold)
     if args.cv:
-        report["cv_macro_f1"] = nlu.cross_validate(loaded.examples, settings.nlu_threshold)
+        report["cv_macro_f1"] = training.cross_validate(loaded.examples, settings.nlu_threshold)
     if args.json:
         print(json.dumps(report))
     else:
@@ -79,7 +82,7 @@ def _nlu(settings: Settings, args: argparse.Namespace) -> int:
 async def _users(settings: Settings, args: argparse.Namespace) -> int:
     history = await History.open(settings.sqlalchemy_url)
     try:
-        accounts = Accounts(history)
+        accounts = Accounts(history, settings.password_time_cost, settings.password_memory_kib)
         if args.users_command == "list":
             for user in await accounts.users():
                 print(f"{user.name:<24} {user.role:<10} {'active' if user.active else 'off'}")

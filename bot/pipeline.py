@@ -25,7 +25,7 @@ from bot.listening.announcements import Newsroom
 from bot.listening.listener import Listening
 from bot.listening.polls import Polls
 from bot.nlu import content, sanitize
-from bot.nlu import model as nlu
+from bot.nlu.serving import NLU, load_or_train
 from bot.ops import metrics
 from bot.replies import municipality
 from bot.replies.render import Renderer
@@ -68,14 +68,14 @@ class Balie:
         )
         self.executor = Executor(endpoint=settings.action_endpoint)
         self.forms = Forms(self.content.forms, self.executor, self.renderer)
-        self._nlu: nlu.NLU | None = None
+        self._nlu: NLU | None = None
         self._store: StateStore | None = None
         self._history: History | None = None
         self._reception: Reception | None = None
         self._listening: Listening | None = None
 
     @property
-    def model(self) -> nlu.NLU:
+    def model(self) -> NLU:
         """Return the NLU model (after `start`)."""
         return _ready(self._nlu)
 
@@ -103,13 +103,15 @@ class Balie:
         """Load or train the NLU model and open Redis and the database."""
         settings = self.settings
         self._nlu = await asyncio.to_thread(
-            nlu.load_or_train, self.content, settings.model_cache
+            load_or_train, self.content, settings.model_cache
         )
         self._store = StateStore.open(
             settings.redis_url, settings.data_dir, timedelta(days=settings.state_ttl_days)
         )
         self._history = await History.open(settings.sqlalchemy_url)
-        if await Accounts(self._history).count(STAFF_ROLES):
+        accounts = Accounts(self._history, settings.password_time_cost,
+                            settings.password_memory_kib)
+        if await accounts.count(STAFF_ROLES):
             # Staff answer from the web console, with or without a Telegram staff group.
             self.policy = replace(self.policy, staffed=True)
         desk = HandoffDesk(self._store.client, self._history, settings.handoff_minutes_per_citizen)

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     console_host: str = "127.0.0.1"
     console_port: int = 8080
     console_secret: SecretStr | None = None
+    password_time_cost: int = 3
+    password_memory_kib: int = 65536
     public_url: str | None = None
     chat_embed_origins: str = ""
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.history.log import History
 from bot.nlu import content
-from bot.nlu import model as nlu
+from bot.nlu.serving import NLU, load_or_train
 from bot.pipeline import Balie
 from bot.replies import municipality
 from bot.settings import PROJECT_DIR, Settings
@@ -89,13 +89,13 @@ async def history(backend: dict[str, str]) -> AsyncIterator[History]:
 
 
 @pytest.fixture(scope="session")
-def model() -> nlu.NLU:
+def model() -> NLU:
     """The NLU model trained on intents/ (cached in the project's .balie/cache)."""
-    return nlu.load_or_train(content.load(PROJECT_DIR / "intents"), MODEL_CACHE)
+    return load_or_train(content.load(PROJECT_DIR / "intents"), MODEL_CACHE)
 
 
 @pytest.fixture
-def environment(backend: dict[str, str], tmp_path: Path, model: nlu.NLU) -> dict[str, str]:
+def environment(backend: dict[str, str], tmp_path: Path, model: NLU) -> dict[str, str]:
     """Environment variables for a Balie on this backend with a private data dir."""
     return {
         **backend,
@@ -106,6 +106,7 @@ def environment(backend: dict[str, str], tmp_path: Path, model: nlu.NLU) -> dict
         "BALIE_FLOOD_PER_MINUTE": "1000",
         "BALIE_CONSOLE_PORT": str(free_port()),
         "BALIE_SEND_PER_SECOND": "100000",  # the shared send rate has its own test
+        "BALIE_PASSWORD_TIME_COST": "1", "BALIE_PASSWORD_MEMORY_KIB": "64",  # cheap hashes
     }
 
 

@@ -75,7 +75,8 @@ def create_app(balie: Balie, settings: Settings, owns_balie: bool = False) -> Fa
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if owns_balie:
             await balie.start()
-        app.state.accounts = Accounts(balie.history)
+        app.state.accounts = Accounts(
+            balie.history, settings.password_time_cost, settings.password_memory_kib)
         app.state.reports = Reports(balie.history, settings.nlu_threshold)
         relay = await app.state.webchat.relay()
         try:

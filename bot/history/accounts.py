@@ -3,6 +3,7 @@
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Literal, get_args
 
 from argon2 import PasswordHasher
@@ -21,9 +22,6 @@ STAFF_ROLES: tuple[Role, ...] = ("staff", "supervisor")  # the roles that take o
 MAX_FAILED_LOGINS = 5
 LOCK_OUT = timedelta(minutes=15)
 MIN_PASSWORD = 12
-HASHER = PasswordHasher()
-# Verified against when the name is unknown, so a login takes as long either way.
-DUMMY_HASH = HASHER.hash("not a password of anyone")
 
 
 class User(Base):
@@ -59,10 +57,19 @@ def _aware(moment: datetime) -> datetime:
 
 
 class Accounts:
-    """Creates, lists and checks console users; every change is audited."""
+    """Creates, lists and checks console users; every change is audited.
 
-    def __init__(self, history: History) -> None:
+    Passwords are hashed with argon2id at this cost: passes over the memory, and KiB of it.
+    """
+
+    def __init__(self, history: History, time_cost: int, memory_kib: int) -> None:
         self.history = history
+        self.hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+
+    @cached_property
+    def _nobodys_hash(self) -> str:
+        """Return the hash checked for an unknown name, so a login takes as long either way."""
+        return self.hasher.hash("not a password of anyone")
 
     async def add(self, name: str, role: str, password: str, actor: str) -> User:
         """Create a user; refuse a taken name, an unknown role or a short password."""
@@ -76,8 +83,8 @@ class Accounts:
         async with self.history.sessions.begin() as session:
             if await session.scalar(select(User.id).where(User.name == name)):
                 raise AccountError(f"a user named {name!r} exists")
-            user = User(name=name, role=role, password_hash=HASHER.hash(password), active=True,
-                        failed_logins=0, created_at=datetime.now(UTC))
+            user = User(name=name, role=role, password_hash=self.hasher.hash(password),
+                        active=True, failed_logins=0, created_at=datetime.now(UTC))
             session.add(user)
             session.add(entry(actor, "user_added", f"{name} ({role})"))
         return user
@@ -125,7 +132,7 @@ class Accounts:
         async with self.history.sessions.begin() as session:
             user = await session.scalar(select(User).where(User.name == name.strip()))
             if user is None or not user.active:
-                _verify(DUMMY_HASH, password)
+                self._verify(self._nobodys_hash, password)
                 session.add(entry(f"anonymous@{source}", "login_failed", name[:64]))
                 log.warning("login refused: unknown or inactive user", extra={"source": source})
                 return Login(None, "bad")
@@ -133,7 +140,7 @@ class Accounts:
                 session.add(entry(f"{user.name}@{source}", "login_locked"))
                 log.warning("login refused: locked", extra={"user": user.name, "source": source})
                 return Login(None, "locked")
-            if not _verify(user.password_hash, password):
+            if not self._verify(user.password_hash, password):
                 user.failed_logins += 1
                 if user.failed_logins >= MAX_FAILED_LOGINS:
                     user.locked_until, user.failed_logins = now + LOCK_OUT, 0
@@ -143,14 +150,13 @@ class Accounts:
                     "user": user.name, "source": source, "failures": user.failed_logins})
                 return Login(None, "bad")
             user.failed_logins, user.locked_until = 0, None
-            if HASHER.check_needs_rehash(user.password_hash):
-                user.password_hash = HASHER.hash(password)
+            if self.hasher.check_needs_rehash(user.password_hash):
+                user.password_hash = self.hasher.hash(password)
             session.add(entry(f"{user.name}@{source}", "login"))
             return Login(user)
 
-
-def _verify(hashed: str, password: str) -> bool:
-    try:
-        return HASHER.verify(hashed, password)
-    except (VerificationError, InvalidHashError):
-        return False
+    def _verify(self, hashed: str, password: str) -> bool:
+        try:
+            return self.hasher.verify(hashed, password)
+        except (VerificationError, InvalidHashError):
+            return False

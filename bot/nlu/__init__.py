@@ -1,1 +1,1 @@
-"""Understanding: content loading, sanitising, amounts, and the intent model."""
+"""Understanding: content loading, sanitising, amounts, the serving model and its training."""

@@ -8,8 +8,8 @@ import pytest
 
 from bot.channels.telegram import chunks
 from bot.nlu import content
-from bot.nlu import model as nlu
 from bot.nlu.content import BOT_MOVES, HANDOFF_ACTION, Content
+from bot.nlu.serving import NLU
 from bot.replies.municipality import Municipality
 from bot.replies.render import Renderer
 from bot.settings import PROJECT_DIR
@@ -54,7 +54,7 @@ def expected_texts(
             for prefix in [renderer.responses[name][language].text.split("{")[0]]}
 
 
-def clear_example(model: nlu.NLU, loaded: Content, intent: str, language: str) -> str:
+def clear_example(model: NLU, loaded: Content, intent: str, language: str) -> str:
     """A training message of the intent that the model answers without hesitating."""
     for example in loaded.examples:
         if example.intent == intent and example.language == language and len(example.text) > 12:
@@ -78,7 +78,7 @@ async def test_start_greets_and_says_what_balie_cannot_do(
 
 
 async def test_every_intent_is_answered_in_dutch_and_english(
-    bot_process: Any, bot_api: BotAPI, model: nlu.NLU, loaded: Content, renderer: Renderer
+    bot_process: Any, bot_api: BotAPI, model: NLU, loaded: Content, renderer: Renderer
 ) -> None:
     await polling_bot(bot_process, bot_api)
     for chat, language in enumerate(LANGUAGES, start=CITIZEN):

@@ -38,7 +38,8 @@ def environment(environment: dict[str, str], tmp_path: Path) -> dict[str, str]:
 async def web(settings: Settings) -> AsyncIterator[Web]:
     history = await History.open(settings.sqlalchemy_url)
     for name, role in USERS.items():
-        await Accounts(history).add(name, role, PASSWORD, actor="test")
+        await Accounts(history, settings.password_time_cost, settings.password_memory_kib).add(
+            name, role, PASSWORD, actor="test")
     await history.close()
     balie = Balie(settings)
     await balie.start()

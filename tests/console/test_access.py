@@ -6,7 +6,9 @@ from fastapi.routing import APIRoute
 from sqlalchemy import select
 
 from bot.console.app import ROUTERS
+from bot.history.accounts import Accounts
 from bot.history.audit import Audit
+from bot.settings import Settings
 from tests.console.conftest import PASSWORD, USERS, Web, csrf_of, log_in
 
 ANONYMOUS = "anonymous"
@@ -107,6 +109,19 @@ async def test_five_wrong_passwords_lock_the_account(web: Web, client: httpx.Asy
             Audit.actor.startswith("sam@")))).all()
     assert actions.count("login_failed") == 5
     assert "locked_out" in actions and "login_locked" in actions
+
+
+async def test_passwords_are_hashed_at_the_configured_cost(
+    web: Web, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    accounts = Accounts(web.balie.history, settings.password_time_cost,
+                        settings.password_memory_kib)
+    cost = f"m={settings.password_memory_kib},t={settings.password_time_cost},"
+    before = {user.name: user.password_hash for user in await accounts.users()}
+    assert before and all(cost in hashed for hashed in before.values()), before
+    await log_in(client, "sam")
+    # The console hashes at the same cost, so a login finds nothing to rehash.
+    assert {user.name: user.password_hash for user in await accounts.users()} == before
 
 
 async def test_an_admin_unlocks_a_locked_account(web: Web) -> None:

@@ -20,7 +20,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from bot.history.accounts import Accounts
 from bot.history.log import History
-from bot.settings import PROJECT_DIR
+from bot.settings import PROJECT_DIR, Settings
 from tests.console.conftest import PASSWORD, USERS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -36,11 +36,14 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
 
 
 @pytest.fixture
-async def site(environment: dict[str, str], tmp_path: Path) -> AsyncIterator[str]:
+async def site(
+    environment: dict[str, str], settings: Settings, tmp_path: Path
+) -> AsyncIterator[str]:
     """The real console process with a user of every role; yields its address."""
     history = await History.open(environment["DATABASE_URL"])
     for name, role in USERS.items():
-        await Accounts(history).add(name, role, PASSWORD, actor="test")
+        await Accounts(history, settings.password_time_cost, settings.password_memory_kib).add(
+            name, role, PASSWORD, actor="test")
     await history.close()
     env = {key: value for key, value in os.environ.items() if key != "TELEGRAM_TOKEN"}
     log = (tmp_path / "console.log").open("wb")
