@@ -22,7 +22,9 @@ def balie(
     return subprocess.run(
         [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True,
         timeout=120, cwd=tmp_path,
-        env={**clean, "BALIE_CACHE_DIR": str(MODEL_CACHE), "BALIE_LOG_LEVEL": "WARNING", **env},
+        # PYTHONPATH: this checkout's `bot`, not the one the virtualenv has installed.
+        env={**clean, "BALIE_CACHE_DIR": str(MODEL_CACHE), "BALIE_LOG_LEVEL": "WARNING",
+             "PYTHONPATH": str(PROJECT_DIR), **env},
     )
 
 
