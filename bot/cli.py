@@ -16,6 +16,7 @@ from bot.history.accounts import ROLES, AccountError, Accounts
 from bot.history.log import History
 from bot.nlu import content, serving
 from bot.ops import commands, logs
+from bot.replies import municipality, render
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -100,6 +101,17 @@ async def _users(settings: Settings, args: argparse.Namespace) -> int:
         await history.close()
 
 
+def _checked(settings: Settings) -> bool:
+    """Check the facts file and the responses' placeholders; say what is wrong if they fail."""
+    try:
+        town = municipality.load(settings.facts, settings.municipality)
+        render.check(content.load(settings.intents_dir), town)
+    except municipality.FactsError as error:
+        print(error, file=sys.stderr)
+        return False
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line."""
     # Opt in to PTB's coming behaviour: durations such as RetryAfter.retry_after are
@@ -114,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_users(settings, args))
     if args.command in {"announce", "broadcast", "poll", "feedback", "policy", "report", "purge"}:
         return asyncio.run(commands.run(settings, args))
+    if not _checked(settings):
+        return 2
 
     if args.command == "chat":
         from bot.channels import terminal

@@ -65,8 +65,9 @@ class Balie:
             forms=frozenset(self.content.forms),
             form_slots=frozenset(slot for form in self.content.forms.values()
                                  for slot in form.required_slots),
+            form_stay=self.content.form_stay,
         )
-        self.executor = Executor(endpoint=settings.action_endpoint)
+        self.executor = Executor(settings.actions_dir, settings.action_endpoint)
         self.forms = Forms(self.content.forms, self.executor, self.renderer)
         self._nlu: NLU | None = None
         self._store: StateStore | None = None
@@ -118,7 +119,7 @@ class Balie:
         self._reception = Reception(desk, self.renderer, self.town)
         self._listening = Listening(
             Newsroom(self._history, self.content.topics), Polls(self._history),
-            self._store.client, self.renderer, self.content.topics, self.content.clarifiable,
+            self._store.client, self.renderer, self.content.topics, self.content.rated,
         )
 
     async def stop(self) -> None:

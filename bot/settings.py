@@ -7,6 +7,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+ACTIONS_DIR = PROJECT_DIR / "actions"
 
 
 class Settings(BaseSettings):
@@ -45,6 +46,7 @@ class Settings(BaseSettings):
     send_per_second: int = 30
 
     action_endpoint: str | None = None
+    actions_dir: Path = ACTIONS_DIR
 
     console_host: str = "127.0.0.1"
     console_port: int = 8080

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from bot.nlu import content
 from bot.settings import PROJECT_DIR
 from tests.conftest import MODEL_CACHE, free_port
 
@@ -22,7 +23,9 @@ def balie(
     return subprocess.run(
         [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True,
         timeout=120, cwd=tmp_path,
-        env={**clean, "BALIE_CACHE_DIR": str(MODEL_CACHE), "BALIE_LOG_LEVEL": "WARNING", **env},
+        # PYTHONPATH: this checkout's `bot`, not the one the virtualenv has installed.
+        env={**clean, "BALIE_CACHE_DIR": str(MODEL_CACHE), "BALIE_LOG_LEVEL": "WARNING",
+             "PYTHONPATH": str(PROJECT_DIR), **env},
     )
 
 
@@ -89,13 +92,13 @@ def test_nlu_evaluate_prints_one_json_object(tmp_path: Path) -> None:
                            "parse_ms_p99"}
     assert report["n"] == 448
     assert 0.9 <= report["macro_f1"] <= 1
-    assert len(report["per_intent_f1"]) == 32
+    assert set(report["per_intent_f1"]) == {e.intent for e in content.read_examples(heldout)}
 
 
 def test_nlu_train_reports_the_model(tmp_path: Path) -> None:
     result = balie("nlu", "train", tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "32 intents" in result.stdout
+    assert f"{len(content.load(PROJECT_DIR / 'intents').contract)} intents" in result.stdout
 
 
 def test_announce_and_policy_from_the_command_line(tmp_path: Path) -> None:

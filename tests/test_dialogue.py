@@ -3,6 +3,8 @@
 import pytest
 
 from bot.dialogue.policy import Policy, decide
+from bot.nlu import content
+from bot.settings import PROJECT_DIR
 from bot.state.store import ChatState, Pending
 from bot.types import Parse, Step, Turn
 
@@ -181,7 +183,8 @@ def test_rating_buttons_are_handoff_moves() -> None:
 FORMS = Policy(threshold=0.45, fallback=0.2, margin=0.2, max_chars=100,
                actions={"case_status": "case_status_form"}, clarifiable=frozenset(),
                forms=frozenset({"case_status_form", "remission_form"}),
-               form_slots=frozenset({"case_reference", "case_address"}))
+               form_slots=frozenset({"case_reference", "case_address"}),
+               form_stay=content.load(PROJECT_DIR / "intents").form_stay)
 
 
 def in_form() -> ChatState:

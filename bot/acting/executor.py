@@ -1,21 +1,25 @@
-"""Runs the rasa-sdk actions in `actions/` on a tracker built from the chat state.
+"""Runs the rasa-sdk actions in `actions/` (or BALIE_ACTIONS_DIR) on a chat state's tracker.
 
 In process by default; with an action endpoint, over HTTP to a rasa-sdk action server
 (`python -m rasa_sdk --actions actions`) with the same webhook protocol Rasa uses.
 """
 
 import copy
+import importlib.util
+import sys
 from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import httpx
 from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionNotFoundException
 
+from bot.settings import ACTIONS_DIR
 from bot.state.store import ChatState
 from bot.types import Parse
 
-ACTIONS_PACKAGE = "actions"
 ENDPOINT_TIMEOUT = 10.0
 # Keys of a rasa-sdk message dict that are not values for the response template.
 MESSAGE_KEYS = {"text", "buttons", "elements", "custom", "template", "response", "image",
@@ -54,6 +58,25 @@ def tracker(chat_id: str, state: ChatState, text: str, parse: Parse | None) -> d
     }
 
 
+def package(folder: Path) -> ModuleType:
+    """Import the actions package in `folder` under the folder's name, once per process."""
+    init = (folder / "__init__.py").resolve()
+    name = folder.name
+    module = sys.modules.get(name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(
+            name, init, submodule_search_locations=[str(init.parent)])
+        if spec is None or spec.loader is None:
+            raise ImportError(f"no actions package in {folder}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    if Path(module.__file__ or "").resolve() != init:
+        raise ImportError(f"actions package {name!r} is already imported from {module.__file__}; "
+                          f"give the folder {folder} another name")
+    return module
+
+
 def template_values(message: dict[str, Any]) -> dict[str, Any]:
     """Return the values an action passed for its response's placeholders."""
     return {k: v for k, v in message.items() if k not in MESSAGE_KEYS and v is not None}
@@ -62,9 +85,9 @@ def template_values(message: dict[str, Any]) -> dict[str, Any]:
 class Executor:
     """Registers every action in the actions package and runs them by name."""
 
-    def __init__(self, package: str = ACTIONS_PACKAGE, endpoint: str | None = None) -> None:
+    def __init__(self, actions: Path = ACTIONS_DIR, endpoint: str | None = None) -> None:
         self._executor = ActionExecutor()
-        self._executor.register_package(package)
+        self._executor.register_package(package(actions))
         self.endpoint = endpoint.rstrip("/") if endpoint else None
         self._client: httpx.AsyncClient | None = None
 

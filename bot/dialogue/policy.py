@@ -15,9 +15,8 @@ LANGUAGE_COMMANDS = {"/taal", "/language"}
 CANCEL_WORDS = {"stop", "annuleer", "annuleren", "cancel", "stoppen"}
 FALLBACKS_BEFORE_OFFER = 2
 # While a form asks something, a clear question about another topic leaves the form; answers
-# such as "weet ik niet" (deny) or "350k" (tax_calculation) stay in it and get validated.
+# of a `form_stay` intent (intents/contract.yml) stay in it and get validated.
 FORM_LEAVE_CONFIDENCE = 0.6
-FORM_STAY_INTENTS = {"affirm", "deny", "thank", "greet", "out_of_scope", "tax_calculation"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +38,7 @@ class Policy:
     staffed: bool = False
     forms: frozenset[str] = frozenset()
     form_slots: frozenset[str] = frozenset()
+    form_stay: frozenset[str] = frozenset()
 
 
 def screen(text: str, policy: Policy) -> Step | None:
@@ -167,7 +167,7 @@ def _in_mode(state: ChatState, text: str, parse: Parse | None, policy: Policy) -
 
 def _leaves_form(text: str, parse: Parse | None, policy: Policy) -> bool:
     """Say whether a text typed during a form is a clear question about something else."""
-    if parse is None or parse.intent in FORM_STAY_INTENTS or any(c.isdigit() for c in text):
+    if parse is None or parse.intent in policy.form_stay or any(c.isdigit() for c in text):
         return False
     runner_up = parse.ranking[1][1] if len(parse.ranking) > 1 else 0.0
     return parse.confidence >= FORM_LEAVE_CONFIDENCE and (

@@ -1,10 +1,10 @@
-"""Everything under `intents/`: training examples, responses and intent-to-action rules."""
+"""Everything under `intents/`: the contract, examples, responses and intent-to-action rules."""
 
 import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast, get_args
 
 import yaml
 
@@ -16,6 +16,8 @@ BOT_MOVES: dict[str, tuple[StepKind, str]] = {
     HANDOFF_ACTION: ("handoff", "offer"), "offer_subscriptions": ("subscribe", "choose"),
 }
 ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
+# What `contract.yml` may say about an intent besides its name (described in that file).
+Flag = Literal["rated", "form_stay"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ class Content:
     handoffs: frozenset[str] = frozenset()
     topics: dict[str, Topic] = field(default_factory=dict)
     forms: dict[str, Form] = field(default_factory=dict)
+    contract: dict[str, frozenset[Flag]] = field(default_factory=dict)
+    placeholders: dict[str, str] = field(default_factory=dict)
 
     @property
     def intents(self) -> tuple[str, ...]:
@@ -75,9 +79,25 @@ class Content:
         """Return the intents with a `utter_label_<intent>`: those a clarifying question offers."""
         return frozenset(i for i in self.intents if f"utter_label_{i}" in self.responses)
 
+    @property
+    def rated(self) -> frozenset[str]:
+        """Return the intents whose answers get thumbs up and down."""
+        return self.flagged("rated")
+
+    @property
+    def form_stay(self) -> frozenset[str]:
+        """Return the intents that, typed during a form, are taken as the form's answer."""
+        return self.flagged("form_stay")
+
+    def flagged(self, flag: Flag) -> frozenset[str]:
+        """Return the contract's intents that carry `flag`."""
+        return frozenset(intent for intent, flags in self.contract.items() if flag in flags)
+
 
 def _read(path: Path) -> dict[str, Any]:
-    return cast(dict[str, Any], yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    # libyaml's safe loader reads the same YAML about ten times faster than the Python one.
+    text = path.read_text(encoding="utf-8")
+    return cast(dict[str, Any], yaml.load(text, Loader=yaml.CSafeLoader) or {})
 
 
 def read_examples(path: Path) -> list[Example]:
@@ -155,8 +175,24 @@ def read_forms(path: Path) -> dict[str, Form]:
     }
 
 
+def read_contract(path: Path) -> tuple[dict[str, frozenset[Flag]], dict[str, str]]:
+    """Read `contract.yml`: {intent: its flags}, and {placeholder code fills: an example value}."""
+    if not path.exists():
+        return {}, {}
+    data = _read(path)
+    contract = {}
+    for intent, flags in (data.get("intents") or {}).items():
+        unknown = set(flags or ()) - set(get_args(Flag))
+        if unknown:
+            raise ValueError(f"{path}: intent {intent} has unknown flags {sorted(unknown)}; "
+                             f"known are {list(get_args(Flag))}")
+        contract[str(intent)] = frozenset(cast(list[Flag], flags or []))
+    placeholders = {str(k): str(v) for k, v in (data.get("placeholders") or {}).items()}
+    return contract, placeholders
+
+
 def load(intents_dir: Path) -> Content:
-    """Load `nlu/*.yml`, `responses/*.yml`, `rules.yml` and `forms.yml` from an intents folder."""
+    """Load an intents folder: `contract.yml`, `nlu/`, `responses/`, rules, topics and forms."""
     nlu_files = sorted((intents_dir / "nlu").glob("*.yml"))
     response_files = sorted((intents_dir / "responses").glob("*.yml"))
     rules = intents_dir / "rules.yml"
@@ -167,6 +203,7 @@ def load(intents_dir: Path) -> Content:
     for path in response_files:
         responses.update(read_responses(path))
     actions, handoffs = read_rules(rules) if rules.exists() else ({}, frozenset())
+    contract, placeholders = read_contract(intents_dir / "contract.yml")
     return Content(
         examples=tuple(example for path in nlu_files for example in read_examples(path)),
         responses=responses,
@@ -175,4 +212,6 @@ def load(intents_dir: Path) -> Content:
         handoffs=handoffs,
         topics=read_topics(intents_dir / "topics.yml"),
         forms=read_forms(intents_dir / "forms.yml"),
+        contract=contract,
+        placeholders=placeholders,
     )

@@ -4,24 +4,151 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
 import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from bot.replies import formats
 from bot.settings import Settings
 from bot.types import Language
 
-DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+DAY_NAMES: tuple[Weekday, ...] = get_args(Weekday)
 Hours = tuple[time, time]
 
 
-def _parse_hours(text: str) -> Hours:
+class FactsError(ValueError):
+    """A facts file lacks a fact or gives one of the wrong type; the message says which."""
+
+
+class PerLanguage(BaseModel):
+    """A text that differs per language."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    nl: str
+    en: str
+
+
+def _parse_hours(text: object) -> Hours:
+    if not isinstance(text, str):
+        raise ValueError(f"opening hours {text!r}: write them as 'HH:MM-HH:MM'")
     start, end = (time.fromisoformat(part.strip()) for part in text.split("-"))
     if end <= start:
         raise ValueError(f"opening hours {text!r}: closing time must be after opening time")
     return start, end
+
+
+def _lower(days: object) -> object:
+    return {str(day).lower(): hours for day, hours in days.items()} if isinstance(
+        days, dict) else days
+
+
+Text = Annotated[str | PerLanguage, Field(description="a text, or one text per language under "
+                                                     "nl: and en:")]
+Whole = Annotated[int, Field(description="a whole number, such as 6")]
+Euros = Annotated[float, Field(description="an amount in euros, such as 96.00")]
+Percent = Annotated[float, Field(description="a percentage, such as 0.0856")]
+Day = Annotated[date, Field(description="a date written YYYY-MM-DD")]
+Url = Annotated[str, Field(description="a web address")]
+
+
+class Facts(BaseModel):
+    """The schema of `intents/facts/<municipality>.yml`; a municipality may add facts of its own.
+
+    The suffix of a name says how a response writes it: `_eur` as money, `_pct` as a percentage.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    municipality: Annotated[str, Field(description="the municipality's name")]
+    tax_office: Text
+    tax_year: Whole
+    phone: Text
+    phone_abroad: Text
+    email: Text
+    address: Text
+    website: Url
+    portal_url: Url
+    objection_url: Url
+    remission_url: Url
+    direct_debit_url: Url
+    arrangement_url: Url
+    dog_url: Url
+    tourist_tax_url: Url
+    complaint_url: Url
+    news_url: Url
+    timezone: Annotated[ZoneInfo, Field(description="a time zone such as Europe/Amsterdam")] = (
+        ZoneInfo("Europe/Amsterdam"))
+    opening_hours: Annotated[
+        dict[Weekday, Annotated[Hours, BeforeValidator(_parse_hours)]],
+        BeforeValidator(_lower),
+        Field(description="a table of weekdays with their hours, such as monday: '08:30-17:00'"),
+    ]
+    holidays: Annotated[list[date], Field(description="a list of dates written YYYY-MM-DD")] = []
+    notice_date: Day
+    payment_due_date: Day
+    next_notice_date: Day
+    woz_reference_date: Day
+    objection_weeks: Whole
+    remission_months: Whole
+    remission_norm_single_eur: Euros
+    remission_norm_single_parent_eur: Euros
+    remission_norm_couple_eur: Euros
+    remission_savings_max_eur: Euros
+    remission_car_max_eur: Euros
+    remission_margin_pct: Percent
+    direct_debit_terms: Whole
+    direct_debit_deadline: Day
+    arrangement_max_terms: Whole
+    arrangement_min_eur: Euros
+    arrangement_max_eur: Euros
+    refund_weeks: Whole
+    dog_register_days: Whole
+    ozb_home_owner_pct: Percent
+    ozb_nonresidential_owner_pct: Percent
+    ozb_nonresidential_user_pct: Percent
+    waste_single_eur: Euros
+    waste_multi_eur: Euros
+    waste_diftar_eur: Annotated[
+        float | None, Field(description="an amount in euros, or null for none")] = None
+    sewage_eur: Euros
+    dog_first_eur: Euros
+    dog_extra_eur: Euros
+    tourist_tax_eur: Euros
+    reminder_cost_low_eur: Euros
+    reminder_cost_high_eur: Euros
+    reminder_threshold_eur: Euros
+    writ_cost_min_eur: Euros
+    water_board: Text
+    water_board_url: Url
+    national_tax_phone: Text
+    national_tax_url: Url
+    always_human: Annotated[list[str], Field(description="a list of intent names")] = []
+    retention_days: Whole
+    target_wait_minutes: Whole
+    target_message_days: Whole
+
+
+def _problems(raw: dict[str, Any], error: ValidationError) -> str:
+    """Say once per wrong fact what it is and what it should be."""
+    problems: dict[str, str] = {}
+    for detail in error.errors():
+        key = str(detail["loc"][0])
+        if key in problems:
+            continue
+        field = Facts.model_fields.get(key)
+        expected = field.description if field else ""
+        if key not in raw:
+            problems[key] = f"`{key}` is missing (expected {expected})"
+            continue
+        # A value error comes from a check of this module (opening hours): its reason says more.
+        reason = (": " + detail["msg"].removeprefix("Value error, ")
+                  if detail["type"] == "value_error" else "")
+        problems[key] = f"`{key}` is {raw[key]!r} (expected {expected}{reason})"
+    return "; ".join(problems.values())
 
 
 @dataclass(frozen=True)
@@ -29,6 +156,7 @@ class Municipality:
     """Facts of one municipality plus the opening-hours logic built on them."""
 
     key: str
+    source: Path
     facts: dict[str, Any]
     timezone: ZoneInfo
     hours: dict[int, Hours]
@@ -97,19 +225,28 @@ class Municipality:
 
 
 def load(facts_dir: Path, key: str) -> Municipality:
-    """Read `<facts_dir>/<key>.yml` (by default `intents/facts/<key>.yml`)."""
+    """Read and check `<facts_dir>/<key>.yml` (by default `intents/facts/<key>.yml`)."""
     path = facts_dir / f"{key}.yml"
-    facts = yaml.safe_load(path.read_text(encoding="utf-8"))
-    hours = {
-        DAY_NAMES.index(name.lower()): _parse_hours(text)
-        for name, text in (facts.get("opening_hours") or {}).items()
-    }
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    except (OSError, yaml.YAMLError) as error:
+        raise FactsError(f"The facts file {path} cannot be read: {error}.") from None
+    if not isinstance(raw, dict):
+        raise FactsError(f"The facts file {path} must be a table of `name: value` facts.")
+    try:
+        facts = Facts.model_validate(raw)
+    except ValidationError as error:
+        raise FactsError(
+            f"The facts file {path} is not as Balie needs it: {_problems(raw, error)}. Correct "
+            f"the file (intents/facts/voorbeeld.yml shows every fact) and start again."
+        ) from None
     return Municipality(
         key=key,
-        facts=facts,
-        timezone=ZoneInfo(facts.get("timezone", "Europe/Amsterdam")),
-        hours=hours,
-        holidays=frozenset(facts.get("holidays") or ()),
+        source=path,
+        facts=facts.model_dump(),
+        timezone=facts.timezone,
+        hours={DAY_NAMES.index(day): hours for day, hours in facts.opening_hours.items()},
+        holidays=frozenset(facts.holidays),
     )
 
 

@@ -6,9 +6,9 @@ from datetime import date
 from typing import Any
 
 from bot.acting.executor import template_values
-from bot.nlu.content import Variant
+from bot.nlu.content import Content, Variant
 from bot.replies import formats
-from bot.replies.municipality import Municipality
+from bot.replies.municipality import FactsError, Municipality
 from bot.types import LANGUAGES, Button, Language, Reply
 
 TELEGRAM_LIMIT = 4096
@@ -52,6 +52,24 @@ def write(name: str, value: Any, language: Language) -> str:
 def fields(template: str) -> set[str]:
     """Return the placeholder names a template uses."""
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def check(content: Content, town: Municipality) -> None:
+    """Refuse responses with a placeholder that neither the facts nor the code fill in."""
+    known = {*town.facts, *content.placeholders, "opening_hours"}
+    unfilled: dict[str, set[str]] = {}
+    for name, variants in content.responses.items():
+        for variant in variants.values():
+            for field in fields(variant.text) - known:
+                unfilled.setdefault(field, set()).add(name)
+    if unfilled:
+        uses = "; ".join(f"`{field}` (used by {', '.join(sorted(names))})"
+                         for field, names in sorted(unfilled.items()))
+        raise FactsError(
+            f"The facts file {town.source} lacks facts that responses need: {uses}. Add each "
+            f"to the facts file (or, when an action fills it in, to `placeholders` in "
+            f"intents/contract.yml) and start again."
+        )
 
 
 class Renderer:
