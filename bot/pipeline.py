@@ -2,11 +2,10 @@
 
 import asyncio
 import logging
-import secrets
 import time
 from dataclasses import replace
 from datetime import timedelta
-from functools import partial
+from functools import cached_property, partial
 from typing import TypeVar
 
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -14,7 +13,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.acting.executor import Executor
 from bot.acting.forms import Forms
-from bot.dialogue import policy
+from bot.acting.router import Context, Router
+from bot.dialogue import buttons, policy
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.reception import Reception
 from bot.history.accounts import STAFF_ROLES, Accounts
@@ -30,12 +30,27 @@ from bot.ops import metrics
 from bot.replies import municipality
 from bot.replies.render import Renderer
 from bot.settings import Settings
-from bot.state.store import ChatState, Pending, StateStore
-from bot.types import Button, Language, Parse, Reply, Step, Turn, as_language
+from bot.state.store import StateStore
+from bot.types import (
+    Act,
+    Answer,
+    Button,
+    Clarify,
+    Fallback,
+    Forget,
+    Language,
+    Move,
+    Parse,
+    Relay,
+    Reply,
+    Say,
+    Turn,
+    as_language,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-FORGOTTEN = Step("forget", "yes")
+FORGOTTEN = Forget(True)
 
 
 def _ready(part: T | None) -> T:
@@ -100,6 +115,19 @@ class Balie:
         """Return announcements, subscriptions, polls and feedback (after `start`)."""
         return _ready(self._listening)
 
+    @cached_property
+    def router(self) -> Router:
+        """Return the handler of every move: the pipeline's, forms', reception's, listening's."""
+        router = Router()
+        router.register(Say, self._say)
+        router.register(Answer, self._answer)
+        router.register(Act, self._act)
+        router.register(Clarify, self._clarify)
+        router.register(Fallback, self._fallback)
+        router.register(Forget, self._forget)
+        router.include(self.forms.router, self.reception.router, self.listening.router)
+        return router
+
     async def start(self) -> None:
         """Load or train the NLU model and open Redis and the database."""
         settings = self.settings
@@ -148,18 +176,18 @@ class Balie:
             async with self.store.locked(chat):
                 state = await self.store.load(chat)
                 text = sanitize.clean(turn.text)
-                logged = policy.pressed(state, text) if turn.kind == "button" else text
+                logged = buttons.pressed(state, text) if turn.kind == "button" else text
                 ticket = await self.reception.desk.ticket(chat)
+                move: Move
                 if ticket and turn.kind != "button":
-                    parse, step = None, Step("handoff", "relay")
-                    replies = await self.reception.waiting(ticket, turn, text, state)
+                    parse, move = None, Relay(ticket.mode == "queued")
                 else:
                     parse = self._understand(turn, text)
-                    step = policy.decide(state, turn, text, parse, self.policy)
-                    replies = await self._perform(step, state, chat, text, parse)
-                    if step.offer_handoff:
-                        replies += self.reception.offer(state)
-                replies = self._offer(replies, state)
+                    move = policy.decide(state, turn, text, parse, self.policy)
+                replies = await self.router.perform(move, Context(turn, state, text, parse))
+                if move.offer_handoff:
+                    replies += self.reception.offer(state)
+                replies = buttons.bind(replies, state)
                 await self.store.save(chat, state)
         except Exception as error:
             if turn.queued and isinstance(error, RedisConnectionError | RedisTimeoutError):
@@ -167,8 +195,8 @@ class Balie:
             log.exception("turn failed", extra={"chat": chat, "update": turn.update_id})
             return [self._apology(turn)]
         latency = (time.perf_counter() - started) * 1000
-        if step != FORGOTTEN:
-            await self._record(turn, logged, state.language, parse, step, replies, latency)
+        if move != FORGOTTEN:
+            await self._record(turn, logged, state.language, parse, move, replies, latency)
         return replies
 
     async def _flooded(self, turn: Turn, turns: int) -> list[Reply]:
@@ -177,8 +205,8 @@ class Balie:
         replies = []
         if turns == self.settings.flood_per_minute + 1:
             replies = [self.renderer.render("utter_flood", language)]
-        step = Step("system", "utter_flood")
-        await self._record(turn, sanitize.clean(turn.text), language, None, step, replies, 0.0)
+        move = Say("utter_flood")
+        await self._record(turn, sanitize.clean(turn.text), language, None, move, replies, 0.0)
         return replies
 
     def _understand(self, turn: Turn, text: str) -> Parse | None:
@@ -186,39 +214,40 @@ class Balie:
             return None
         return self.model.parse(text)
 
-    async def _perform(
-        self, step: Step, state: ChatState, chat: str, text: str, parse: Parse | None
-    ) -> list[Reply]:
-        if step.kind == "handoff":
-            return await self.reception.move(step, state, chat)
-        if step.kind in {"subscribe", "feedback", "poll"}:
-            return await self.listening.move(step, state, chat)
-        if step.kind == "forget":
-            return await self._forget(step, state, chat)
-        if step.kind == "form":
-            return await self.forms.move(step, state, chat, text, parse)
-        replies = await self._answer(step, state, chat, text, parse)
-        if step.kind in {"answer", "act"} and step.intent:
-            return await self.listening.after_answer(step.intent, state, chat, replies)
-        return replies
+    async def _say(self, move: Say, context: Context) -> list[Reply]:
+        return [self.renderer.render(move.response, context.state.language, move.values)]
 
-    async def _answer(
-        self, step: Step, state: ChatState, chat: str, text: str, parse: Parse | None
-    ) -> list[Reply]:
-        language = state.language
-        if step.kind == "act":
-            return await self.forms.act(step.name, state, chat, text, parse)
-        if step.kind == "clarify":
-            labels = [self.renderer.label(intent, language) for intent in step.options]
-            reply = self.renderer.render(
-                step.name, language, {"option_a": labels[0], "option_b": labels[1]}
-            )
-            buttons = tuple(
-                Button(label[:1].upper() + label[1:], f"/{intent}")
-                for label, intent in zip(labels, step.options, strict=True)
-            )
-            return [replace(reply, buttons=buttons)]
-        return [self.renderer.render(step.name, language, step.values)]
+    async def _answer(self, move: Answer, context: Context) -> list[Reply]:
+        reply = self.renderer.render(move.response, context.state.language)
+        return await self._extras(move, context, [reply])
+
+    async def _act(self, move: Act, context: Context) -> list[Reply]:
+        replies = await self.forms.act(
+            move.action, context.state, context.chat_id, context.text, context.parse
+        )
+        return await self._extras(move, context, replies)
+
+    async def _extras(self, move: Move, context: Context, replies: list[Reply]) -> list[Reply]:
+        """Add announcements, thumbs and polls to an answer."""
+        if not move.intent:
+            return replies
+        return await self.listening.after_answer(move.intent, context.state, context.chat_id,
+                                                 replies)
+
+    async def _clarify(self, move: Clarify, context: Context) -> list[Reply]:
+        language = context.state.language
+        labels = [self.renderer.label(intent, language) for intent in move.options]
+        reply = self.renderer.render(
+            "utter_clarify", language, {"option_a": labels[0], "option_b": labels[1]}
+        )
+        choices = tuple(
+            Button(label[:1].upper() + label[1:], buttons.payload(buttons.Asked(intent)))
+            for label, intent in zip(labels, move.options, strict=True)
+        )
+        return [replace(reply, buttons=choices)]
+
+    async def _fallback(self, move: Fallback, context: Context) -> list[Reply]:
+        return [self.renderer.render("utter_fallback", context.state.language)]
 
     async def notify(
         self, chat_id: str, channel: str, response: str, values: dict[str, object],
@@ -230,37 +259,20 @@ class Balie:
             if case is not None:
                 state.case = case
             reply = self.renderer.render(response, state.language, values)
-            replies = self._offer([reply], state)
+            replies = buttons.bind([reply], state)
             await self.store.save(chat_id, state)
         await self._write([Entry(chat_id, channel, "out", "handoff", r.text, state.language,
                                  intent=response) for r in replies])
         return replies
 
-    async def _forget(self, step: Step, state: ChatState, chat: str) -> list[Reply]:
+    async def _forget(self, move: Forget, context: Context) -> list[Reply]:
         """Erase the chat's data after the citizen confirmed; nothing of this turn is logged."""
-        if step.name != "yes":
+        state = context.state
+        if not move.confirmed:
             return [self.renderer.render("utter_forget_cancelled", state.language)]
-        await forget(self.history, self.store.client, chat)
+        await forget(self.history, self.store.client, context.chat_id)
         state.clear()
         return [self.renderer.render("utter_forgotten", state.language)]
-
-    @staticmethod
-    def _offer(replies: list[Reply], state: ChatState) -> list[Reply]:
-        """Bind the buttons of this turn to the chat, so only they can be pressed next."""
-        if not any(reply.buttons for reply in replies):
-            return replies
-        nonce = secrets.token_urlsafe(6)
-        pending = Pending(nonce, [])
-        bound = []
-        for reply in replies:
-            buttons = []
-            for button in reply.buttons:
-                buttons.append(Button(button.title, f"{nonce}:{len(pending.options)}"))
-                pending.options.append(button.data)
-                pending.titles.append(button.title)
-            bound.append(replace(reply, buttons=tuple(buttons)))
-        state.pending = pending
-        return bound
 
     async def _write(self, entries: list[Entry]) -> None:
         await Backlog(self.store.client, self.history).write(entries)
@@ -269,24 +281,24 @@ class Balie:
         return self.renderer.render("utter_technical_problem", as_language(turn.language_hint))
 
     async def _record(
-        self, turn: Turn, text: str, language: Language, parse: Parse | None, step: Step,
+        self, turn: Turn, text: str, language: Language, parse: Parse | None, move: Move,
         replies: list[Reply], latency_ms: float,
     ) -> None:
         entry = partial(Entry, chat_id=turn.chat_id, channel=turn.channel, language=language)
         entries = [entry(
             direction="in", kind=turn.kind, text=text,
-            intent=parse.intent if parse else step.intent,
+            intent=parse.intent if parse else move.intent,
             confidence=parse.confidence if parse else None, update_id=turn.update_id,
         )]
         entries += [
-            entry(direction="out", kind=step.kind, text=reply.text, intent=step.intent,
+            entry(direction="out", kind=move.kind, text=reply.text, intent=move.intent,
                   latency_ms=round(latency_ms, 2))
             for reply in replies
         ]
         await self._write(entries)
-        metrics.count_turn(step, len(replies), latency_ms)
+        metrics.count_turn(move, len(replies), latency_ms)
         log.info("turn handled", extra={
-            "chat": turn.chat_id, "channel": turn.channel, "kind": turn.kind, "step": step.kind,
-            "intent": step.intent, "confidence": parse and round(parse.confidence, 3),
+            "chat": turn.chat_id, "channel": turn.channel, "kind": turn.kind, "step": move.kind,
+            "intent": move.intent, "confidence": parse and round(parse.confidence, 3),
             "latency_ms": round(latency_ms, 2),
         })

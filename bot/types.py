@@ -1,7 +1,7 @@
-"""Values passed between the stages: Turn, Parse, Step, Reply."""
+"""Values passed between the stages: Turn, Parse, the moves, Reply."""
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 Language = Literal["nl", "en"]
 LANGUAGES: tuple[Language, ...] = ("nl", "en")
@@ -54,26 +54,211 @@ class Reply:
     buttons: tuple[Button, ...] = ()
 
 
-StepKind = Literal[
+MoveKind = Literal[
     "answer", "act", "clarify", "fallback", "system", "handoff", "subscribe", "feedback", "poll",
     "forget", "form",
 ]
+NoteKind = Literal["message", "callback"]
 
 
 @dataclass(frozen=True)
-class Step:
-    """What the dialogue decided: a response, an action, a question, or a handoff move.
+class Move:
+    """What the dialogue decided; `bot.acting.router` finds the handler of each kind of move.
 
-    For kind handoff, `name` is offer, accept, decline, cancel, message, callback, note, rate,
-    comment, skip or relay (the citizen's message went to staff); subscribe, feedback and poll
-    steps are carried out by `bot.listening.listener`; form steps (start, fill, cancel) by
-    `bot.acting.forms`.
-    `offer_handoff` adds "talk to a person?".
+    `kind` is how the log and the metrics group it; `intent` is the intent it answers;
+    `offer_handoff` adds "talk to a person?" to the replies.
     """
 
-    kind: StepKind
-    name: str
-    intent: str | None = None
-    options: tuple[str, ...] = ()
+    kind: ClassVar[MoveKind] = "system"
+    intent: str | None = field(default=None, kw_only=True)
+    offer_handoff: bool = field(default=False, kw_only=True)
+
+
+@dataclass(frozen=True)
+class Say(Move):
+    """Answer with a response that needs nothing done: a command, a refusal, a notice."""
+
+    response: str
     values: dict[str, object] = field(default_factory=dict)
-    offer_handoff: bool = False
+
+
+@dataclass(frozen=True)
+class Answer(Move):
+    """Answer an intent with its `utter_<intent>` response."""
+
+    kind: ClassVar[MoveKind] = "answer"
+
+    @property
+    def response(self) -> str:
+        """Return the name of the answer's response."""
+        return f"utter_{self.intent}"
+
+
+@dataclass(frozen=True)
+class Act(Move):
+    """Run an action (`actions/`)."""
+
+    kind: ClassVar[MoveKind] = "act"
+    action: str
+
+
+@dataclass(frozen=True)
+class Clarify(Move):
+    """Ask which of two intents is meant."""
+
+    kind: ClassVar[MoveKind] = "clarify"
+    options: tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Fallback(Move):
+    """Say that Balie did not understand."""
+
+    kind: ClassVar[MoveKind] = "fallback"
+
+
+@dataclass(frozen=True)
+class Forget(Move):
+    """Erase the chat's data (confirmed) or keep it."""
+
+    kind: ClassVar[MoveKind] = "forget"
+    confirmed: bool
+
+
+@dataclass(frozen=True)
+class StartForm(Move):
+    """Start a guided form."""
+
+    kind: ClassVar[MoveKind] = "form"
+    form: str
+
+
+@dataclass(frozen=True)
+class FillSlot(Move):
+    """Fill the slot the running form asked for with the citizen's text."""
+
+    kind: ClassVar[MoveKind] = "form"
+    text: str
+
+
+@dataclass(frozen=True)
+class CancelForm(Move):
+    """Stop the running form."""
+
+    kind: ClassVar[MoveKind] = "form"
+
+
+@dataclass(frozen=True)
+class ChooseTopics(Move):
+    """Show the news topics to subscribe to."""
+
+    kind: ClassVar[MoveKind] = "subscribe"
+
+
+@dataclass(frozen=True)
+class Subscribe(Move):
+    """Subscribe to a news topic."""
+
+    kind: ClassVar[MoveKind] = "subscribe"
+    topic: str
+
+
+@dataclass(frozen=True)
+class Unsubscribe(Move):
+    """Stop every subscription."""
+
+    kind: ClassVar[MoveKind] = "subscribe"
+
+
+@dataclass(frozen=True)
+class Feedback(Move):
+    """Thumbs up or down on the last answer."""
+
+    kind: ClassVar[MoveKind] = "feedback"
+    up: bool
+
+
+@dataclass(frozen=True)
+class PollVote(Move):
+    """Vote for an option of a poll."""
+
+    kind: ClassVar[MoveKind] = "poll"
+    poll_id: int
+    option: int
+
+
+@dataclass(frozen=True)
+class PollComment(Move):
+    """Comment on a poll after voting."""
+
+    kind: ClassVar[MoveKind] = "poll"
+    poll_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class HandoffMove(Move):
+    """A move towards, or about, a person at the desk; it keeps the chat's mode."""
+
+    kind: ClassVar[MoveKind] = "handoff"
+
+
+@dataclass(frozen=True)
+class HandoffOffer(HandoffMove):
+    """Ask "talk to a person?"."""
+
+
+@dataclass(frozen=True)
+class HandoffAccept(HandoffMove):
+    """Yes: queue for a person, or say when the desk opens."""
+
+
+@dataclass(frozen=True)
+class HandoffDecline(HandoffMove):
+    """No person after all."""
+
+
+@dataclass(frozen=True)
+class HandoffCancel(HandoffMove):
+    """Leave the queue."""
+
+
+@dataclass(frozen=True)
+class AskNote(HandoffMove):
+    """Out of hours: ask for the message, or the phone number to call back."""
+
+    note: NoteKind
+
+
+@dataclass(frozen=True)
+class LeaveNote(HandoffMove):
+    """Leave the message or call-back request for staff."""
+
+    note: NoteKind
+    text: str
+
+
+@dataclass(frozen=True)
+class Rate(HandoffMove):
+    """Rate the handled chat from 1 to 5."""
+
+    rating: int
+
+
+@dataclass(frozen=True)
+class RateComment(HandoffMove):
+    """Comment on the handled chat after rating it."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class SkipComment(HandoffMove):
+    """Rate without a comment."""
+
+
+@dataclass(frozen=True)
+class Relay(HandoffMove):
+    """While queued or with staff: the citizen's message goes to staff ("stop" leaves)."""
+
+    queued: bool

@@ -1,12 +1,36 @@
-"""Deciding the next step from state and parse."""
+"""Deciding the next move from state and parse."""
 
 import pytest
 
+from bot.dialogue import buttons
+from bot.dialogue.buttons import STALE, Asked
 from bot.dialogue.policy import Policy, decide
 from bot.nlu import content
 from bot.settings import PROJECT_DIR
-from bot.state.store import ChatState, Pending
-from bot.types import Parse, Step, Turn
+from bot.state.store import ChatState, Confirming, Noting, Pending
+from bot.types import (
+    Act,
+    Answer,
+    CancelForm,
+    Clarify,
+    Fallback,
+    Feedback,
+    FillSlot,
+    HandoffAccept,
+    HandoffDecline,
+    HandoffOffer,
+    LeaveNote,
+    Move,
+    NoteKind,
+    Parse,
+    PollVote,
+    Rate,
+    Say,
+    StartForm,
+    Subscribe,
+    Turn,
+    Unsubscribe,
+)
 
 POLICY = Policy(threshold=0.45, fallback=0.2, margin=0.2, max_chars=100,
                 actions={"contact_info": "action_contact_info"},
@@ -23,41 +47,41 @@ def text_turn(text: str = "x") -> Turn:
 
 def test_confident_parse_is_answered() -> None:
     state = ChatState()
-    step = decide(state, text_turn(), "x", parse(("objection", 0.9), ("woz_value", 0.05)), POLICY)
-    assert (step.kind, step.name, step.intent) == ("answer", "utter_objection", "objection")
+    move = decide(state, text_turn(), "x", parse(("objection", 0.9), ("woz_value", 0.05)), POLICY)
+    assert move == Answer(intent="objection")
+    assert move.kind == "answer" and move.response == "utter_objection"
     assert state.last_intents == ["objection"]
 
 
 def test_intent_with_a_rule_runs_its_action() -> None:
-    step = decide(ChatState(), text_turn(), "x", parse(("contact_info", 0.9), ("greet", 0.1)),
+    move = decide(ChatState(), text_turn(), "x", parse(("contact_info", 0.9), ("greet", 0.1)),
                   POLICY)
-    assert (step.kind, step.name) == ("act", "action_contact_info")
+    assert move == Act("action_contact_info", intent="contact_info")
 
 
 def test_close_topics_are_clarified() -> None:
-    step = decide(ChatState(), text_turn(), "x", parse(("objection", 0.5), ("woz_value", 0.4)),
+    move = decide(ChatState(), text_turn(), "x", parse(("objection", 0.5), ("woz_value", 0.4)),
                   POLICY)
-    assert step.kind == "clarify"
-    assert step.options == ("objection", "woz_value")
+    assert move == Clarify(("objection", "woz_value"))
 
 
 def test_low_confidence_between_topics_is_clarified() -> None:
-    step = decide(ChatState(), text_turn(), "x", parse(("objection", 0.3), ("woz_value", 0.05)),
+    move = decide(ChatState(), text_turn(), "x", parse(("objection", 0.3), ("woz_value", 0.05)),
                   POLICY)
-    assert step.kind == "clarify"
+    assert isinstance(move, Clarify)
 
 
 def test_non_topic_is_never_offered_and_falls_back_when_unsure() -> None:
     state = ChatState()
-    step = decide(state, text_turn(), "x", parse(("greet", 0.3), ("objection", 0.25)), POLICY)
-    assert step.kind == "fallback"
+    move = decide(state, text_turn(), "x", parse(("greet", 0.3), ("objection", 0.25)), POLICY)
+    assert move == Fallback()
     assert state.fallbacks == 1
 
 
 def test_very_low_confidence_falls_back_and_counts() -> None:
     state = ChatState(fallbacks=1)
-    step = decide(state, text_turn(), "x", parse(("objection", 0.1), ("woz_value", 0.09)), POLICY)
-    assert step.name == "utter_fallback"
+    move = decide(state, text_turn(), "x", parse(("objection", 0.1), ("woz_value", 0.09)), POLICY)
+    assert move == Fallback()
     assert state.fallbacks == 2
 
 
@@ -80,8 +104,8 @@ def test_language_follows_the_message_unless_locked() -> None:
                                                     ("/taal en", "en"), ("/taal@balie_bot", "en")])
 def test_language_command(command: str, language: str) -> None:
     state = ChatState(language="nl")
-    step = decide(state, Turn("c", "test", "command", command), command, None, POLICY)
-    assert step.name == "utter_language_switched"
+    move = decide(state, Turn("c", "test", "command", command), command, None, POLICY)
+    assert move == Say("utter_language_switched")
     assert state.language == language and state.language_locked
 
 
@@ -90,21 +114,21 @@ def test_language_command(command: str, language: str) -> None:
                                                    ("/onbekend", "utter_help")])
 def test_commands(command: str, response: str) -> None:
     assert decide(ChatState(), Turn("c", "test", "command", command), command, None,
-                  POLICY).name == response
+                  POLICY) == Say(response)
 
 
 def test_pressed_button_answers_its_option_and_clears_pending() -> None:
     state = ChatState(pending=Pending("n0nce", ["/objection", "/woz_value"]))
-    step = decide(state, Turn("c", "test", "button", "n0nce:1"), "n0nce:1", None, POLICY)
-    assert step.name == "utter_woz_value"
+    move = decide(state, Turn("c", "test", "button", "n0nce:1"), "n0nce:1", None, POLICY)
+    assert move == Answer(intent="woz_value")
     assert state.pending is None
 
 
 @pytest.mark.parametrize("data", ["other:0", "n0nce:2", "n0nce:-1", "n0nce", "", "/objection"])
 def test_forged_button_is_refused(data: str) -> None:
     state = ChatState(pending=Pending("n0nce", ["/objection", "/woz_value"]))
-    step = decide(state, Turn("c", "test", "button", data), data, None, POLICY)
-    assert step.name == "utter_button_expired"
+    move = decide(state, Turn("c", "test", "button", data), data, None, POLICY)
+    assert move == STALE == Say("utter_button_expired")
     assert state.last_intents == []
     assert state.pending == Pending("n0nce", ["/objection", "/woz_value"]), "offer stays valid"
 
@@ -118,12 +142,13 @@ def test_typing_instead_of_pressing_drops_the_buttons() -> None:
 @pytest.mark.parametrize(("text", "response"), [("", "utter_empty"),
                                                 ("x" * 101, "utter_too_long")])
 def test_unreadable_text(text: str, response: str) -> None:
-    assert decide(ChatState(), text_turn(text), text, None, POLICY).name == response
+    move = decide(ChatState(), text_turn(text), text, None, POLICY)
+    assert isinstance(move, Say) and move.response == response
 
 
 def test_non_text() -> None:
     assert decide(ChatState(), Turn("c", "test", "non_text"), "", None,
-                  POLICY).name == "utter_non_text"
+                  POLICY) == Say("utter_non_text")
 
 
 STAFFED = Policy(threshold=0.45, fallback=0.2, margin=0.2, max_chars=100,
@@ -134,16 +159,16 @@ STAFFED = Policy(threshold=0.45, fallback=0.2, margin=0.2, max_chars=100,
 
 def test_asking_for_a_person_offers_one_when_staff_are_set_up() -> None:
     request = parse(("request_human", 0.9), ("complaint", 0.05))
-    assert decide(ChatState(), text_turn(), "x", request, STAFFED) == Step(
-        "handoff", "offer", intent="request_human")
+    assert decide(ChatState(), text_turn(), "x", request, STAFFED) == HandoffOffer(
+        intent="request_human")
     unstaffed = decide(ChatState(), text_turn(), "x", request, POLICY)
-    assert (unstaffed.kind, unstaffed.name) == ("answer", "utter_request_human")
+    assert unstaffed == Answer(intent="request_human")
 
 
 def test_a_complaint_is_answered_and_then_a_person_offered() -> None:
-    step = decide(ChatState(), text_turn(), "x", parse(("complaint", 0.9), ("greet", 0.0)),
+    move = decide(ChatState(), text_turn(), "x", parse(("complaint", 0.9), ("greet", 0.0)),
                   STAFFED)
-    assert (step.name, step.offer_handoff) == ("utter_complaint", True)
+    assert move == Answer(intent="complaint", offer_handoff=True)
 
 
 def test_the_second_fallback_in_a_row_offers_a_person() -> None:
@@ -153,31 +178,31 @@ def test_the_second_fallback_in_a_row_offers_a_person() -> None:
     assert decide(state, text_turn(), "x", unclear, STAFFED).offer_handoff
 
 
-@pytest.mark.parametrize(("intent", "move"), [("affirm", "accept"), ("deny", "decline")])
-def test_yes_or_no_answers_the_offer(intent: str, move: str) -> None:
-    state = ChatState(mode="confirming")
-    step = decide(state, text_turn(), "x", parse((intent, 0.9), ("greet", 0.0)), STAFFED)
-    assert step == Step("handoff", move)
-    assert state.mode == "bot"
+@pytest.mark.parametrize(("intent", "move"), [("affirm", HandoffAccept()),
+                                             ("deny", HandoffDecline())])
+def test_yes_or_no_answers_the_offer(intent: str, move: Move) -> None:
+    state = ChatState(mode=Confirming())
+    assert decide(state, text_turn(), "x", parse((intent, 0.9), ("greet", 0.0)), STAFFED) == move
+    assert state.mode is None
 
 
 def test_another_question_ends_the_offer() -> None:
-    state = ChatState(mode="confirming")
-    step = decide(state, text_turn(), "x", parse(("objection", 0.9), ("greet", 0.0)), STAFFED)
-    assert step.name == "utter_objection" and state.mode == "bot"
+    state = ChatState(mode=Confirming())
+    move = decide(state, text_turn(), "x", parse(("objection", 0.9), ("greet", 0.0)), STAFFED)
+    assert move == Answer(intent="objection") and state.mode is None
 
 
-@pytest.mark.parametrize("mode", ["message", "callback"])
-def test_the_text_after_leave_a_message_is_the_message(mode: str) -> None:
-    state = ChatState(mode=mode)
-    step = decide(state, text_turn("bel me"), "bel me", None, STAFFED)
-    assert step == Step("handoff", "note", values={"text": "bel me", "kind": mode})
+@pytest.mark.parametrize("note", ["message", "callback"])
+def test_the_text_after_leave_a_message_is_the_message(note: NoteKind) -> None:
+    state = ChatState(mode=Noting(note))
+    move = decide(state, text_turn("bel me"), "bel me", None, STAFFED)
+    assert move == LeaveNote(note, "bel me")
 
 
 def test_rating_buttons_are_handoff_moves() -> None:
     state = ChatState(pending=Pending("n", ["!rate:1", "!rate:4", "!handoff:skip"]))
-    step = decide(state, Turn("c", "test", "button", "n:1"), "n:1", None, STAFFED)
-    assert step == Step("handoff", "rate", values={"rating": 4})
+    move = decide(state, Turn("c", "test", "button", "n:1"), "n:1", None, STAFFED)
+    assert move == Rate(4)
 
 
 FORMS = Policy(threshold=0.45, fallback=0.2, margin=0.2, max_chars=100,
@@ -193,37 +218,52 @@ def in_form() -> ChatState:
 
 
 def test_a_rule_naming_a_form_starts_it() -> None:
-    step = decide(ChatState(), text_turn(), "x", parse(("case_status", 0.9), ("greet", 0.0)),
+    move = decide(ChatState(), text_turn(), "x", parse(("case_status", 0.9), ("greet", 0.0)),
                   FORMS)
-    assert (step.kind, step.name, step.values) == ("form", "start",
-                                                   {"form": "case_status_form"})
+    assert move == StartForm("case_status_form", intent="case_status")
 
 
 def test_a_form_button_starts_only_a_known_form() -> None:
     state = ChatState(pending=Pending("n", ["!form:remission_form", "!form:nope_form"]))
-    step = decide(state, Turn("c", "test", "button", "n:0"), "n:0", None, FORMS)
-    assert (step.kind, step.name, step.values) == ("form", "start", {"form": "remission_form"})
+    move = decide(state, Turn("c", "test", "button", "n:0"), "n:0", None, FORMS)
+    assert move == StartForm("remission_form")
     state = ChatState(pending=Pending("n", ["!form:remission_form", "!form:nope_form"]))
-    assert decide(state, Turn("c", "test", "button", "n:1"), "n:1", None, FORMS).kind != "form"
+    assert decide(state, Turn("c", "test", "button", "n:1"), "n:1", None, FORMS) == STALE
 
 
-@pytest.mark.parametrize(("text", "ranking", "kind", "name"), [
-    ("Stop!", (("out_of_scope", 0.5), ("greet", 0.1)), "form", "cancel"),
-    ("annuleren", (("deny", 0.9), ("greet", 0.0)), "form", "cancel"),
-    ("1234 AB 5", (("tax_calculation", 0.96), ("greet", 0.0)), "form", "fill"),
-    ("weet ik niet", (("deny", 0.95), ("goodbye", 0.0)), "form", "fill"),
-    ("hoe maak ik bezwaar", (("objection", 0.55), ("greet", 0.0)), "form", "fill"),
-    ("hoe maak ik bezwaar", (("objection", 0.7), ("woz_value", 0.6)), "form", "fill"),
-    ("hoe maak ik bezwaar", (("objection", 0.9), ("woz_value", 0.05)), "answer",
-     "utter_objection"),
+@pytest.mark.parametrize(("text", "ranking", "move"), [
+    ("Stop!", (("out_of_scope", 0.5), ("greet", 0.1)), CancelForm()),
+    ("annuleren", (("deny", 0.9), ("greet", 0.0)), CancelForm()),
+    ("1234 AB 5", (("tax_calculation", 0.96), ("greet", 0.0)), FillSlot("1234 AB 5")),
+    ("weet ik niet", (("deny", 0.95), ("goodbye", 0.0)), FillSlot("weet ik niet")),
+    ("hoe maak ik bezwaar", (("objection", 0.55), ("greet", 0.0)),
+     FillSlot("hoe maak ik bezwaar")),
+    ("hoe maak ik bezwaar", (("objection", 0.7), ("woz_value", 0.6)),
+     FillSlot("hoe maak ik bezwaar")),
+    ("hoe maak ik bezwaar", (("objection", 0.9), ("woz_value", 0.05)),
+     Answer(intent="objection")),
 ])
 def test_during_a_form_text_fills_cancels_or_clearly_asks_something_else(
-    text: str, ranking: tuple[tuple[str, float], ...], kind: str, name: str
+    text: str, ranking: tuple[tuple[str, float], ...], move: Move
 ) -> None:
     state = in_form()
-    step = decide(state, text_turn(text), text, parse(*ranking), FORMS)
-    assert (step.kind, step.name) == (kind, name)
-    if kind == "answer":
+    assert decide(state, text_turn(text), text, parse(*ranking), FORMS) == move
+    if isinstance(move, Answer):
         assert (state.form, state.slots) == ("", {}), "leaving drops the form's answers"
     else:
         assert state.form == "case_status_form"
+
+
+@pytest.mark.parametrize("payload", ["!bogus", "!handoff:nope", "!rate:five", "!feedback:meh",
+                                     "!forget:maybe", "!subscribe:", "poll:1:x", "!x"])
+def test_a_forged_move_payload_gets_the_stale_button_answer(payload: str) -> None:
+    state = ChatState(pending=Pending("n", [payload]), mode=Confirming())
+    move = decide(state, Turn("c", "test", "button", "n:0"), "n:0", None, STAFFED)
+    assert move == STALE, "never a handoff move"
+    assert state.mode == Confirming(), "the question asked before still stands"
+
+
+@pytest.mark.parametrize("choice", [Asked("objection"), Feedback(True), Feedback(False),
+                                    Subscribe("woz"), Unsubscribe(), PollVote(7, 2)])
+def test_button_data_reads_back_as_the_move_it_was_made_for(choice: Asked | Move) -> None:
+    assert buttons.parse(buttons.payload(choice), frozenset()) == choice

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.handoff.desk import EVENTS, HandoffDesk, decode
+from bot.handoff import events as stream
+from bot.handoff.desk import HandoffDesk
+from bot.handoff.events import Event, FromStaff, Moved, Queued
 from bot.history.log import Handoff, HandoffEvent, History
 from bot.state.store import StateStore
 
@@ -25,8 +27,9 @@ async def desk(backend: dict[str, str], tmp_path: Path) -> AsyncIterator[Handoff
         await store.close()
 
 
-async def events(desk: HandoffDesk) -> list[dict[str, object]]:
-    return [decode(fields) for _, fields in await desk.client.xrange(EVENTS)]
+async def events(desk: HandoffDesk) -> list[Event]:
+    read = [stream.decode(fields) for _, fields in await desk.client.xrange(stream.STREAM)]
+    return [event for event in read if event]
 
 
 async def cases(desk: HandoffDesk) -> list[Handoff]:
@@ -84,8 +87,8 @@ async def test_twenty_citizens_and_three_staff_stay_paired(desk: HandoffDesk) ->
     await asyncio.gather(*(staff(agent) for agent in ("a", "b", "c")))
     assert sorted(owners) == sorted(chats)
     assert all(len(agents) == 1 for agents in owners.values())
-    relayed = [e for e in await events(desk) if e["type"] == "staff"]
-    assert sorted((e["chat"], e["text"]) for e in relayed) == sorted(
+    relayed = [e for e in await events(desk) if isinstance(e, FromStaff)]
+    assert sorted((e.chat_id, e.text) for e in relayed) == sorted(
         (chat, f"{agents[0]}->{chat}") for chat, agents in owners.items())
     assert {c.outcome for c in await cases(desk)} == {"closed"}
 
@@ -97,7 +100,7 @@ async def test_only_the_owner_relays_to_the_citizen(desk: HandoffDesk) -> None:
     assert not await desk.from_staff("tg:1", "22", "niet van mij")
     assert await desk.from_staff("tg:1", "11", "Hallo!")
     await desk.from_citizen("tg:1", "mijn bsn is 111222333")
-    kinds = [(e["type"], e.get("text")) for e in await events(desk)]
+    kinds = [(e.type, getattr(e, "text", None)) for e in await events(desk)]
     assert ("staff", "Hallo!") in kinds and ("citizen", "mijn bsn is [bsn]") in kinds
     assert ("staff", "niet van mij") not in kinds
 
@@ -132,7 +135,7 @@ async def test_cancel_while_queued_moves_the_others_up(desk: HandoffDesk) -> Non
     await desk.close("tg:0", "citizen")
     await desk.close("tg:1", "citizen")
     assert (await cases(desk))[0].outcome == "cancelled"
-    told = {e["chat"]: e["position"] for e in await events(desk) if e["type"] == "position"}
+    told = {e.chat_id: e.position for e in await events(desk) if isinstance(e, Moved)}
     assert told == {"tg:1": 1, "tg:2": 1, "tg:3": 2}, "first in line, or two places up"
 
 
@@ -145,11 +148,11 @@ async def test_refused_attempts_are_recorded(desk: HandoffDesk) -> None:
 
 async def test_a_message_left_out_of_hours_waits_in_the_queue(desk: HandoffDesk) -> None:
     await desk.enqueue("tg:1", "callback", "nl", None, note="Bel me op 0612345678 na 14 uur")
-    [queued] = [e for e in await events(desk) if e["type"] == "queued"]
-    assert queued["note"] == "Bel me op 0612345678 na 14 uur", "staff need the number to call"
+    [queued] = [e for e in await events(desk) if isinstance(e, Queued)]
+    assert queued.note == "Bel me op 0612345678 na 14 uur", "staff need the number to call"
     assert (await cases(desk))[0].note == "Bel me op [phone] na 14 uur"
     await desk.enqueue("tg:2", "message", "nl", None, note="mail a@b.nl")
-    assert [e for e in await events(desk) if e["type"] == "queued"][1]["note"] == "mail [email]"
+    assert [e for e in await events(desk) if isinstance(e, Queued)][1].note == "mail [email]"
 
 
 async def test_overdue_tickets_are_reminded_once(desk: HandoffDesk) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bot.intake import inbox, receiver
 from bot.ops import health
 from bot.settings import Settings
-from bot.state.store import key
+from bot.state import keys
 from tests.conftest import free_port
 from tests.support import updates
 
@@ -53,7 +53,7 @@ async def test_an_update_is_stored_in_the_stream_and_the_chats_inbox(hook: Any) 
     [(_, fields)] = await client.xrange(inbox.STREAM)
     assert fields[b"chat"] == b"tg:7001"
     assert json.loads(fields[b"update"])["update_id"] == 1
-    assert await client.lrange(key("tg:7001", "inbox"), 0, -1) == [fields[b"update"]]
+    assert await client.lrange(keys.inbox("tg:7001"), 0, -1) == [fields[b"update"]]
 
 
 async def test_a_replayed_delivery_is_accepted_again(hook: Any) -> None:
@@ -159,6 +159,6 @@ async def test_the_poller_moves_the_offset_only_once_redis_has_the_update(
         polling.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await polling
-        assert await client.llen(key("tg:7002", "inbox")) == 1
+        assert await client.llen(keys.inbox("tg:7002")) == 1
         await client.aclose()
     await away.aclose()

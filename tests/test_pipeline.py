@@ -5,7 +5,8 @@ import sqlalchemy
 
 from bot.pipeline import Balie
 from bot.settings import Settings
-from bot.types import Reply, Turn
+from bot.state.store import Pending
+from bot.types import HandoffMove, Move, Reply, Turn
 
 CHAT = "test:1"
 
@@ -205,3 +206,21 @@ async def test_a_button_press_is_logged_by_its_title(balie: Balie) -> None:
     await balie.handle(Turn(chat_id=CHAT, channel="test", kind="button", text="forged:9"))
     logged = [m.text for m in await balie.history.conversation(CHAT) if m.direction == "in"]
     assert logged[-2:] == [f"[{thumbs_up.title}]", "[forged:9]"]
+
+
+def _kinds(base: type[Move]) -> set[type[Move]]:
+    return {kind for sub in base.__subclasses__() for kind in {sub, *_kinds(sub)}}
+
+
+async def test_every_kind_of_move_has_one_handler(balie: Balie) -> None:
+    assert balie.router.handles() == _kinds(Move) - {HandoffMove}
+
+
+async def test_a_forged_button_is_told_it_no_longer_works(balie: Balie) -> None:
+    state = await balie.store.load(CHAT)
+    state.pending = Pending("n0nce", ["!handoff:anything"])
+    await balie.store.save(CHAT, state)
+    replies = await balie.handle(Turn(CHAT, "test", "button", "n0nce:0"))
+    assert [r.text for r in replies] == [
+        balie.renderer.render("utter_button_expired", "nl").text]
+    assert await balie.reception.desk.ticket(CHAT) is None

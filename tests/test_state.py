@@ -1,13 +1,24 @@
 """Chat state in Redis, embedded and server."""
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.state.store import ChatState, Pending, StateStore, key
+from bot.state import keys
+from bot.state.store import (
+    ChatState,
+    Commenting,
+    Confirming,
+    Mode,
+    Noting,
+    Pending,
+    PollCommenting,
+    StateStore,
+)
 
 
 @pytest.fixture
@@ -20,7 +31,7 @@ async def store(backend: dict[str, str], tmp_path: Path) -> AsyncIterator[StateS
 
 
 def test_key_schema() -> None:
-    assert key("tg:42", "state") == "balie:tg:42:state"
+    assert keys.state("tg:42") == "balie:tg:42:state"
 
 
 async def test_state_round_trips_with_ttl(store: StateStore) -> None:
@@ -79,3 +90,23 @@ def test_a_state_saved_before_forms_existed_loads_without_a_form() -> None:
     old = '{"language":"en","last_intents":[],"pending":null,"slots":{},"fallbacks":0,' \
           '"mode":"bot","case":0,"language_locked":false}'
     assert ChatState.from_json(old) == ChatState(language="en")
+
+
+@pytest.mark.parametrize("mode", [None, Confirming(), Noting("callback"), Commenting(),
+                                  PollCommenting(12)])
+def test_every_mode_round_trips(mode: Mode | None) -> None:
+    state = ChatState(mode=mode)
+    assert ChatState.from_json(state.to_json()) == state
+
+
+@pytest.mark.parametrize(("stored", "mode"), [
+    ("bot", None), ("confirming", Confirming()), ("message", Noting("message")),
+    ("callback", Noting("callback")), ("commenting", Commenting()),
+    ("poll_comment:12", PollCommenting(12)), ("nonsense", None),
+])
+def test_a_mode_stored_as_a_string_by_an_older_balie_still_loads(
+    stored: str, mode: Mode | None
+) -> None:
+    old = json.dumps({"language": "nl", "last_intents": [], "pending": None, "slots": {},
+                      "fallbacks": 0, "mode": stored, "case": 3, "form": ""})
+    assert ChatState.from_json(old) == ChatState(mode=mode, case=3)

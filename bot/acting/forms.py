@@ -10,10 +10,11 @@ missing, the submit action runs and the form's slots are forgotten. "stop" cance
 from typing import Any
 
 from bot.acting.executor import Executor, UnknownAction, tracker
+from bot.acting.router import Context, Router
 from bot.nlu.content import Form
 from bot.replies.render import Renderer, joined
 from bot.state.store import ChatState
-from bot.types import Parse, Reply, Step
+from bot.types import CancelForm, FillSlot, Parse, Reply, StartForm
 
 REQUESTED_SLOT = "requested_slot"
 UNSET = object()
@@ -43,6 +44,10 @@ class Forms:
         self.domain = {"forms": {
             name: {"required_slots": list(form.required_slots)} for name, form in forms.items()
         }}
+        self.router = Router()
+        self.router.register(StartForm, self._start)
+        self.router.register(FillSlot, self._fill)
+        self.router.register(CancelForm, self._cancel)
 
     async def act(
         self, name: str, state: ChatState, chat: str, text: str, parse: Parse | None
@@ -56,23 +61,28 @@ class Forms:
             return joined(replies + await self._next(state, chat, requested))
         return replies
 
-    async def move(
-        self, step: Step, state: ChatState, chat: str, text: str, parse: Parse | None
-    ) -> list[Reply]:
-        """Carry out a form step: start, fill (the requested slot with the text) or cancel."""
-        if step.name == "start":
-            name = str(step.values["form"])
-            self._forget(state, self.forms[name])
-            state.form = name
-            return await self._next(state, chat, UNSET)
+    async def _start(self, move: StartForm, context: Context) -> list[Reply]:
+        state = context.state
+        self._forget(state, self.forms[move.form])
+        state.form = move.form
+        return await self._next(state, context.chat_id, UNSET)
+
+    async def _cancel(self, move: CancelForm, context: Context) -> list[Reply]:
+        state = context.state
         form = self.forms.get(state.form)
-        if form is None or step.name == "cancel":
-            if form:
-                self._forget(state, form)
-            state.form = ""
-            return [self.renderer.render("utter_form_cancelled", state.language)]
+        if form:
+            self._forget(state, form)
+        state.form = ""
+        return [self.renderer.render("utter_form_cancelled", state.language)]
+
+    async def _fill(self, move: FillSlot, context: Context) -> list[Reply]:
+        """Fill the requested slot with the text, as `validate_<form>` accepts it."""
+        state, chat, text = context.state, context.chat_id, move.text
+        form = self.forms.get(state.form)
+        if form is None:
+            return await self._cancel(CancelForm(), context)
         slot = str(state.slots.get(REQUESTED_SLOT) or "")
-        candidate = tracker(chat, state, text, parse)
+        candidate = tracker(chat, state, text, context.parse)
         candidate["slots"].update({slot: text, REQUESTED_SLOT: slot})
         candidate["events"] = [{"event": "user", "text": text},
                                {"event": "slot", "name": slot, "value": text}]

@@ -12,7 +12,6 @@ import logging
 import socket
 from datetime import datetime
 from functools import partial
-from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update, User
 from telegram.constants import ChatMemberStatus, ParseMode
@@ -22,15 +21,25 @@ from telegram.ext import ContextTypes
 from bot.channels.notices import follow, join
 from bot.handoff.cases import SqlCases
 from bot.handoff.desk import HandoffDesk
+from bot.handoff.events import (
+    Cancelled,
+    Claimed,
+    Closed,
+    Event,
+    FromCitizen,
+    FromStaff,
+    Queued,
+    Released,
+    Reminder,
+)
 from bot.pipeline import Balie
-from bot.state.store import key
+from bot.state import keys
 
 log = logging.getLogger(__name__)
 
 GROUP = "telegram"
 MEMBERS = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER}
 KINDS = {"live": "Chat", "message": "Bericht", "callback": "Terugbellen"}
-TASKS_POSTED = key("handoff", "tasks_posted")
 
 
 def _keyboard(*buttons: tuple[str, str]) -> InlineKeyboardMarkup:
@@ -148,8 +157,8 @@ class StaffDesk:
             await asyncio.sleep(max(1.0, min(30.0, self.reminder_seconds / 3)))
             try:
                 for ticket in await self.desk.overdue(self.reminder_seconds):
-                    await self.desk.publish("reminder", ticket.chat_id,
-                                            minutes=round(self.reminder_seconds / 60, 1))
+                    await self.desk.publish(
+                        Reminder(ticket.chat_id, round(self.reminder_seconds / 60, 1)))
                 await self._post_tasks(bot)
             except Exception:
                 log.exception("handoff reminders failed; trying again later")
@@ -157,43 +166,46 @@ class StaffDesk:
     async def _post_tasks(self, bot: Bot) -> None:
         """Post each new non-live task (a payment arrangement request) once to the group."""
         for task in await SqlCases(self.balie.history.engine).tasks():
-            if not await self.desk.client.sadd(TASKS_POSTED, task.id):
+            if not await self.desk.client.sadd(keys.TASKS_POSTED, task.id):
                 continue
             text = f"📋 Taak ({task.reason}) van {task.chat_id}: {task.note}"
             try:
                 await bot.send_message(self.chat_id, html.escape(text, quote=False),
                                        parse_mode=ParseMode.HTML)
             except TelegramError:
-                await self.desk.client.srem(TASKS_POSTED, task.id)
+                await self.desk.client.srem(keys.TASKS_POSTED, task.id)
                 raise
 
-    async def _handle(self, bot: Bot, event: dict[str, Any]) -> None:
+    async def _handle(self, bot: Bot, event: Event) -> None:
         """Show an event in the citizen's topic (the citizen's channel tells the citizen)."""
-        kind, chat = event["type"], event["chat"]
-        if kind == "queued":
-            await self._open_topic(bot, chat, event)
-        elif kind == "citizen":
-            await self._post(bot, chat, f"💬 Burger: {event['text']}")
-        elif kind == "claimed":
-            await self._post(bot, chat, f"✅ {event['agent_name']} heeft deze chat.",
-                             _keyboard(("Teruggeven aan Balie", f"staff:close:{chat}"),
-                                       ("Terug naar wachtrij", f"staff:transfer:{chat}")))
-        elif kind == "staff" and event.get("source") == "console":
-            await self._post(bot, chat, f"🧑‍💼 {event['agent_name']}: {event['text']}")
-        elif kind == "released":
-            await self._post(bot, chat, "↩️ Terug in de wachtrij.",
-                             _keyboard(("Claim", f"staff:claim:{chat}")))
-        elif kind in {"closed", "cancelled"}:
-            text = "🔚 Teruggegeven aan Balie." if kind == "closed" else "❌ Burger annuleerde."
-            await self._post(bot, chat, text)
-            await self._close_topic(bot, chat)
-        elif kind == "reminder":
-            waited = f"⏰ Wacht al {event['minutes']} minuten op een medewerker."
-            await self._post(bot, chat, waited, _keyboard(("Claim", f"staff:claim:{chat}")))
+        chat = event.chat_id
+        match event:
+            case Queued():
+                await self._open_topic(bot, event)
+            case FromCitizen(text=text):
+                await self._post(bot, chat, f"💬 Burger: {text}")
+            case Claimed(agent_name=agent):
+                await self._post(bot, chat, f"✅ {agent} heeft deze chat.",
+                                 _keyboard(("Teruggeven aan Balie", f"staff:close:{chat}"),
+                                           ("Terug naar wachtrij", f"staff:transfer:{chat}")))
+            case FromStaff(text=text, agent_name=agent, source="console"):
+                await self._post(bot, chat, f"🧑‍💼 {agent}: {text}")
+            case Released():
+                await self._post(bot, chat, "↩️ Terug in de wachtrij.",
+                                 _keyboard(("Claim", f"staff:claim:{chat}")))
+            case Closed() | Cancelled():
+                text = "🔚 Teruggegeven aan Balie." if isinstance(event, Closed) else (
+                    "❌ Burger annuleerde.")
+                await self._post(bot, chat, text)
+                await self._close_topic(bot, chat)
+            case Reminder(minutes=minutes):
+                waited = f"⏰ Wacht al {minutes} minuten op een medewerker."
+                await self._post(bot, chat, waited, _keyboard(("Claim", f"staff:claim:{chat}")))
 
-    async def _open_topic(self, bot: Bot, chat: str, event: dict[str, Any]) -> None:
+    async def _open_topic(self, bot: Bot, event: Queued) -> None:
+        chat = event.chat_id
         topic = await self.desk.topic_of(chat)
-        name = f"{KINDS.get(event['kind'], 'Chat')} · {chat} · {event['language'].upper()}"
+        name = f"{KINDS.get(event.kind, 'Chat')} · {chat} · {event.language.upper()}"
         if topic is None:
             created = await bot.create_forum_topic(self.chat_id, name[:128])
             topic = created.message_thread_id
@@ -201,23 +213,25 @@ class StaffDesk:
         else:
             with contextlib.suppress(TelegramError):
                 await bot.reopen_forum_topic(self.chat_id, topic)
-        await self._post(bot, chat, await self._summary(chat, event),
+        await self._post(bot, chat, await self._summary(event),
                          _keyboard(("Claim", f"staff:claim:{chat}")))
 
-    async def _summary(self, chat: str, event: dict[str, Any]) -> str:
-        history = await self.balie.history.conversation(chat)
+    async def _summary(self, event: Queued) -> str:
+        history = await self.balie.history.conversation(event.chat_id)
         asked = [m.intent for m in history if m.intent and m.direction == "in"]
         intents = list(dict.fromkeys(asked))
+        # When the chat was queued, on the municipality's clock (not the server's).
+        since = datetime.fromtimestamp(event.at, self.balie.town.timezone).strftime("%H:%M")
         lines = [
-            f"{KINDS.get(event['kind'], 'Chat')} · taal {event['language'].upper()} · "
-            f"plek {event['position']} · sinds {datetime.now().strftime('%H:%M')}",
+            f"{KINDS.get(event.kind, 'Chat')} · taal {event.language.upper()} · "
+            f"plek {event.position} · sinds {since}",
             f"Onderwerpen: {', '.join(intents[-5:]) or '-'}",
             "Laatste berichten:",
             *(f"{'Burger' if m.direction == 'in' else 'Balie'}: {m.text[:200]}"
               for m in history[-6:]),
         ]
-        if event.get("note"):
-            lines.append(f"{KINDS.get(event['kind'], 'Bericht')}: {event['note']}")
+        if event.note:
+            lines.append(f"{KINDS.get(event.kind, 'Bericht')}: {event.note}")
         return "\n".join(lines)
 
     async def _post(

@@ -5,7 +5,6 @@ import html
 import logging
 import socket
 from functools import partial
-from typing import Any
 
 from redis.exceptions import RedisError
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -23,6 +22,7 @@ from telegram.ext import (
 from bot.channels.notices import follow, join, notice
 from bot.channels.staffgroup import StaffDesk
 from bot.channels.transport import AiohttpRequest
+from bot.handoff.events import Event
 from bot.history.retention import purge
 from bot.intake import outbox
 from bot.pipeline import Balie
@@ -152,7 +152,7 @@ async def tell_citizens(balie: Balie, bot: Bot) -> None:
     await follow(balie.store.client, CITIZENS, socket.gethostname(), partial(_tell, balie, bot))
 
 
-async def _tell(balie: Balie, bot: Bot, event: dict[str, Any]) -> None:
+async def _tell(balie: Balie, bot: Bot, event: Event) -> None:
     """Tell a Telegram citizen what staff did with their handoff."""
     told = notice(event)
     if told and told.chat_id.startswith("tg:"):

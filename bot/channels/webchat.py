@@ -3,9 +3,6 @@
 A citizen's page holds a signed token naming its chat (`web:<random>`); nothing else in a
 request can choose the chat, so nobody reads another citizen's conversation. What staff say
 arrives later: it waits in a Redis list per chat until the page collects it.
-
-Redis keys:
-    balie:<chat_id>:outbox    list of JSON replies not yet collected by the page (expires)
 """
 
 import asyncio
@@ -18,8 +15,10 @@ from typing import Any
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from bot.channels.notices import follow, join, notice
+from bot.handoff.events import Event
 from bot.pipeline import Balie
-from bot.state.store import ChatState, key
+from bot.state import keys
+from bot.state.store import ChatState
 from bot.types import Reply, Turn, TurnKind, as_language
 
 CHANNEL = "web"
@@ -67,8 +66,8 @@ class WebChat:
         """Take the replies waiting in the chat's outbox."""
         client = self.balie.store.client
         async with client.pipeline(transaction=True) as pipe:
-            pipe.lrange(key(chat_id, "outbox"), 0, -1)
-            pipe.delete(key(chat_id, "outbox"))
+            pipe.lrange(keys.web_outbox(chat_id), 0, -1)
+            pipe.delete(keys.web_outbox(chat_id))
             waiting, _ = await pipe.execute()
         return [json.loads(item) for item in waiting]
 
@@ -83,13 +82,13 @@ class WebChat:
         await join(client, CITIZENS)
         return asyncio.create_task(follow(client, CITIZENS, socket.gethostname(), self._tell))
 
-    async def _tell(self, event: dict[str, Any]) -> None:
+    async def _tell(self, event: Event) -> None:
         told = notice(event)
         if told is None or not told.chat_id.startswith(f"{CHANNEL}:"):
             return
         replies = await self.balie.notify(told.chat_id, CHANNEL, told.response, told.values,
                                           case=told.case)
-        outbox = key(told.chat_id, "outbox")
+        outbox = keys.web_outbox(told.chat_id)
         async with self.balie.store.client.pipeline(transaction=True) as pipe:
             for reply in as_json(replies):
                 pipe.rpush(outbox, json.dumps(reply, ensure_ascii=False))

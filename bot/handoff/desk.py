@@ -5,13 +5,6 @@ step is dialogue state (ChatState.mode); queued and with_staff live here, in Red
 staff side changes them. Every transition is also written to SQL (tables handoffs and
 handoff_events), and announced on a Redis stream that the staff desk and the citizen's channel
 read, so any process can serve either side and a restart loses nothing.
-
-Redis keys:
-    balie:<chat_id>:handoff      hash: mode, case, kind, language, agent, agent_name,
-                                 queued_at, claimed_at, note, told, reminded
-    balie:handoff:queue          sorted set of waiting chat ids, scored by queue time
-    balie:handoff:topics         hash: chat id → staff topic id, and "t:<topic>" → chat id
-    balie:handoff:events         stream of events for the staff desk and the citizen channels
 """
 
 import json
@@ -21,22 +14,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from statistics import median
-from typing import Any, Literal
+from typing import Any, cast
 
 import redis.asyncio as redis
 from sqlalchemy import select, update
 
+from bot.handoff import events
+from bot.handoff.events import Kind, as_text
 from bot.history.log import Handoff, HandoffEvent, History
 from bot.history.masking import mask
-from bot.state.store import key
+from bot.state import keys
 
 log = logging.getLogger(__name__)
 
-QUEUE = key("handoff", "queue")
-TOPICS = key("handoff", "topics")
-EVENTS = key("handoff", "events")
+QUEUE = keys.HANDOFF_QUEUE
+TOPICS = keys.HANDOFF_TOPICS
 EVENTS_MAX = 100_000
-Kind = Literal["live", "message", "callback"]
 
 # Moves a queued chat to with_staff for one agent; refuses if it is not (or no longer) queued.
 CLAIM = """
@@ -71,7 +64,7 @@ class Ticket:
         """Read a ticket from its Redis hash; None when the chat has no handoff."""
         if not data:
             return None
-        text = {_str(k): _str(v) for k, v in data.items()}
+        text = {as_text(k): as_text(v) for k, v in data.items()}
         return cls(
             chat_id=chat_id, mode=text["mode"], case=int(text["case"]), kind=text["kind"],
             language=text["language"], agent=text.get("agent", ""),
@@ -92,10 +85,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _str(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 class HandoffDesk:
     """The channel-agnostic handoff service on Redis and SQL."""
 
@@ -111,18 +100,18 @@ class HandoffDesk:
 
     async def ticket(self, chat_id: str) -> Ticket | None:
         """Return the chat's open handoff, if any."""
-        return Ticket.from_hash(chat_id, await self.client.hgetall(key(chat_id, "handoff")))
+        return Ticket.from_hash(chat_id, await self.client.hgetall(keys.handoff(chat_id)))
 
     async def queue(self) -> list[Ticket]:
         """Return the waiting tickets, first in line first."""
-        chats = [_str(c) for c in await self.client.zrange(QUEUE, 0, -1)]
+        chats = [as_text(c) for c in await self.client.zrange(QUEUE, 0, -1)]
         tickets = [await self.ticket(chat) for chat in chats]
         return [ticket for ticket in tickets if ticket]
 
     async def position(self, chat_id: str) -> int:
         """Return the chat's place in the queue, 1 for first; 0 when not waiting."""
         rank = await self.client.zrank(QUEUE, chat_id)
-        return 0 if rank is None else int(str(rank)) + 1
+        return 0 if rank is None else cast(int, rank) + 1
 
     async def expected_minutes(self, position: int) -> int:
         """Estimate the wait from recent handling times, or the configured default."""
@@ -143,7 +132,7 @@ class HandoffDesk:
     async def chat_of_topic(self, topic: int) -> str | None:
         """Return the citizen chat a staff topic belongs to."""
         chat = await self.client.hget(TOPICS, f"t:{topic}")
-        return _str(chat) if chat else None
+        return as_text(chat) if chat else None
 
     async def remember_topic(self, chat_id: str, topic: int) -> None:
         """Link a staff topic and a citizen chat both ways."""
@@ -166,26 +155,26 @@ class HandoffDesk:
         shown = (note if kind == "callback" else mask(note)) if note else ""
         stamp = now.timestamp()
         async with self.client.pipeline(transaction=True) as pipe:
-            pipe.delete(key(chat_id, "handoff"))
-            pipe.hset(key(chat_id, "handoff"), mapping={
+            pipe.delete(keys.handoff(chat_id))
+            pipe.hset(keys.handoff(chat_id), mapping={
                 "mode": "queued", "case": case.id, "kind": kind, "language": language,
                 "queued_at": stamp, "note": shown,
             })
             pipe.zadd(QUEUE, {chat_id: stamp})
             await pipe.execute()
         position = await self.position(chat_id)
-        await self.client.hset(key(chat_id, "handoff"), "told", position)
-        await self.publish("queued", chat_id, case=case.id, kind=kind, language=language,
-                           position=position, reason=reason or "", note=shown)
+        await self.client.hset(keys.handoff(chat_id), "told", position)
+        await self.publish(events.Queued(chat_id, case.id, kind, language, position,
+                                         reason or "", shown))
         return position
 
     async def claim(self, chat_id: str, agent: str, agent_name: str) -> Claim:
         """Give a waiting chat to one agent; of two at the same moment exactly one wins."""
         won, _, raw_owner = await self._claim(
-            keys=[key(chat_id, "handoff"), QUEUE],
+            keys=[keys.handoff(chat_id), QUEUE],
             args=[chat_id, agent, agent_name, time.time()],
         )
-        owner = _str(raw_owner)
+        owner = as_text(raw_owner)
         ticket = await self.ticket(chat_id)
         if not won or ticket is None:
             if ticket:
@@ -195,13 +184,13 @@ class HandoffDesk:
         await self._update(ticket.case, claimed_at=_now(), agent_id=agent, agent_name=agent_name,
                            waited_seconds=round(waited, 3))
         await self._event(ticket.case, "claimed", agent_name)
-        await self.publish("claimed", chat_id, agent_name=agent_name)
+        await self.publish(events.Claimed(chat_id, agent_name))
         await self._tell_positions()
         return Claim(True, agent_name)
 
     async def from_citizen(self, chat_id: str, text: str) -> None:
         """Pass a citizen's message to the staff side (masked)."""
-        await self.publish("citizen", chat_id, text=mask(text))
+        await self.publish(events.FromCitizen(chat_id, mask(text)))
 
     async def from_staff(
         self, chat_id: str, agent: str, text: str, source: str = "telegram"
@@ -210,8 +199,7 @@ class HandoffDesk:
         ticket = await self.ticket(chat_id)
         if ticket is None or ticket.mode != "with_staff" or ticket.agent != agent:
             return False
-        await self.publish("staff", chat_id, text=text, agent_name=ticket.agent_name,
-                           source=source)
+        await self.publish(events.FromStaff(chat_id, text, ticket.agent_name, source))
         return True
 
     async def release(self, chat_id: str, actor: str) -> bool:
@@ -220,13 +208,13 @@ class HandoffDesk:
         if ticket is None or ticket.mode != "with_staff":
             return False
         async with self.client.pipeline(transaction=True) as pipe:
-            pipe.hset(key(chat_id, "handoff"), mapping={"mode": "queued", "agent": "",
+            pipe.hset(keys.handoff(chat_id), mapping={"mode": "queued", "agent": "",
                                                         "agent_name": ""})
             pipe.zadd(QUEUE, {chat_id: ticket.queued_at})
             await pipe.execute()
         await self._update(ticket.case, agent_id=None, agent_name=None, claimed_at=None)
         await self._event(ticket.case, "released", actor)
-        await self.publish("released", chat_id, position=await self.position(chat_id))
+        await self.publish(events.Released(chat_id, await self.position(chat_id)))
         return True
 
     async def close(self, chat_id: str, actor: str) -> Ticket | None:
@@ -235,7 +223,7 @@ class HandoffDesk:
         if ticket is None:
             return None
         async with self.client.pipeline(transaction=True) as pipe:
-            pipe.delete(key(chat_id, "handoff"))
+            pipe.delete(keys.handoff(chat_id))
             pipe.zrem(QUEUE, chat_id)
             await pipe.execute()
         handled = time.time() - ticket.claimed_at if ticket.mode == "with_staff" else None
@@ -243,7 +231,8 @@ class HandoffDesk:
         await self._update(ticket.case, closed_at=_now(), outcome=outcome,
                            handled_seconds=round(handled, 3) if handled is not None else None)
         await self._event(ticket.case, outcome, actor)
-        await self.publish(outcome, chat_id, case=ticket.case)
+        ended = events.Closed if ticket.mode == "with_staff" else events.Cancelled
+        await self.publish(ended(chat_id, ticket.case))
         if ticket.mode == "queued":
             await self._tell_positions()
         return ticket
@@ -270,27 +259,26 @@ class HandoffDesk:
         late = []
         for ticket in await self.queue():
             if time.time() - ticket.queued_at >= seconds and await self.client.hsetnx(
-                key(ticket.chat_id, "handoff"), "reminded", 1
+                keys.handoff(ticket.chat_id), "reminded", 1
             ):
                 late.append(ticket)
         return late
 
     # -- helpers -----------------------------------------------------------------------------
 
-    async def publish(self, event: str, chat_id: str, **fields: Any) -> None:
+    async def publish(self, event: events.Event) -> None:
         """Announce an event on the handoff stream."""
-        body: dict[Any, Any] = {"type": event, "chat": chat_id, "at": time.time()}
-        body.update({name: json.dumps(value) for name, value in fields.items()})
-        await self.client.xadd(EVENTS, body, maxlen=EVENTS_MAX, approximate=True)
+        body: dict[Any, Any] = events.encode(event)
+        await self.client.xadd(events.STREAM, body, maxlen=EVENTS_MAX, approximate=True)
 
     async def _tell_positions(self) -> None:
         """Tell waiting citizens their new place when it moved notably (two up, or first)."""
         for place, ticket in enumerate(await self.queue(), start=1):
-            told = int(await self.client.hget(key(ticket.chat_id, "handoff"), "told") or 0)
+            told = int(await self.client.hget(keys.handoff(ticket.chat_id), "told") or 0)
             if place < told and (told - place >= 2 or place == 1):
-                await self.client.hset(key(ticket.chat_id, "handoff"), "told", place)
-                await self.publish("position", ticket.chat_id, position=place,
-                                   minutes=await self.expected_minutes(place))
+                await self.client.hset(keys.handoff(ticket.chat_id), "told", place)
+                await self.publish(events.Moved(ticket.chat_id, place,
+                                                await self.expected_minutes(place)))
 
     async def _update(self, case: int, **values: Any) -> None:
         async with self.history.sessions.begin() as session:
@@ -301,9 +289,3 @@ class HandoffDesk:
             session.add(HandoffEvent(handoff_id=case, event=event, actor=actor, detail=detail,
                                      at=_now()))
 
-
-def decode(entry: Mapping[Any, Any]) -> dict[str, Any]:
-    """Read a stream entry written by `publish`."""
-    text = {_str(k): _str(v) for k, v in entry.items()}
-    plain = {"type", "chat", "at"}
-    return {k: (v if k in plain else json.loads(v)) for k, v in text.items()}

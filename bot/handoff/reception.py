@@ -1,12 +1,25 @@
 """The citizen's side of a handoff: the offer, the queue, messages out of hours and the rating."""
 
+from bot.acting.router import Context, Router
 from bot.dialogue.policy import CANCEL_WORDS
-from bot.handoff.desk import HandoffDesk, Kind, Ticket
+from bot.handoff.desk import HandoffDesk
 from bot.replies import formats
 from bot.replies.municipality import Municipality
 from bot.replies.render import Renderer
-from bot.state.store import ChatState
-from bot.types import Reply, Step, Turn
+from bot.state.store import ChatState, Commenting, Confirming, Noting
+from bot.types import (
+    AskNote,
+    HandoffAccept,
+    HandoffCancel,
+    HandoffDecline,
+    HandoffOffer,
+    LeaveNote,
+    Rate,
+    RateComment,
+    Relay,
+    Reply,
+    SkipComment,
+)
 
 
 class Reception:
@@ -16,6 +29,17 @@ class Reception:
         self.desk = desk
         self.renderer = renderer
         self.town = town
+        self.router = Router()
+        self.router.register(HandoffOffer, self._offer)
+        self.router.register(HandoffAccept, self._accept)
+        self.router.register(HandoffDecline, self._decline)
+        self.router.register(HandoffCancel, self._cancel)
+        self.router.register(AskNote, self._ask_note)
+        self.router.register(LeaveNote, self._leave_note)
+        self.router.register(Rate, self._rate)
+        self.router.register(RateComment, self._comment)
+        self.router.register(SkipComment, self._skip)
+        self.router.register(Relay, self._relay)
 
     def _say(self, name: str, state: ChatState, **values: object) -> list[Reply]:
         return [self.renderer.render(name, state.language, values)]
@@ -24,59 +48,67 @@ class Reception:
         now = self.town.now()
         return formats.moment(self.town.next_opening(now), now, state.language)
 
+    @staticmethod
+    def _reason(state: ChatState) -> str | None:
+        return state.last_intents[-1] if state.last_intents else None
+
     def offer(self, state: ChatState) -> list[Reply]:
         """Ask "talk to a person?"; the answer comes as a button or as yes/no."""
-        state.mode = "confirming"
+        state.mode = Confirming()
         return self._say("utter_handoff_confirm", state)
 
-    async def move(self, step: Step, state: ChatState, chat_id: str) -> list[Reply]:
-        """Carry out one handoff move for the citizen and return what to tell them."""
-        reason = state.last_intents[-1] if state.last_intents else None
-        match step.name:
-            case "offer":
-                return self.offer(state)
-            case "accept" if self.town.is_open(self.town.now()):
-                position = await self.desk.enqueue(chat_id, "live", state.language, reason)
-                minutes = await self.desk.expected_minutes(position)
-                return self._say("utter_handoff_queued", state, position=position,
-                                 minutes=minutes)
-            case "accept":
-                return self._say("utter_handoff_closed_hours", state,
-                                 next_opening=self._next_opening(state))
-            case "message" | "callback":
-                state.mode = step.name
-                return self._say(f"utter_handoff_ask_{step.name}", state)
-            case "note":
-                kind: Kind = "callback" if step.values.get("kind") == "callback" else "message"
-                await self.desk.enqueue(chat_id, kind, state.language, reason,
-                                        note=str(step.values["text"]))
-                return self._say("utter_handoff_message_left", state,
-                                 next_opening=self._next_opening(state))
-            case "cancel":
-                ticket = await self.desk.ticket(chat_id)
-                if ticket is None or ticket.mode != "queued":
-                    return self._say("utter_button_expired", state)
-                await self.desk.close(chat_id, "citizen")
-                return self._say("utter_handoff_cancelled", state)
-            case "rate":
-                await self.desk.rate(state.case, rating=int(str(step.values["rating"])))
-                state.mode = "commenting"
-                return self._say("utter_handoff_ask_comment", state)
-            case "comment":
-                await self.desk.rate(state.case, comment=str(step.values["text"]))
-                return self._say("utter_handoff_thanks", state)
-            case "skip":
-                return self._say("utter_handoff_thanks", state)
-        return self._say("utter_handoff_declined", state)
+    async def _offer(self, move: HandoffOffer, context: Context) -> list[Reply]:
+        return self.offer(context.state)
 
-    async def waiting(
-        self, ticket: Ticket, turn: Turn, text: str, state: ChatState
-    ) -> list[Reply]:
+    async def _accept(self, move: HandoffAccept, context: Context) -> list[Reply]:
+        state = context.state
+        if not self.town.is_open(self.town.now()):
+            return self._say("utter_handoff_closed_hours", state,
+                             next_opening=self._next_opening(state))
+        position = await self.desk.enqueue(context.chat_id, "live", state.language,
+                                           self._reason(state))
+        minutes = await self.desk.expected_minutes(position)
+        return self._say("utter_handoff_queued", state, position=position, minutes=minutes)
+
+    async def _decline(self, move: HandoffDecline, context: Context) -> list[Reply]:
+        return self._say("utter_handoff_declined", context.state)
+
+    async def _ask_note(self, move: AskNote, context: Context) -> list[Reply]:
+        context.state.mode = Noting(move.note)
+        return self._say(f"utter_handoff_ask_{move.note}", context.state)
+
+    async def _leave_note(self, move: LeaveNote, context: Context) -> list[Reply]:
+        state = context.state
+        await self.desk.enqueue(context.chat_id, move.note, state.language, self._reason(state),
+                                note=move.text)
+        return self._say("utter_handoff_message_left", state,
+                         next_opening=self._next_opening(state))
+
+    async def _cancel(self, move: HandoffCancel, context: Context) -> list[Reply]:
+        ticket = await self.desk.ticket(context.chat_id)
+        if ticket is None or ticket.mode != "queued":
+            return self._say("utter_button_expired", context.state)
+        await self.desk.close(context.chat_id, "citizen")
+        return self._say("utter_handoff_cancelled", context.state)
+
+    async def _rate(self, move: Rate, context: Context) -> list[Reply]:
+        await self.desk.rate(context.state.case, rating=move.rating)
+        context.state.mode = Commenting()
+        return self._say("utter_handoff_ask_comment", context.state)
+
+    async def _comment(self, move: RateComment, context: Context) -> list[Reply]:
+        await self.desk.rate(context.state.case, comment=move.text)
+        return self._say("utter_handoff_thanks", context.state)
+
+    async def _skip(self, move: SkipComment, context: Context) -> list[Reply]:
+        return self._say("utter_handoff_thanks", context.state)
+
+    async def _relay(self, move: Relay, context: Context) -> list[Reply]:
         """While queued or with staff the bot is silent: messages go to staff; "stop" cancels."""
-        if ticket.mode == "queued" and text.lower().strip(" .!") in CANCEL_WORDS:
-            await self.desk.close(turn.chat_id, "citizen")
-            return self._say("utter_handoff_cancelled", state)
-        if turn.kind == "non_text":
-            return self._say("utter_non_text", state)
-        await self.desk.from_citizen(turn.chat_id, text)
+        if move.queued and context.text.lower().strip(" .!") in CANCEL_WORDS:
+            await self.desk.close(context.chat_id, "citizen")
+            return self._say("utter_handoff_cancelled", context.state)
+        if context.turn.kind == "non_text":
+            return self._say("utter_non_text", context.state)
+        await self.desk.from_citizen(context.chat_id, context.text)
         return []

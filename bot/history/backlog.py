@@ -17,10 +17,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.history.log import Entry, History
 from bot.history.masking import mask
+from bot.state import keys
 
 log = logging.getLogger(__name__)
 
-BACKLOG = "balie:history:backlog"
+BACKLOG = keys.BACKLOG
 INTERVAL = 2.0
 _POP = """
 if redis.call('lindex', KEYS[1], 0) == ARGV[1] then return redis.call('lpop', KEYS[1]) end

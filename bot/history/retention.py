@@ -13,7 +13,7 @@ from bot.history.log import Handoff, HandoffEvent, History, Message
 from bot.listening.announcements import Subscription
 from bot.listening.broadcast import Broadcast, Delivery
 from bot.listening.polls import AnswerFeedback, Vote
-from bot.state.store import key
+from bot.state import keys
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +69,9 @@ async def forget(history: History, client: "Redis", chat_id: str) -> dict[str, i
         digest = hashlib.sha256(chat_id.encode()).hexdigest()[:16]
         session.add(entry(f"citizen:{digest}", "forget", json.dumps(counts)))
     # The turn that asked for this holds the chat's lock: that key stays until it ends.
-    lock = key(chat_id, "lock").encode()
-    keys = [k async for k in client.scan_iter(match=f"{key(chat_id, '')}*") if k != lock]
-    counts["redis_keys"] = await client.delete(*keys) if keys else 0
-    await client.zrem(key("handoff", "queue"), chat_id)
+    lock = keys.lock(chat_id).encode()
+    found = [k async for k in client.scan_iter(match=keys.chat_pattern(chat_id)) if k != lock]
+    counts["redis_keys"] = await client.delete(*found) if found else 0
+    await client.zrem(keys.HANDOFF_QUEUE, chat_id)
     log.info("chat forgotten", extra={"chat_hash": digest, **counts})
     return counts

@@ -11,7 +11,9 @@ from typing import Any, cast
 
 import redis.asyncio as redis
 
-PAUSE = "balie:send:pause"
+from bot.state import keys
+
+PAUSE = keys.SEND_PAUSE
 _ACQUIRE = """
 local pause = redis.call('pttl', KEYS[1])
 if pause > 0 then return pause end
@@ -34,7 +36,7 @@ class RateLimit:
         while True:
             now = time.time()
             wait = int(await cast(Any, self.client.eval(
-                _ACQUIRE, 2, PAUSE, f"balie:send:{int(now)}", self.per_second,
+                _ACQUIRE, 2, PAUSE, keys.sent_in(int(now)), self.per_second,
                 int(now * 1000))))
             if wait <= 0:
                 return

@@ -1,10 +1,8 @@
 """The update stream and per-chat inboxes: intake appends, workers drain one chat at a time.
 
-Keys (chat keys are built by `bot.state.key`):
-    balie:updates              Redis Stream of every accepted update (fields chat, update);
-                               workers read it through the consumer group `workers`
-    balie:<chat_id>:inbox      the chat's updates not yet handled, oldest first
-    balie:<chat_id>:drain      held by the one worker draining the chat's inbox
+`balie:updates` is a Redis Stream of every accepted update, read by the consumer group
+`workers`; each chat's inbox holds its updates not yet handled, oldest first (keys in
+`bot.state.keys`).
 
 A stream entry only says "chat X has news". Whoever reads it drains X's inbox in order while
 holding X's drain lock, so the messages of one chat are handled one at a time and in order, by
@@ -21,7 +19,8 @@ from typing import Any, cast
 import redis.asyncio as redis
 from redis.exceptions import RedisError, ResponseError
 
-from bot.state.store import key, take
+from bot.state import keys
+from bot.state.store import take
 
 log = logging.getLogger(__name__)
 # A plain LPOP repeated by redis-py after a lost answer would drop the next update too.
@@ -34,7 +33,7 @@ _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end
 return redis.call('llen', KEYS[2])
 """
-STREAM = "balie:updates"
+STREAM = keys.UPDATES
 GROUP = "workers"
 
 
@@ -58,7 +57,7 @@ async def append(client: "redis.Redis", updates: list[dict[str, Any]], maxlen: i
         for update in updates:
             chat = chat_of(update)
             raw = json.dumps(update, ensure_ascii=False, separators=(",", ":"))
-            pipe.rpush(key(chat, "inbox"), raw)
+            pipe.rpush(keys.inbox(chat), raw)
             pipe.xadd(STREAM, {"chat": chat, "update": raw}, maxlen=maxlen, approximate=True)
         await pipe.execute()
 
@@ -68,7 +67,7 @@ async def pop(client: "redis.Redis", chat: str, raw: bytes | str) -> bytes | Non
 
     Safe to repeat: the head is removed only while it is the handled update.
     """
-    return cast(bytes | None, await cast(Any, client.eval(_POP, 1, key(chat, "inbox"), raw)))
+    return cast(bytes | None, await cast(Any, client.eval(_POP, 1, keys.inbox(chat), raw)))
 
 
 async def create_group(client: "redis.Redis") -> None:
@@ -85,8 +84,8 @@ class DrainLock:
 
     def __init__(self, client: "redis.Redis", chat: str, milliseconds: int) -> None:
         self.client = client
-        self.key = key(chat, "drain")
-        self.inbox = key(chat, "inbox")
+        self.key = keys.drain(chat)
+        self.inbox = keys.inbox(chat)
         self.milliseconds = milliseconds
         self.token = secrets.token_hex(8)
 

@@ -21,7 +21,7 @@ from telegram.error import RetryAfter
 
 from bot.intake.budget import RateLimit
 from bot.ops import metrics
-from bot.state.store import key
+from bot.state import keys
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -36,7 +36,7 @@ class Outbox:
 
     def __init__(self, client: "redis.Redis", chat: str, update_id: int, ttl: int) -> None:
         self.client = client
-        self.key = key(chat, f"out:{update_id}")
+        self.key = keys.sends(chat, update_id)
         self.ttl = ttl
         self.number = 0
         self.redelivered = False

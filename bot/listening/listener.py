@@ -6,21 +6,34 @@ from dataclasses import replace
 from redis.asyncio import Redis
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.acting.router import Context, Router
+from bot.dialogue.buttons import payload
 from bot.listening.announcements import Newsroom
 from bot.listening.polls import Poll, Polls
 from bot.nlu.content import Topic
 from bot.replies.render import Renderer
-from bot.state.store import ChatState, key
-from bot.types import Button, Language, Reply, Step
+from bot.state import keys
+from bot.state.store import ChatState, PollCommenting
+from bot.types import (
+    Button,
+    ChooseTopics,
+    Feedback,
+    Language,
+    PollComment,
+    PollVote,
+    Reply,
+    Subscribe,
+    Unsubscribe,
+)
 
 log = logging.getLogger(__name__)
-FEEDBACK = (Button("👍", "!feedback:up"), Button("👎", "!feedback:down"))
+FEEDBACK = (Button("👍", payload(Feedback(True))), Button("👎", payload(Feedback(False))))
 ASKED_SECONDS = 90 * 86400
 
 
 def poll_buttons(poll: Poll, language: Language) -> tuple[Button, ...]:
     """One button per option; the data names the poll, so it also works in a broadcast."""
-    return tuple(Button(label, f"poll:{poll.id}:{number}")
+    return tuple(Button(label, payload(PollVote(poll.id, number)))
                  for number, label in enumerate(poll.labels(language)))
 
 
@@ -36,6 +49,13 @@ class Listening:
         self.client = client
         self.renderer = renderer
         self.topics = topics
+        self.router = Router()
+        self.router.register(ChooseTopics, self._choose)
+        self.router.register(Subscribe, self._subscribe)
+        self.router.register(Unsubscribe, self._unsubscribe)
+        self.router.register(Feedback, self._feedback)
+        self.router.register(PollVote, self._vote)
+        self.router.register(PollComment, self._comment)
 
     def _say(self, name: str, state: ChatState, **values: object) -> list[Reply]:
         return [self.renderer.render(name, state.language, values)]
@@ -65,49 +85,51 @@ class Listening:
         replies = [*replies[:-1], replace(last, text=text, buttons=last.buttons + thumbs)]
         poll = await self.polls.after(intent)
         if poll and not await self.polls.voted(poll.id, chat_id) and await self.client.set(
-            key(chat_id, f"poll:{poll.id}"), 1, nx=True, ex=ASKED_SECONDS
+            keys.poll_asked(chat_id, poll.id), 1, nx=True, ex=ASKED_SECONDS
         ):
             replies.append(Reply(poll.question(state.language),
                                  poll_buttons(poll, state.language)))
         return replies
 
-    async def move(self, step: Step, state: ChatState, chat_id: str) -> list[Reply]:
-        """Carry out a subscription, feedback or poll step."""
-        match step.kind, step.name:
-            case "subscribe", "choose":
-                chosen = await self.newsroom.subscribed(chat_id)
-                topics = tuple(
-                    Button(("✅ " if name in chosen else "") + topic.names[state.language],
-                           f"!subscribe:{name}") for name, topic in self.topics.items()
-                )
-                [reply] = self._say("utter_subscribe_updates", state)
-                return [replace(reply, buttons=topics + reply.buttons)]
-            case "subscribe", "stop":
-                await self.newsroom.unsubscribe(chat_id)
-                return self._say("utter_unsubscribed", state)
-            case "subscribe", "add":
-                topic = self.topics[str(step.values["topic"])]
-                await self.newsroom.subscribe(chat_id, topic.key, state.language)
-                return self._say("utter_subscribed", state, topic=topic.names[state.language])
-            case "feedback", verdict:
-                if state.last_intents:
-                    await self.polls.feedback(chat_id, state.last_intents[-1], verdict == "up")
-                return self._say("utter_feedback_thanks", state)
-            case "poll", "vote":
-                return await self._vote(step, state, chat_id)
-            case "poll", "comment":
-                await self.polls.comment(int(str(step.values["poll"])), chat_id,
-                                         str(step.values["text"]))
-                return self._say("utter_poll_thanks", state)
-        raise ValueError(f"unknown listening step {step}")
+    async def _choose(self, move: ChooseTopics, context: Context) -> list[Reply]:
+        state = context.state
+        chosen = await self.newsroom.subscribed(context.chat_id)
+        topics = tuple(
+            Button(("✅ " if name in chosen else "") + topic.names[state.language],
+                   payload(Subscribe(name))) for name, topic in self.topics.items()
+        )
+        [reply] = self._say("utter_subscribe_updates", state)
+        return [replace(reply, buttons=topics + reply.buttons)]
 
-    async def _vote(self, step: Step, state: ChatState, chat_id: str) -> list[Reply]:
-        poll_id, choice = int(str(step.values["poll"])), int(str(step.values["choice"]))
+    async def _unsubscribe(self, move: Unsubscribe, context: Context) -> list[Reply]:
+        await self.newsroom.unsubscribe(context.chat_id)
+        return self._say("utter_unsubscribed", context.state)
+
+    async def _subscribe(self, move: Subscribe, context: Context) -> list[Reply]:
+        state = context.state
+        topic = self.topics.get(move.topic)
+        if topic is None:
+            return self._say("utter_button_expired", state)
+        await self.newsroom.subscribe(context.chat_id, topic.key, state.language)
+        return self._say("utter_subscribed", state, topic=topic.names[state.language])
+
+    async def _feedback(self, move: Feedback, context: Context) -> list[Reply]:
+        state = context.state
+        if state.last_intents:
+            await self.polls.feedback(context.chat_id, state.last_intents[-1], move.up)
+        return self._say("utter_feedback_thanks", state)
+
+    async def _comment(self, move: PollComment, context: Context) -> list[Reply]:
+        await self.polls.comment(move.poll_id, context.chat_id, move.text)
+        return self._say("utter_poll_thanks", context.state)
+
+    async def _vote(self, move: PollVote, context: Context) -> list[Reply]:
+        state = context.state
         intent = state.last_intents[-1] if state.last_intents else None
-        if not await self.polls.vote(poll_id, chat_id, choice, intent):
+        if not await self.polls.vote(move.poll_id, context.chat_id, move.option, intent):
             return self._say("utter_poll_already", state)
-        poll = await self.polls.get(poll_id)
+        poll = await self.polls.get(move.poll_id)
         if poll and poll.free_text:
-            state.mode = f"poll_comment:{poll_id}"
+            state.mode = PollCommenting(move.poll_id)
             return self._say("utter_poll_ask_comment", state)
         return self._say("utter_poll_thanks", state)

@@ -8,12 +8,12 @@ from typing import Any, Literal, cast, get_args
 
 import yaml
 
-from bot.types import LANGUAGES, Language, StepKind
+from bot.types import LANGUAGES, ChooseTopics, HandoffOffer, Language, Move
 
 HANDOFF_ACTION = "offer_handoff"
-# Rule actions that Balie itself carries out: (step kind, step name).
-BOT_MOVES: dict[str, tuple[StepKind, str]] = {
-    HANDOFF_ACTION: ("handoff", "offer"), "offer_subscriptions": ("subscribe", "choose"),
+# Rule actions that Balie itself carries out, and the move each one is.
+BOT_MOVES: dict[str, type[Move]] = {
+    HANDOFF_ACTION: HandoffOffer, "offer_subscriptions": ChooseTopics,
 }
 ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
 # What `contract.yml` may say about an intent besides its name (described in that file).

@@ -2,7 +2,7 @@
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from bot.types import Step
+from bot.types import Fallback, HandoffMove, Move
 
 MESSAGES = Counter("balie_messages", "Messages in and out of conversations", ["direction"])
 TURN_SECONDS = Histogram(
@@ -24,14 +24,14 @@ STREAM_PENDING = Gauge("balie_stream_pending", "Stream entries read but not yet 
                        multiprocess_mode="max")
 
 
-def count_turn(step: Step, replies: int, latency_ms: float) -> None:
+def count_turn(move: Move, replies: int, latency_ms: float) -> None:
     """Count a handled turn: messages in and out, its latency, intent, fallback or handoff."""
     MESSAGES.labels("in").inc()
     MESSAGES.labels("out").inc(replies)
     TURN_SECONDS.observe(latency_ms / 1000)
-    if step.intent:
-        INTENTS.labels(step.intent).inc()
-    if step.kind == "fallback":
+    if move.intent:
+        INTENTS.labels(move.intent).inc()
+    if isinstance(move, Fallback):
         FALLBACKS.inc()
-    elif step.kind == "handoff":
+    elif isinstance(move, HandoffMove):
         HANDOFFS.inc()

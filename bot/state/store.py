@@ -1,11 +1,4 @@
-"""Conversation state in Redis: per-chat state, a per-chat lock and seen update ids.
-
-Key schema (every key is built by `key`):
-    balie:<chat_id>:state          JSON of ChatState, expires after the state TTL (default 30 days)
-    balie:<chat_id>:lock           per-chat lock while one turn is handled (10 s timeout)
-    balie:<chat_id>:seen           channel update ids handled, expires 2 days after the last
-    balie:<chat_id>:flood:<minute> number of turns in that minute, expires after 2 minutes
-"""
+"""Conversation state in Redis: per-chat state, a per-chat lock and seen update ids."""
 
 import asyncio
 import json
@@ -20,7 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import redis.asyncio as redis
 from redis.asyncio.retry import Retry
@@ -29,7 +22,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import LockError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from bot.types import Language
+from bot.state import keys
+from bot.types import Language, NoteKind
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +37,6 @@ SEEN_TTL = timedelta(days=2)
 RECENT_INTENTS = 5
 
 
-def key(chat_id: str, part: str) -> str:
-    """Build a Redis key for a chat."""
-    return f"balie:{chat_id}:{part}"
-
-
 @dataclass
 class Pending:
     """Buttons the citizen may press now; the nonce ties a press to the message that showed it."""
@@ -57,14 +46,65 @@ class Pending:
     titles: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Confirming:
+    """Balie asked "talk to a person?" and takes yes or no as the answer."""
+
+    name: ClassVar[str] = "confirming"
+
+
+@dataclass(frozen=True)
+class Noting:
+    """Out of hours: the next text is the message, or the call-back request, for staff."""
+
+    name: ClassVar[str] = "noting"
+    note: NoteKind
+
+
+@dataclass(frozen=True)
+class Commenting:
+    """After a rating: the next text is a comment on the handled chat."""
+
+    name: ClassVar[str] = "commenting"
+
+
+@dataclass(frozen=True)
+class PollCommenting:
+    """After a vote in a free-text poll: the next text is a comment on it."""
+
+    name: ClassVar[str] = "poll_comment"
+    poll_id: int
+
+
+Mode = Confirming | Noting | Commenting | PollCommenting
+MODES: dict[str, type[Mode]] = {
+    mode.name: mode for mode in (Confirming, Noting, Commenting, PollCommenting)
+}
+
+
+# The plain strings `mode` was stored as before it was typed ("bot" and unknown: no mode).
+LEGACY_MODES: dict[str, Mode] = {"confirming": Confirming(), "commenting": Commenting(),
+                                 "message": Noting("message"), "callback": Noting("callback")}
+
+
+def _mode(stored: object) -> Mode | None:
+    """Read a stored mode: {"name": ..., its fields}, or a string stored by an older Balie."""
+    if isinstance(stored, dict):
+        fields = dict(stored)
+        return MODES[fields.pop("name")](**fields)
+    # A chat in the middle of a handoff question or a poll during the upgrade keeps its place.
+    if isinstance(stored, str) and stored.startswith("poll_comment:"):
+        return PollCommenting(int(stored.partition(":")[2]))
+    return LEGACY_MODES.get(str(stored))
+
+
 @dataclass
 class ChatState:
     """What Balie remembers of one conversation between turns.
 
-    `mode` is the bot side of a handoff: bot, confirming (asked "talk to a person?"),
-    message or callback (waiting for the text to leave out of hours) and commenting (after a
-    rating); `case` is the handoff being rated; `form` is the guided form being filled in (its
-    slots, and `requested_slot`, are in `slots`).
+    `mode` is what the next text answers, None when Balie just listens; `case` is the handoff
+    being rated; `form` is the guided form being filled in (its slots, and `requested_slot`,
+    are in `slots`).
     """
 
     language: Language = "nl"
@@ -73,7 +113,7 @@ class ChatState:
     pending: Pending | None = None
     slots: dict[str, Any] = field(default_factory=dict)
     fallbacks: int = 0
-    mode: str = "bot"
+    mode: Mode | None = None
     case: int = 0
     form: str = ""
 
@@ -87,7 +127,9 @@ class ChatState:
 
     def to_json(self) -> str:
         """Serialise for Redis."""
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+        data = asdict(self)
+        data["mode"] = {"name": self.mode.name, **asdict(self.mode)} if self.mode else None
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, raw: str | bytes | None) -> "ChatState":
@@ -97,8 +139,9 @@ class ChatState:
         try:
             data = json.loads(raw)
             pending = data.pop("pending", None)
-            return cls(**data, pending=Pending(**pending) if pending else None)
-        except (ValueError, TypeError):
+            mode = _mode(data.pop("mode", None))
+            return cls(**data, mode=mode, pending=Pending(**pending) if pending else None)
+        except (ValueError, TypeError, KeyError):
             log.warning("unreadable chat state replaced")
             return cls()
 
@@ -199,16 +242,16 @@ class StateStore:
 
     async def load(self, chat_id: str) -> ChatState:
         """Return the chat's state, fresh when there is none."""
-        return ChatState.from_json(await self.client.get(key(chat_id, "state")))
+        return ChatState.from_json(await self.client.get(keys.state(chat_id)))
 
     async def save(self, chat_id: str, state: ChatState) -> None:
         """Store the chat's state and renew its expiry."""
-        await self.client.set(key(chat_id, "state"), state.to_json(), ex=self.ttl)
+        await self.client.set(keys.state(chat_id), state.to_json(), ex=self.ttl)
 
     @asynccontextmanager
     async def locked(self, chat_id: str) -> AsyncIterator[None]:
         """Hold the chat's lock so its turns are handled one at a time."""
-        name, token = key(chat_id, "lock"), secrets.token_hex(8)
+        name, token = keys.lock(chat_id), secrets.token_hex(8)
         deadline = time.monotonic() + LOCK_SECONDS
         while not await take(self.client, name, token, LOCK_SECONDS * 1000):
             if time.monotonic() > deadline:
@@ -221,7 +264,7 @@ class StateStore:
 
     async def count_turn(self, chat_id: str) -> int:
         """Count a turn of the chat in the current minute; return the count so far."""
-        flood = key(chat_id, f"flood:{int(time.time() // 60)}")
+        flood = keys.flood(chat_id, int(time.time() // 60))
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.incr(flood)
             pipe.expire(flood, 120)
@@ -230,7 +273,7 @@ class StateStore:
 
     async def first_sight(self, chat_id: str, update_id: int) -> bool:
         """Mark an update as seen; False when it was seen before (a replay)."""
-        seen, field, token = key(chat_id, "seen"), str(update_id), secrets.token_hex(3)
+        seen, field, token = keys.seen(chat_id), str(update_id), secrets.token_hex(3)
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.hsetnx(seen, field, token)
             pipe.expire(seen, SEEN_TTL)

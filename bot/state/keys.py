@@ -1,0 +1,98 @@
+"""Every Redis key Balie uses, built here and nowhere else.
+
+| key                         | type   | what                                 | TTL             |
+|-----------------------------|--------|--------------------------------------|-----------------|
+| balie:<chat>:state          | string | JSON of ChatState                    | state TTL, 30 d |
+| balie:<chat>:lock           | string | token of the turn being handled      | 10 s            |
+| balie:<chat>:seen           | hash   | update id → token, updates handled   | 2 d after last  |
+| balie:<chat>:flood:<minute> | string | turns in that minute                 | 2 min           |
+| balie:<chat>:inbox          | list   | the chat's updates not yet handled   | -               |
+| balie:<chat>:drain          | string | token of the worker draining it      | drain lock, 3 s |
+| balie:<chat>:out:<update>   | hash   | tries; n → sending/sent              | outbox TTL, 1 h |
+| balie:<chat>:outbox         | list   | JSON replies for the web chat page   | 24 h            |
+| balie:<chat>:handoff        | hash   | the ticket (bot.handoff.desk.Ticket) | - (closed)      |
+| balie:<chat>:poll:<poll>    | string | the poll was asked in this chat      | 90 d            |
+| balie:updates               | stream | every accepted update: chat, update  | maxlen          |
+| balie:handoff:queue         | zset   | waiting chat ids by queue time       | -               |
+| balie:handoff:topics        | hash   | chat → staff topic, t:<topic> → chat | -               |
+| balie:handoff:events        | stream | bot.handoff.events, one per entry    | maxlen 100k     |
+| balie:handoff:tasks_posted  | set    | task ids posted to the staff group   | -               |
+| balie:send:<second>         | string | sends of all workers that second     | 2 s             |
+| balie:send:pause            | string | set after a 429: all sends wait      | retry_after     |
+| balie:history:backlog       | list   | JSON log batches the DB refused      | -               |
+"""
+
+PREFIX = "balie"
+
+
+def _key(*parts: object) -> str:
+    return ":".join((PREFIX, *map(str, parts)))
+
+
+def state(chat_id: str) -> str:
+    """Return the key of a chat's state."""
+    return _key(chat_id, "state")
+
+
+def lock(chat_id: str) -> str:
+    """Return the key of a chat's turn lock."""
+    return _key(chat_id, "lock")
+
+
+def seen(chat_id: str) -> str:
+    """Return the key of a chat's handled update ids."""
+    return _key(chat_id, "seen")
+
+
+def flood(chat_id: str, minute: int) -> str:
+    """Return the key counting a chat's turns in one minute."""
+    return _key(chat_id, "flood", minute)
+
+
+def inbox(chat_id: str) -> str:
+    """Return the key of a chat's unhandled updates."""
+    return _key(chat_id, "inbox")
+
+
+def drain(chat_id: str) -> str:
+    """Return the key of a chat's drain lock."""
+    return _key(chat_id, "drain")
+
+
+def sends(chat_id: str, update_id: int) -> str:
+    """Return the key marking the outgoing messages of one update."""
+    return _key(chat_id, "out", update_id)
+
+
+def web_outbox(chat_id: str) -> str:
+    """Return the key of the replies waiting for a web chat page."""
+    return _key(chat_id, "outbox")
+
+
+def handoff(chat_id: str) -> str:
+    """Return the key of a chat's handoff ticket."""
+    return _key(chat_id, "handoff")
+
+
+def poll_asked(chat_id: str, poll_id: int) -> str:
+    """Return the key saying a poll was asked in a chat."""
+    return _key(chat_id, "poll", poll_id)
+
+
+def chat_pattern(chat_id: str) -> str:
+    """Return the SCAN pattern matching every key of a chat."""
+    return _key(chat_id, "*")
+
+
+def sent_in(second: int) -> str:
+    """Return the key counting every worker's sends in one second."""
+    return _key("send", second)
+
+
+UPDATES = _key("updates")
+HANDOFF_QUEUE = _key("handoff", "queue")
+HANDOFF_TOPICS = _key("handoff", "topics")
+HANDOFF_EVENTS = _key("handoff", "events")
+TASKS_POSTED = _key("handoff", "tasks_posted")
+SEND_PAUSE = _key("send", "pause")
+BACKLOG = _key("history", "backlog")
