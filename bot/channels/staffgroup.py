@@ -22,7 +22,7 @@ from telegram.ext import ContextTypes
 from bot.channels.notices import follow, join
 from bot.handoff.cases import SqlCases
 from bot.handoff.desk import HandoffDesk
-from bot.pipeline import Balie
+from bot.history.log import History
 from bot.state.store import key
 
 log = logging.getLogger(__name__)
@@ -41,18 +41,16 @@ class StaffDesk:
     """Telegram handlers for the staff group, and the reader of the handoff event stream."""
 
     def __init__(
-        self, balie: Balie, chat_id: int, staff_ids: frozenset[int], reminder_seconds: int
+        self, desk: HandoffDesk, history: History, cases: SqlCases, chat_id: int,
+        staff_ids: frozenset[int], reminder_seconds: int,
     ) -> None:
-        self.balie = balie
+        self.desk = desk
+        self.history = history
+        self.cases = cases
         self.chat_id = chat_id
         self.staff_ids = staff_ids
         self.reminder_seconds = reminder_seconds
         self.consumer = socket.gethostname()
-
-    @property
-    def desk(self) -> HandoffDesk:
-        """Return the handoff service."""
-        return self.balie.reception.desk
 
     # -- authorisation -----------------------------------------------------------------------
 
@@ -156,7 +154,7 @@ class StaffDesk:
 
     async def _post_tasks(self, bot: Bot) -> None:
         """Post each new non-live task (a payment arrangement request) once to the group."""
-        for task in await SqlCases(self.balie.history.engine).tasks():
+        for task in await self.cases.tasks():
             if not await self.desk.client.sadd(TASKS_POSTED, task.id):
                 continue
             text = f"📋 Taak ({task.reason}) van {task.chat_id}: {task.note}"
@@ -205,7 +203,7 @@ class StaffDesk:
                          _keyboard(("Claim", f"staff:claim:{chat}")))
 
     async def _summary(self, chat: str, event: dict[str, Any]) -> str:
-        history = await self.balie.history.conversation(chat)
+        history = await self.history.conversation(chat)
         asked = [m.intent for m in history if m.intent and m.direction == "in"]
         intents = list(dict.fromkeys(asked))
         lines = [

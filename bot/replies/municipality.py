@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -10,7 +9,6 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from bot.replies import formats
-from bot.settings import Settings
 from bot.types import Language
 
 DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -112,9 +110,3 @@ def load(facts_dir: Path, key: str) -> Municipality:
         holidays=frozenset(facts.get("holidays") or ()),
     )
 
-
-@cache
-def configured() -> Municipality:
-    """Return the municipality chosen by the settings (for actions, which run standalone too)."""
-    settings = Settings()
-    return load(settings.facts, settings.municipality)
