@@ -5,8 +5,9 @@ from typing import Any
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.acting.executor import action_services
 from bot.handoff import cases
-from bot.replies import formats, municipality
+from bot.replies import formats
 from bot.types import as_language
 
 KINDS = {
@@ -64,19 +65,20 @@ class ActionCheckCaseStatus(Action):
         language = as_language(tracker.get_slot("language"))
         reference = str(tracker.get_slot("case_reference") or "")
         address = str(tracker.get_slot("case_address") or "")
-        async with cases.configured() as backend:
-            tries, until = await backend.wrong_tries(tracker.sender_id)
-            if tries >= cases.MAX_TRIES and until:
-                local = until.astimezone(municipality.configured().now().tzinfo)
-                dispatcher.utter_message(response="utter_case_status_locked",
-                                         until=formats.clock(local.time(), language))
-                return []
-            status = await backend.find(reference, address) if reference and address else None
-            if status is None:
-                await backend.wrong_try(tracker.sender_id)
-                dispatcher.utter_message(response="utter_case_status_not_found",
-                                         tries_left=cases.MAX_TRIES - tries - 1)
-                return []
+        services = action_services()
+        backend = services.cases
+        tries, until = await backend.wrong_tries(tracker.sender_id)
+        if tries >= cases.MAX_TRIES and until:
+            local = until.astimezone(services.town.timezone)
+            dispatcher.utter_message(response="utter_case_status_locked",
+                                     until=formats.clock(local.time(), language))
+            return []
+        status = await backend.find(reference, address) if reference and address else None
+        if status is None:
+            await backend.wrong_try(tracker.sender_id)
+            dispatcher.utter_message(response="utter_case_status_not_found",
+                                     tries_left=cases.MAX_TRIES - tries - 1)
+            return []
         dispatcher.utter_message(response=f"utter_case_status_{status.status}",
                                  kind=KINDS[language][status.kind], reference=status.reference)
         return []

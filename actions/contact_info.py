@@ -5,7 +5,8 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.replies import formats, municipality
+from bot.acting.executor import action_services
+from bot.replies import formats
 from bot.types import as_language
 
 
@@ -20,7 +21,7 @@ class ActionContactInfo(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         """Utter the open or closed variant of the contact details."""
-        town = municipality.configured()
+        town = action_services().town
         language = as_language(tracker.get_slot("language"))
         now = town.now()
         closes_at = town.closes_at(now)

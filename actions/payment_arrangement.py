@@ -8,9 +8,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.case_status import AddressValidation
-from bot.handoff import cases
+from bot.acting.executor import action_services
 from bot.nlu import amounts
-from bot.replies import formats, municipality
+from bot.replies import formats
 from bot.types import as_language
 
 CENT = Decimal("0.01")
@@ -18,7 +18,7 @@ SLOTS = ("amount_due", "arrangement_terms", "case_address")
 
 
 def _limits() -> tuple[Decimal, Decimal, int]:
-    facts = municipality.configured().facts
+    facts = action_services().town.facts
     return (Decimal(str(facts["arrangement_min_eur"])), Decimal(str(facts["arrangement_max_eur"])),
             int(facts["arrangement_max_terms"]))
 
@@ -74,11 +74,11 @@ class ActionRequestArrangement(Action):
         terms = int(tracker.get_slot("arrangement_terms"))
         instalment = (amount / terms).quantize(CENT, ROUND_UP)
         detail = f"{formats.money(amount, 'nl')} in {terms} termijnen"
-        async with cases.configured() as backend:
-            reference = await backend.create(
-                "arrangement", str(tracker.get_slot("case_address")), language, detail)
-            await backend.task(tracker.sender_id, language, "payment_arrangement",
-                               f"{reference}: {detail}")
+        backend = action_services().cases
+        reference = await backend.create(
+            "arrangement", str(tracker.get_slot("case_address")), language, detail)
+        await backend.task(tracker.sender_id, language, "payment_arrangement",
+                           f"{reference}: {detail}")
         dispatcher.utter_message(
             response="utter_arrangement_requested", reference=reference, terms=terms,
             amount=formats.money(amount, language), instalment=formats.money(instalment, language))

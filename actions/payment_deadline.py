@@ -5,7 +5,8 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.replies import formats, municipality
+from bot.acting.executor import action_services
+from bot.replies import formats
 from bot.types import as_language
 
 
@@ -20,7 +21,7 @@ class ActionPaymentDeadline(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         """Utter the upcoming or passed variant of the deadline answer."""
-        town = municipality.configured()
+        town = action_services().town
         days_left = (town.facts["payment_due_date"] - town.now().date()).days
         if days_left >= 0:
             when = formats.in_days(days_left, as_language(tracker.get_slot("language")))

@@ -8,8 +8,8 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.acting.executor import action_services
 from bot.nlu import amounts
-from bot.replies import municipality
 
 HOUSEHOLDS = {  # first match wins: "alleen met kinderen" is a single parent, not single
     "couple": re.compile(r"(samen|partner|getrouwd|gehuwd|couple|married|together|\bwife\b|"
@@ -98,7 +98,7 @@ class ActionCheckRemission(Action):
         if any(tracker.get_slot(slot) is None for slot in SLOTS):
             dispatcher.utter_message(response="utter_remission")  # not run by its form
             return []
-        facts = municipality.configured().facts
+        facts = action_services().town.facts
         household = str(tracker.get_slot("remission_household"))
         income, savings, car = (Decimal(str(tracker.get_slot(slot))) for slot in SLOTS[1:])
         result = outcome(facts, household, income, savings, car)

@@ -12,8 +12,9 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.acting.executor import action_services
 from bot.nlu import amounts
-from bot.replies import formats, municipality
+from bot.replies import formats
 from bot.types import Language, as_language
 
 # A WOZ value outside this range is a typo or not a WOZ value at all (a year, a count).
@@ -114,7 +115,7 @@ class ActionCalculateTax(Action):
     def _utter(
         dispatcher: CollectingDispatcher, language: Language, facts: dict[str, Any], use: str
     ) -> None:
-        rates = municipality.configured().facts
+        rates = action_services().town.facts
 
         def money(value: Decimal) -> str:
             return formats.money(value, language)

@@ -1,26 +1,21 @@
-"""The `balie` command: run, worker, chat, nlu train, nlu evaluate."""
+"""The `balie` command: run, worker, console, chat, users, nlu and the supervisor commands."""
 
 import argparse
 import asyncio
 import getpass
 import json
-import os
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from bot.history.accounts import ROLES, AccountError, Accounts
 from bot.history.log import History
 from bot.nlu import content, serving
 from bot.ops import commands, logs
 from bot.replies import municipality, render
-from bot.settings import Settings
-
-if TYPE_CHECKING:
-    pass
+from bot.settings import Settings, prepare_libraries
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -112,13 +107,24 @@ def _checked(settings: Settings) -> bool:
     return True
 
 
+async def _chat(settings: Settings) -> None:
+    from bot.channels import terminal
+    from bot.services import Services
+
+    async with Services.opened(settings) as services:
+        await terminal.chat(services.balie)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line."""
-    # Opt in to PTB's coming behaviour: durations such as RetryAfter.retry_after are
-    # timedeltas (PTB 22 warns on every read otherwise).
-    os.environ.setdefault("PTB_TIMEDELTA", "true")
     args = _parser().parse_args(argv)
     settings = Settings()
+    telegram = args.command == "run" and settings.telegram_token is not None
+    if telegram and args.workers and settings.metrics_dir is None:
+        # Worker processes write their metrics to files the intake's /metrics reads.
+        settings = settings.model_copy(
+            update={"metrics_dir": Path(tempfile.mkdtemp(prefix="balie-metrics-"))})
+    prepare_libraries(settings)
     logs.configure(settings.log_level, settings.log_format)
     if args.command == "nlu":
         return _nlu(settings, args)
@@ -130,17 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
     if args.command == "chat":
-        from bot.channels import terminal
-        from bot.pipeline import Balie
-
-        asyncio.run(terminal.chat(Balie(settings)))
+        asyncio.run(_chat(settings))
         return 0
 
-    telegram = args.command == "run" and settings.telegram_token is not None
-    if telegram and args.workers and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
-        # Worker processes write their metrics to files the intake's /metrics reads; the
-        # variable must be set before the metrics are defined (on import).
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="balie-metrics-")
     from bot.ops import runner
 
     if telegram:

@@ -1,35 +1,25 @@
 """The path of every turn: clean → understand → decide → act → answer, with state and log."""
 
-import asyncio
 import logging
 import time
 from dataclasses import replace
-from datetime import timedelta
-from functools import cached_property, partial
-from typing import TypeVar
+from functools import partial
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from bot.acting.executor import Executor
 from bot.acting.forms import Forms
 from bot.acting.router import Context, Router
 from bot.dialogue import buttons, policy
-from bot.handoff.desk import HandoffDesk
 from bot.handoff.reception import Reception
-from bot.history.accounts import STAFF_ROLES, Accounts
 from bot.history.backlog import Backlog
 from bot.history.log import Entry, History
 from bot.history.retention import forget
-from bot.listening.announcements import Newsroom
 from bot.listening.listener import Listening
-from bot.listening.polls import Polls
-from bot.nlu import content, sanitize
-from bot.nlu.serving import NLU, load_or_train
+from bot.nlu import sanitize
+from bot.nlu.serving import NLU
 from bot.ops import metrics
-from bot.replies import municipality
 from bot.replies.render import Renderer
-from bot.settings import Settings
 from bot.state.store import StateStore
 from bot.types import (
     Act,
@@ -49,114 +39,34 @@ from bot.types import (
 )
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 FORGOTTEN = Forget(True)
-
-
-def _ready(part: T | None) -> T:
-    """Return a part that `Balie.start` opens, or say it has not run."""
-    if part is None:
-        raise RuntimeError("Balie.start() has not run")
-    return part
 
 
 class Balie:
     """Handles turns from any channel and returns the replies to send."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.content = content.load(settings.intents_dir)
-        self.town = municipality.load(settings.facts, settings.municipality)
-        self.renderer = Renderer(self.content.responses, self.town)
-        self.policy = policy.Policy(
-            threshold=settings.nlu_threshold,
-            fallback=settings.nlu_fallback_threshold,
-            margin=settings.nlu_margin,
-            max_chars=settings.max_message_chars,
-            actions=self.content.actions,
-            clarifiable=self.content.clarifiable,
-            handoffs=self.content.handoffs | self.town.always_human,
-            staffed=settings.staff_chat_id is not None,
-            forms=frozenset(self.content.forms),
-            form_slots=frozenset(slot for form in self.content.forms.values()
-                                 for slot in form.required_slots),
-            form_stay=self.content.form_stay,
-        )
-        self.executor = Executor(settings.actions_dir, settings.action_endpoint)
-        self.forms = Forms(self.content.forms, self.executor, self.renderer)
-        self._nlu: NLU | None = None
-        self._store: StateStore | None = None
-        self._history: History | None = None
-        self._reception: Reception | None = None
-        self._listening: Listening | None = None
-
-    @property
-    def model(self) -> NLU:
-        """Return the NLU model (after `start`)."""
-        return _ready(self._nlu)
-
-    @property
-    def store(self) -> StateStore:
-        """Return the state store (after `start`)."""
-        return _ready(self._store)
-
-    @property
-    def history(self) -> History:
-        """Return the conversation log (after `start`)."""
-        return _ready(self._history)
-
-    @property
-    def reception(self) -> Reception:
-        """Return the citizen side of the handoff desk (after `start`)."""
-        return _ready(self._reception)
-
-    @property
-    def listening(self) -> Listening:
-        """Return announcements, subscriptions, polls and feedback (after `start`)."""
-        return _ready(self._listening)
-
-    @cached_property
-    def router(self) -> Router:
-        """Return the handler of every move: the pipeline's, forms', reception's, listening's."""
-        router = Router()
-        router.register(Say, self._say)
-        router.register(Answer, self._answer)
-        router.register(Act, self._act)
-        router.register(Clarify, self._clarify)
-        router.register(Fallback, self._fallback)
-        router.register(Forget, self._forget)
-        router.include(self.forms.router, self.reception.router, self.listening.router)
-        return router
-
-    async def start(self) -> None:
-        """Load or train the NLU model and open Redis and the database."""
-        settings = self.settings
-        self._nlu = await asyncio.to_thread(
-            load_or_train, self.content, settings.model_cache
-        )
-        self._store = StateStore.open(
-            settings.redis_url, settings.data_dir, timedelta(days=settings.state_ttl_days)
-        )
-        self._history = await History.open(settings.sqlalchemy_url)
-        accounts = Accounts(self._history, settings.password_time_cost,
-                            settings.password_memory_kib)
-        if await accounts.count(STAFF_ROLES):
-            # Staff answer from the web console, with or without a Telegram staff group.
-            self.policy = replace(self.policy, staffed=True)
-        desk = HandoffDesk(self._store.client, self._history, settings.handoff_minutes_per_citizen)
-        self._reception = Reception(desk, self.renderer, self.town)
-        self._listening = Listening(
-            Newsroom(self._history, self.content.topics), Polls(self._history),
-            self._store.client, self.renderer, self.content.topics, self.content.rated,
-        )
-
-    async def stop(self) -> None:
-        """Close Redis, the database and the action server client."""
-        await self.executor.close()
-        if self._store:
-            await self._store.close()
-        if self._history:
-            await self._history.close()
+    def __init__(
+        self, *, store: StateStore, history: History, model: NLU, policy: policy.Policy,
+        renderer: Renderer, forms: Forms, reception: Reception, listening: Listening,
+        flood_per_minute: int,
+    ) -> None:
+        self.store = store
+        self.history = history
+        self.model = model
+        self.policy = policy
+        self.renderer = renderer
+        self.forms = forms
+        self.reception = reception
+        self.listening = listening
+        self.flood_per_minute = flood_per_minute
+        self.router = Router()
+        self.router.register(Say, self._say)
+        self.router.register(Answer, self._answer)
+        self.router.register(Act, self._act)
+        self.router.register(Clarify, self._clarify)
+        self.router.register(Fallback, self._fallback)
+        self.router.register(Forget, self._forget)
+        self.router.include(forms.router, reception.router, listening.router)
 
     async def handle(self, turn: Turn) -> list[Reply]:
         """Answer one turn; a replayed update gets no second answer."""
@@ -171,7 +81,7 @@ class Balie:
                 log.info("replayed update ignored", extra={"chat": chat, "update": turn.update_id})
                 return []
             turns = await self.store.count_turn(chat)
-            if turns > self.settings.flood_per_minute:
+            if turns > self.flood_per_minute:
                 return await self._flooded(turn, turns)
             async with self.store.locked(chat):
                 state = await self.store.load(chat)
@@ -203,7 +113,7 @@ class Balie:
         """Too many turns this minute: one polite notice, then quiet; every message is logged."""
         language = (await self.store.load(turn.chat_id)).language
         replies = []
-        if turns == self.settings.flood_per_minute + 1:
+        if turns == self.flood_per_minute + 1:
             replies = [self.renderer.render("utter_flood", language)]
         move = Say("utter_flood")
         await self._record(turn, sanitize.clean(turn.text), language, None, move, replies, 0.0)

@@ -1,5 +1,6 @@
-"""The one Settings object, read from the environment and `.env`."""
+"""The one Settings object, read from the environment and `.env`; the only module that reads it."""
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -42,8 +43,10 @@ class Settings(BaseSettings):
     staff_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     handoff_reminder_seconds: int = 300
     handoff_minutes_per_citizen: float = 5.0
-    broadcast_per_second: float = 25.0
     send_per_second: int = 30
+    # Broadcasts take from the same budget, but only while fewer messages than this went out in
+    # the current second: answers keep the rest.
+    broadcast_per_second: int = 25
 
     action_endpoint: str | None = None
     actions_dir: Path = ACTIONS_DIR
@@ -68,6 +71,8 @@ class Settings(BaseSettings):
     nlu_margin: float = 0.2
     max_message_chars: int = 4096
     flood_per_minute: int = 20
+
+    metrics_dir: Path | None = Field(default=None, validation_alias="PROMETHEUS_MULTIPROC_DIR")
 
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
@@ -106,3 +111,21 @@ class Settings(BaseSettings):
             if url.startswith(prefix):
                 return "postgresql+asyncpg://" + url.removeprefix(prefix)
         return url
+
+
+def prepare_libraries(settings: Settings) -> None:
+    """Set what libraries read from the environment themselves, before they read it.
+
+    PTB gives durations such as RetryAfter.retry_after as timedeltas (it warns on every read
+    otherwise); prometheus_client keeps every process's metrics in files in `metrics_dir`, so
+    the intake's /metrics adds up those of its worker processes. It reads the variable when
+    the metrics are defined, on import of `bot.ops.metrics`.
+    """
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    if settings.metrics_dir is not None:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(settings.metrics_dir)
+
+
+def child_environment(**changes: str) -> dict[str, str]:
+    """Return the environment for a child `balie` process: this one's, with `changes`."""
+    return {**os.environ, **changes}

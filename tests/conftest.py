@@ -20,6 +20,7 @@ from bot.nlu import content
 from bot.nlu.serving import NLU, load_or_train
 from bot.pipeline import Balie
 from bot.replies import municipality
+from bot.services import Services
 from bot.settings import PROJECT_DIR, Settings
 from bot.state.store import EmbeddedRedis
 from tests.support.bot_api import TOKEN, BotAPI
@@ -118,13 +119,16 @@ def settings(environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Se
 
 
 @pytest.fixture
-async def balie(settings: Settings) -> AsyncIterator[Balie]:
-    instance = Balie(settings)
-    await instance.start()
-    try:
-        yield instance
-    finally:
-        await instance.stop()
+async def services(settings: Settings) -> AsyncIterator[Services]:
+    """The services a Balie process opens, on this backend."""
+    async with Services.opened(settings) as opened:
+        yield opened
+
+
+@pytest.fixture
+def balie(services: Services) -> Balie:
+    """The turn pipeline, built by the services as in production."""
+    return services.balie
 
 
 @pytest.fixture

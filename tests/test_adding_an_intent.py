@@ -111,7 +111,7 @@ def test_the_new_intent_passes_the_content_checks(
 ) -> None:
     loaded = content.load(town_folders.intents)
     assert "parking_permit" in loaded.contract and "parking_permit" in loaded.rated
-    names = set(Executor(town_folders.actions).names)
+    names = set(Executor(actions=town_folders.actions).names)
     assert "action_check_parking_permit" in names
     checks.check_all(loaded, town_folders.intents, town, names)
 

@@ -10,10 +10,12 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import redis.asyncio as redis
 from sqlalchemy import func, select
 from telegram import Bot
 
 from bot.history.log import History
+from bot.intake.budget import RateLimit
 from bot.listening.announcements import Newsroom, Subscription
 from bot.listening.broadcast import Broadcaster, Report
 from bot.nlu import content
@@ -49,14 +51,22 @@ def received(bot_api: BotAPI) -> Counter[int]:
 
 
 async def run_broadcast(
-    history: History, bot_api: BotAPI, settings: Settings, per_second: float
+    history: History, bot_api: BotAPI, settings: Settings, per_second: int,
+    budget: RateLimit | None = None,
 ) -> Report:
     news, announcement = await announce(history)
     broadcaster = Broadcaster(history, news)
     broadcast = await broadcaster.create("aanslag", announcement_id=announcement)
-    async with office(settings) as desk, Bot(TOKEN, base_url=bot_api.base_url) as bot:
-        messages = await _messages(desk, announcement, None)
-        return await broadcaster.run(broadcast, _sender(bot, messages), per_second=per_second)
+    assert settings.redis_url
+    client = redis.Redis.from_url(settings.redis_url)
+    try:
+        async with office(settings) as desk, Bot(TOKEN, base_url=bot_api.base_url) as bot:
+            messages = await _messages(desk, announcement, None)
+            return await broadcaster.run(
+                broadcast, _sender(bot, messages),
+                budget or RateLimit(client, settings.send_per_second), per_second)
+    finally:
+        await client.aclose()
 
 
 async def test_2000_subscribers_get_it_once_and_blocked_ones_are_unsubscribed(
@@ -90,6 +100,31 @@ async def test_too_many_requests_is_waited_out(
     assert report.retries > 0 and bot_api.refusals[429] == report.retries
     assert set(received(bot_api).values()) == {1}
     assert report.rate <= 40 * 1.1
+
+
+async def test_answers_and_a_broadcast_together_stay_within_the_shared_budget(
+    history: History, bot_api: BotAPI, settings: Settings,
+) -> None:
+    await subscribe_many(history, count=15)
+    assert settings.redis_url
+    client = redis.Redis.from_url(settings.redis_url)
+    budget = RateLimit(client, 10)
+    answered: Counter[int] = Counter()
+
+    async def answer() -> None:
+        # What a worker's outbox does before each message it sends.
+        answered[await budget.acquire()] += 1
+
+    try:
+        report, *_ = await asyncio.gather(
+            run_broadcast(history, bot_api, settings, per_second=6, budget=budget),
+            *(answer() for _ in range(15)))
+    finally:
+        await client.aclose()
+    assert report.counts["sent"] == 15 and answered.total() == 15
+    # Counted per second of the budget itself, so a slow machine cannot blur the seconds.
+    assert max((answered + report.per_second).values()) <= 10, "never more than the budget"
+    assert report.peak <= 6, "the broadcast leaves room for answers"
 
 
 async def test_a_killed_broadcast_resumes_without_duplicates(

@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.acting.executor import Executor, Result, UnknownAction, tracker
+from bot.acting.executor import ActionServices, Executor, Result, UnknownAction, tracker
 from bot.handoff.cases import SqlCases
 from bot.history.log import History
 from bot.nlu import content
+from bot.replies.municipality import Municipality
 from bot.settings import PROJECT_DIR
 from bot.state.store import ChatState
 from bot.types import Parse
@@ -90,8 +91,8 @@ def seeded(slots: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A migrated SQLite database that both execution modes use, as DATABASE_URL."""
+def database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated SQLite database that both execution modes use."""
     url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('contract') / 'balie.db'}"
 
     async def migrate() -> None:
@@ -101,9 +102,7 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         await engine.dispose()
 
     asyncio.run(migrate())
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DATABASE_URL", url)
-        yield url
+    return url
 
 
 @pytest.fixture(scope="module")
@@ -122,9 +121,12 @@ def comparable(result: Result) -> Result:
 
 @pytest.mark.parametrize("language", ["nl", "en"])
 async def test_every_action_is_the_same_in_process_and_over_http(
-    action_server: str, language: str
+    action_server: str, database: str, town: Municipality, language: str
 ) -> None:
-    local, remote = Executor(), Executor(endpoint=action_server)
+    # In process as Services builds it; the action server builds its own from DATABASE_URL.
+    engine = create_async_engine(database)
+    local = Executor(ActionServices(SqlCases(engine), town))
+    remote = Executor(endpoint=action_server)
     try:
         assert local.names == remote.names and len(local.names) >= 3
         assert set(ANSWERS) == {f"validate_{form}" for form in FORMS}, "every form is checked"
@@ -139,6 +141,7 @@ async def test_every_action_is_the_same_in_process_and_over_http(
             assert spoke, f"{name} did nothing"
     finally:
         await remote.close()
+        await engine.dispose()
 
 
 async def test_an_unknown_action_is_refused_both_ways(action_server: str) -> None:

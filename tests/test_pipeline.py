@@ -4,6 +4,7 @@ import pytest
 import sqlalchemy
 
 from bot.pipeline import Balie
+from bot.services import Services
 from bot.settings import Settings
 from bot.state.store import Pending
 from bot.types import HandoffMove, Move, Reply, Turn
@@ -145,12 +146,9 @@ async def test_state_is_kept_in_redis_with_a_ttl(balie: Balie) -> None:
 
 async def test_unreachable_redis_gets_an_apology_not_silence(settings: Settings) -> None:
     broken = settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
-    balie = Balie(broken)
-    await balie.start()
-    try:
+    async with Services.opened(broken) as services:
+        balie = services.balie
         replies = await say(balie, "hoe maak ik bezwaar?")
-    finally:
-        await balie.stop()
     assert replies[0].text == balie.renderer.render("utter_technical_problem", "nl").text
 
 
@@ -178,13 +176,10 @@ async def test_forget_erases_the_chat_after_confirmation(balie: Balie) -> None:
 
 
 async def test_a_flood_gets_one_notice_and_every_message_is_kept(settings: Settings) -> None:
-    balie = Balie(settings.model_copy(update={"flood_per_minute": 5}))
-    await balie.start()
-    try:
+    async with Services.opened(settings.model_copy(update={"flood_per_minute": 5})) as services:
+        balie = services.balie
         answers = [await say(balie, f"hoi {n}") for n in range(8)]
         log = await balie.history.conversation(CHAT)
-    finally:
-        await balie.stop()
     assert all(len(a) == 1 for a in answers[:5])
     assert [r.text for r in answers[5]] == [balie.renderer.render("utter_flood", "nl").text]
     assert answers[6:] == [[], []]

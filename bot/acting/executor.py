@@ -1,13 +1,17 @@
 """Runs the rasa-sdk actions in `actions/` (or BALIE_ACTIONS_DIR) on a chat state's tracker.
 
 In process by default; with an action endpoint, over HTTP to a rasa-sdk action server
-(`python -m rasa_sdk --actions actions`) with the same webhook protocol Rasa uses.
+(`python -m rasa_sdk --actions actions`) with the same webhook protocol Rasa uses. An action
+finds what it works with (the cases backend, the municipality's facts) through
+`action_services()`: the executor's in process, the action server's own otherwise.
 """
 
 import copy
 import importlib.util
 import sys
+from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -15,8 +19,11 @@ from typing import Any
 import httpx
 from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionNotFoundException
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.settings import ACTIONS_DIR
+from bot.handoff.cases import SqlCases
+from bot.replies import municipality
+from bot.settings import ACTIONS_DIR, Settings
 from bot.state.store import ChatState
 from bot.types import Parse
 
@@ -24,6 +31,32 @@ ENDPOINT_TIMEOUT = 10.0
 # Keys of a rasa-sdk message dict that are not values for the response template.
 MESSAGE_KEYS = {"text", "buttons", "elements", "custom", "template", "response", "image",
                 "attachment"}
+
+
+@dataclass(frozen=True)
+class ActionServices:
+    """What actions work with: the cases backend and the municipality's facts."""
+
+    cases: SqlCases
+    town: municipality.Municipality
+
+
+_RUNNING: ContextVar[ActionServices | None] = ContextVar("action_services", default=None)
+
+
+def action_services() -> ActionServices:
+    """Return the services of the action being run: its executor's, or the action server's."""
+    return _RUNNING.get() or _standalone()
+
+
+@cache
+def _standalone() -> ActionServices:
+    # The one place besides the entry points that reads Settings: under
+    # `python -m rasa_sdk --actions actions` no Balie process hands the actions their
+    # services, so the action server builds them from the environment, once, at first use.
+    settings = Settings()
+    return ActionServices(SqlCases(create_async_engine(settings.sqlalchemy_url)),
+                          municipality.load(settings.facts, settings.municipality))
 
 
 class UnknownAction(Exception):
@@ -85,9 +118,13 @@ def template_values(message: dict[str, Any]) -> dict[str, Any]:
 class Executor:
     """Registers every action in the actions package and runs them by name."""
 
-    def __init__(self, actions: Path = ACTIONS_DIR, endpoint: str | None = None) -> None:
+    def __init__(
+        self, services: ActionServices | None = None, endpoint: str | None = None,
+        actions: Path = ACTIONS_DIR,
+    ) -> None:
         self._executor = ActionExecutor()
         self._executor.register_package(package(actions))
+        self.services = services
         self.endpoint = endpoint.rstrip("/") if endpoint else None
         self._client: httpx.AsyncClient | None = None
 
@@ -117,12 +154,15 @@ class Executor:
             response.raise_for_status()
             body = response.json()
             return Result(list(body.get("events") or []), list(body.get("responses") or []))
+        running = _RUNNING.set(self.services)
         try:
             # rasa-sdk changes the tracker it is given (Tracker.add_slots); over HTTP it gets a
             # copy, so in process it must too.
             result = await self._executor.run(copy.deepcopy(call))
         except ActionNotFoundException as error:
             raise UnknownAction(name) from error
+        finally:
+            _RUNNING.reset(running)
         if result is None:
             raise UnknownAction(name)
         return Result(list(result.events), list(result.responses))

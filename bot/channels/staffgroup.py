@@ -12,6 +12,7 @@ import logging
 import socket
 from datetime import datetime
 from functools import partial
+from zoneinfo import ZoneInfo
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update, User
 from telegram.constants import ChatMemberStatus, ParseMode
@@ -32,7 +33,7 @@ from bot.handoff.events import (
     Released,
     Reminder,
 )
-from bot.pipeline import Balie
+from bot.history.log import History
 from bot.state import keys
 
 log = logging.getLogger(__name__)
@@ -50,18 +51,17 @@ class StaffDesk:
     """Telegram handlers for the staff group, and the reader of the handoff event stream."""
 
     def __init__(
-        self, balie: Balie, chat_id: int, staff_ids: frozenset[int], reminder_seconds: int
+        self, desk: HandoffDesk, history: History, cases: SqlCases, timezone: ZoneInfo,
+        chat_id: int, staff_ids: frozenset[int], reminder_seconds: int,
     ) -> None:
-        self.balie = balie
+        self.desk = desk
+        self.timezone = timezone
+        self.history = history
+        self.cases = cases
         self.chat_id = chat_id
         self.staff_ids = staff_ids
         self.reminder_seconds = reminder_seconds
         self.consumer = socket.gethostname()
-
-    @property
-    def desk(self) -> HandoffDesk:
-        """Return the handoff service."""
-        return self.balie.reception.desk
 
     # -- authorisation -----------------------------------------------------------------------
 
@@ -165,7 +165,7 @@ class StaffDesk:
 
     async def _post_tasks(self, bot: Bot) -> None:
         """Post each new non-live task (a payment arrangement request) once to the group."""
-        for task in await SqlCases(self.balie.history.engine).tasks():
+        for task in await self.cases.tasks():
             if not await self.desk.client.sadd(keys.TASKS_POSTED, task.id):
                 continue
             text = f"📋 Taak ({task.reason}) van {task.chat_id}: {task.note}"
@@ -217,11 +217,11 @@ class StaffDesk:
                          _keyboard(("Claim", f"staff:claim:{chat}")))
 
     async def _summary(self, event: Queued) -> str:
-        history = await self.balie.history.conversation(event.chat_id)
+        history = await self.history.conversation(event.chat_id)
         asked = [m.intent for m in history if m.intent and m.direction == "in"]
         intents = list(dict.fromkeys(asked))
         # When the chat was queued, on the municipality's clock (not the server's).
-        since = datetime.fromtimestamp(event.at, self.balie.town.timezone).strftime("%H:%M")
+        since = datetime.fromtimestamp(event.at, self.timezone).strftime("%H:%M")
         lines = [
             f"{KINDS.get(event.kind, 'Chat')} · taal {event.language.upper()} · "
             f"plek {event.position} · sinds {since}",

@@ -6,6 +6,7 @@ import logging
 import socket
 from functools import partial
 
+import redis.asyncio as redis
 from redis.exceptions import RedisError
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType, ParseMode
@@ -23,6 +24,7 @@ from bot.channels.notices import follow, join, notice
 from bot.channels.staffgroup import StaffDesk
 from bot.channels.transport import AiohttpRequest
 from bot.handoff.events import Event
+from bot.history.log import History
 from bot.history.retention import purge
 from bot.intake import outbox
 from bot.pipeline import Balie
@@ -89,7 +91,7 @@ async def send(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list
         await deliver(context.bot, f"tg:{update.effective_chat.id}", replies)
 
 
-def build(settings: Settings, balie: Balie) -> tuple[Application, StaffDesk | None]:  # type: ignore[type-arg]
+def build(settings: Settings, balie: Balie, staff: StaffDesk | None) -> Application:  # type: ignore[type-arg]
     """Build the PTB Application with Balie's handlers; updates come from `bot.intake.worker`."""
     if settings.telegram_token is None:
         raise ValueError("TELEGRAM_TOKEN is not set")
@@ -102,7 +104,7 @@ def build(settings: Settings, balie: Balie) -> tuple[Application, StaffDesk | No
         await send(update, context, await balie.handle(turn_from(update, kind, text or "")))
 
     async def command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Answer /start, /help and /taal."""
+        """Answer a command such as /start, /help, /taal or /vergeet."""
         incoming = update.effective_message
         text = incoming.text if incoming and incoming.text else "/help"
         await send(update, context, await balie.handle(turn_from(update, "command", text)))
@@ -118,10 +120,6 @@ def build(settings: Settings, balie: Balie) -> tuple[Application, StaffDesk | No
             await query.edit_message_reply_markup(None)
         await send(update, context, replies)
 
-    staff = None
-    if settings.staff_chat_id is not None:
-        staff = StaffDesk(balie, settings.staff_chat_id, settings.staff_ids,
-                          settings.handoff_reminder_seconds)
     application = (
         ApplicationBuilder()
         .token(settings.telegram_token.get_secret_value())
@@ -143,13 +141,13 @@ def build(settings: Settings, balie: Balie) -> tuple[Application, StaffDesk | No
     # An edited message is answered as a new one: the citizen changed the question.
     application.add_handler(MessageHandler(PRIVATE & filters.UpdateType.MESSAGES, message))
     application.add_error_handler(_log_error)
-    return application, staff
+    return application
 
 
-async def tell_citizens(balie: Balie, bot: Bot) -> None:
+async def tell_citizens(balie: Balie, client: "redis.Redis", bot: Bot) -> None:
     """Tell Telegram citizens what staff do with their handoffs, until cancelled."""
-    await join(balie.store.client, CITIZENS)
-    await follow(balie.store.client, CITIZENS, socket.gethostname(), partial(_tell, balie, bot))
+    await join(client, CITIZENS)
+    await follow(client, CITIZENS, socket.gethostname(), partial(_tell, balie, bot))
 
 
 async def _tell(balie: Balie, bot: Bot, event: Event) -> None:
@@ -161,11 +159,11 @@ async def _tell(balie: Balie, bot: Bot, event: Event) -> None:
         await deliver(bot, told.chat_id, replies)
 
 
-async def purge_daily(balie: Balie) -> None:
+async def purge_daily(history: History, days: int) -> None:
     """Apply the retention time at start-up and then once a day."""
     while True:
         try:
-            await purge(balie.history, int(balie.town.facts["retention_days"]), actor="schedule")
+            await purge(history, days, actor="schedule")
         except Exception:
             log.exception("purge failed; trying again tomorrow")
         await asyncio.sleep(PURGE_INTERVAL)

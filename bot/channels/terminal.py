@@ -36,15 +36,11 @@ def turn_for(line: str, buttons: list[Button]) -> Turn:
 
 async def chat(balie: Balie, source: TextIO = sys.stdin, out: TextIO = sys.stdout) -> None:
     """Talk with Balie until end of input or /stop."""
-    await balie.start()
-    try:
-        start = Turn(chat_id=CHAT_ID, channel="terminal", kind="command", text="/start")
-        buttons = show(await balie.handle(start), out)
-        while True:
-            print(PROMPT, end="", file=out, flush=True)
-            line = await asyncio.to_thread(source.readline)
-            if not line or line.strip() in {"/stop", "/quit", "/exit"}:
-                break
-            buttons = show(await balie.handle(turn_for(line.strip(), buttons)), out)
-    finally:
-        await balie.stop()
+    start = Turn(chat_id=CHAT_ID, channel="terminal", kind="command", text="/start")
+    buttons = show(await balie.handle(start), out)
+    while True:
+        print(PROMPT, end="", file=out, flush=True)
+        line = await asyncio.to_thread(source.readline)
+        if not line or line.strip() in {"/stop", "/quit", "/exit"}:
+            break
+        buttons = show(await balie.handle(turn_for(line.strip(), buttons)), out)

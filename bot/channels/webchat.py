@@ -16,9 +16,10 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from bot.channels.notices import follow, join, notice
 from bot.handoff.events import Event
+from bot.history.log import History
 from bot.pipeline import Balie
 from bot.state import keys
-from bot.state.store import ChatState
+from bot.state.store import ChatState, StateStore
 from bot.types import Reply, Turn, TurnKind, as_language
 
 CHANNEL = "web"
@@ -35,14 +36,16 @@ def as_json(replies: list[Reply]) -> list[dict[str, Any]]:
 class WebChat:
     """Turns from the page, tokens for its chats, and the outbox staff messages go to."""
 
-    def __init__(self, balie: Balie, secret: str) -> None:
+    def __init__(self, balie: Balie, store: StateStore, history: History, secret: str) -> None:
         self.balie = balie
+        self.store = store
+        self.history = history
         self.tokens = URLSafeSerializer(secret, salt="balie-webchat")
 
     async def open(self, language: str) -> tuple[str, str]:
         """Start a new chat in the page's language: return its id and the token the page keeps."""
         chat_id = f"{CHANNEL}:{secrets.token_urlsafe(16)}"
-        await self.balie.store.save(chat_id, ChatState(language=as_language(language)))
+        await self.store.save(chat_id, ChatState(language=as_language(language)))
         return chat_id, self.tokens.dumps(chat_id)
 
     def chat_of(self, token: str | None) -> str | None:
@@ -64,7 +67,7 @@ class WebChat:
 
     async def collect(self, chat_id: str) -> list[dict[str, Any]]:
         """Take the replies waiting in the chat's outbox."""
-        client = self.balie.store.client
+        client = self.store.client
         async with client.pipeline(transaction=True) as pipe:
             pipe.lrange(keys.web_outbox(chat_id), 0, -1)
             pipe.delete(keys.web_outbox(chat_id))
@@ -73,12 +76,12 @@ class WebChat:
 
     async def transcript(self, chat_id: str) -> list[dict[str, str]]:
         """Return the chat so far (as logged, so masked) for a page that was reloaded."""
-        messages = await self.balie.history.conversation(chat_id)
+        messages = await self.history.conversation(chat_id)
         return [{"direction": m.direction, "text": m.text} for m in messages]
 
     async def relay(self) -> "asyncio.Task[None]":
         """Start putting what staff do with web citizens' handoffs in their outboxes."""
-        client = self.balie.store.client
+        client = self.store.client
         await join(client, CITIZENS)
         return asyncio.create_task(follow(client, CITIZENS, socket.gethostname(), self._tell))
 
@@ -89,7 +92,7 @@ class WebChat:
         replies = await self.balie.notify(told.chat_id, CHANNEL, told.response, told.values,
                                           case=told.case)
         outbox = keys.web_outbox(told.chat_id)
-        async with self.balie.store.client.pipeline(transaction=True) as pipe:
+        async with self.store.client.pipeline(transaction=True) as pipe:
             for reply in as_json(replies):
                 pipe.rpush(outbox, json.dumps(reply, ensure_ascii=False))
             pipe.ltrim(outbox, -MAX_OUTBOX, -1)

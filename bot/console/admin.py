@@ -63,4 +63,4 @@ async def change_user(
 async def audit(request: Request, user: Admin) -> Response:
     """Show the newest audit entries: logins, views, exports, takeovers, user changes."""
     return render(request, "audit.html", {
-        "user": user, "entries": await recent(request.app.state.balie.history)})
+        "user": user, "entries": await recent(request.app.state.history)})

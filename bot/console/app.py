@@ -19,7 +19,7 @@ from bot.console import admin, auth, chat, publishing, staff, supervisor
 from bot.console.security import NotLoggedIn, check_csrf, csrf_token
 from bot.history.accounts import Accounts
 from bot.history.reports import Reports
-from bot.pipeline import Balie
+from bot.services import Services
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -68,33 +68,43 @@ def _headers(settings: Settings) -> Callable[[Request, Callable[[Request], Await
     return middleware
 
 
-def create_app(balie: Balie, settings: Settings, owns_balie: bool = False) -> FastAPI:
-    """Build the app; with `owns_balie` it also starts and stops Balie itself."""
+def _attach(app: FastAPI, services: Services, secret: str) -> None:
+    """Hand the routes the services they use."""
+    app.state.history = services.history
+    app.state.desk = services.desk
+    app.state.newsroom = services.newsroom
+    app.state.cases = services.cases
+    settings = services.settings
+    app.state.accounts = Accounts(services.history, settings.password_time_cost,
+                                  settings.password_memory_kib)
+    app.state.reports = Reports(services.history, settings.nlu_threshold)
+    app.state.webchat = WebChat(services.balie, services.store, services.history, secret)
+    app.state.templates.env.globals["town"] = services.town.name
+
+
+def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    """Build the app on open services, or on its own, which its lifespan opens and closes."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if owns_balie:
-            await balie.start()
-        app.state.accounts = Accounts(
-            balie.history, settings.password_time_cost, settings.password_memory_kib)
-        app.state.reports = Reports(balie.history, settings.nlu_threshold)
-        relay = await app.state.webchat.relay()
-        try:
-            yield
-        finally:
-            relay.cancel()
-            await asyncio.gather(relay, return_exceptions=True)
-            if owns_balie:
-                await balie.stop()
+        async with contextlib.AsyncExitStack() as stack:
+            own = services
+            if own is None:
+                own = await stack.enter_async_context(Services.opened(settings))
+            _attach(app, own, secret)
+            relay = await app.state.webchat.relay()
+            try:
+                yield
+            finally:
+                relay.cancel()
+                await asyncio.gather(relay, return_exceptions=True)
 
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[Depends(check_csrf)])
     secret = console_secret(settings)
-    app.state.balie = balie
     app.state.settings = settings
-    app.state.webchat = WebChat(balie, secret)
     templates = Jinja2Templates(directory=HERE / "templates")
-    templates.env.globals.update(csrf_token=csrf_token, town=balie.town.facts["municipality"])
+    templates.env.globals.update(csrf_token=csrf_token)
     app.state.templates = templates
     app.middleware("http")(_headers(settings))
     app.add_middleware(

@@ -54,7 +54,7 @@ async def logout(request: Request) -> Response:
     if isinstance(user_id, int):
         user = await request.app.state.accounts.get(user_id)
         if user:
-            await record(request.app.state.balie.history, f"{user.name}@{_source(request)}",
+            await record(request.app.state.history, f"{user.name}@{_source(request)}",
                          "logout")
     request.session.clear()
     return RedirectResponse("/login", status_code=303)

@@ -62,7 +62,7 @@ async def embed() -> Response:
 async def start(request: Request, opened: Opened) -> dict[str, Any]:
     """Open a new chat and greet the citizen; too many new chats from one address wait."""
     address = request.client.host if request.client else "unknown"
-    if await _webchat(request).balie.store.count_turn(f"web-start:{address}") > STARTS_PER_MINUTE:
+    if await _webchat(request).store.count_turn(f"web-start:{address}") > STARTS_PER_MINUTE:
         raise HTTPException(429, "too many new chats; try again in a minute",
                             headers={"Retry-After": "60"})
     chat_id, token = await _webchat(request).open(opened.language)

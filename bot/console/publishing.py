@@ -17,7 +17,7 @@ MAX_TEXT = 1000
 
 
 def _newsroom(request: Request) -> Newsroom:
-    newsroom: Newsroom = request.app.state.balie.listening.newsroom
+    newsroom: Newsroom = request.app.state.newsroom
     return newsroom
 
 
@@ -52,5 +52,5 @@ async def announce(
             created_by=user.name)
     except ValueError as error:
         return await _page(request, user, str(error), 400)
-    await record(request.app.state.balie.history, user.name, "announce", str(created.id))
+    await record(request.app.state.history, user.name, "announce", str(created.id))
     return await _page(request, user)

@@ -27,12 +27,12 @@ def agent(user: User) -> str:
 
 
 def _desk(request: Request) -> HandoffDesk:
-    desk: HandoffDesk = request.app.state.balie.reception.desk
+    desk: HandoffDesk = request.app.state.desk
     return desk
 
 
 def _history(request: Request) -> History:
-    history: History = request.app.state.balie.history
+    history: History = request.app.state.history
     return history
 
 
@@ -51,7 +51,8 @@ async def _active(history: History) -> list[dict[str, Any]]:
 
 
 def _cases(request: Request) -> SqlCases:
-    return SqlCases(_history(request).engine)
+    cases: SqlCases = request.app.state.cases
+    return cases
 
 
 @router.get("")

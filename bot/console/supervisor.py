@@ -79,7 +79,7 @@ async def log_page(request: Request, user: Supervisor, search: Search) -> Respon
 async def export(request: Request, user: Supervisor, search: Search) -> Response:
     """Download the filtered messages as CSV (masked, as stored); the export is audited."""
     rows = await _reports(request).search(search, limit=EXPORT_LIMIT)
-    await record(request.app.state.balie.history, user.name, "export",
+    await record(request.app.state.history, user.name, "export",
                  f"{len(rows)} rows; {request.url.query}"[:1000])
     body = to_csv(
         ["time", "chat", "channel", "language", "intent", "confidence", "text"],
@@ -94,7 +94,7 @@ async def export(request: Request, user: Supervisor, search: Search) -> Response
 @router.get("/chats/{chat_id}")
 async def transcript(request: Request, chat_id: str, user: Supervisor) -> Response:
     """Show one conversation from the start; the view is audited."""
-    history = request.app.state.balie.history
+    history = request.app.state.history
     await record(history, user.name, "transcript_view", chat_id)
     return render(request, "transcript.html", {
         "user": user, "chat_id": chat_id, "messages": await history.conversation(chat_id)})

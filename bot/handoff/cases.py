@@ -8,18 +8,15 @@ guessed: after `MAX_TRIES` in `TRY_WINDOW` a chat has to wait.
 import hashlib
 import re
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
 from sqlalchemy import DateTime, Index, String, Text, delete, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.history.log import ID, Base, Handoff, HandoffEvent
-from bot.settings import Settings
 
 CaseKind = Literal["objection", "remission", "arrangement"]
 STATUSES = ("received", "in_progress", "decided")
@@ -194,12 +191,3 @@ class SqlCases:
         async with self.sessions.begin() as session:
             session.add(CaseAttempt(chat_id=chat_id, at=_now()))
 
-
-@asynccontextmanager
-async def configured() -> AsyncIterator[SqlCases]:
-    """Open the cases of the configured database (for actions, which run standalone too)."""
-    engine = create_async_engine(Settings().sqlalchemy_url)
-    try:
-        yield SqlCases(engine)
-    finally:
-        await engine.dispose()

@@ -1,8 +1,10 @@
-"""One outgoing rate for all workers: a counter per second in Redis, and a shared pause.
+"""One send budget for answers and broadcasts: a counter per second in Redis, a shared pause.
 
-Telegram allows a bot about 30 messages a second in all. Every worker counts its sends in
-`balie:send:<second>`; past the limit it waits for the next second. A 429 with `retry_after`
-sets `balie:send:pause`, which holds every worker's sends for that long.
+Telegram allows a bot about 30 messages a second in all. Every worker and every broadcast
+counts its sends in `balie:send:<second>`; past the limit it waits for the next second. A
+broadcast asks for a lower ceiling (`BALIE_BROADCAST_PER_SECOND`), so answers keep the rest of
+the second. A 429 with `retry_after` sets `balie:send:pause`, which holds every send for that
+long.
 """
 
 import asyncio
@@ -14,34 +16,37 @@ import redis.asyncio as redis
 from bot.state import keys
 
 PAUSE = keys.SEND_PAUSE
+# A refused send is not counted, so a broadcast waiting at its ceiling takes nothing from answers.
 _ACQUIRE = """
 local pause = redis.call('pttl', KEYS[1])
 if pause > 0 then return pause end
-local sent = redis.call('incr', KEYS[2])
-if sent == 1 then redis.call('pexpire', KEYS[2], 2000) end
-if sent > tonumber(ARGV[1]) then return 1000 - tonumber(ARGV[2]) % 1000 end
+local sent = tonumber(redis.call('get', KEYS[2]) or '0')
+if sent >= tonumber(ARGV[1]) then return 1000 - tonumber(ARGV[2]) % 1000 end
+redis.call('incr', KEYS[2])
+if sent == 0 then redis.call('pexpire', KEYS[2], 2000) end
 return 0
 """
 
 
 class RateLimit:
-    """Spaces the sends of all workers sharing a Redis."""
+    """Spaces the sends of all workers and broadcasts sharing a Redis."""
 
     def __init__(self, client: "redis.Redis", per_second: int) -> None:
         self.client = client
         self.per_second = per_second
 
-    async def acquire(self) -> None:
-        """Wait until a send is allowed."""
+    async def acquire(self, ceiling: int | None = None) -> int:
+        """Wait until a send may go, below `ceiling` if given; return the second it counts in."""
+        limit = min(self.per_second, ceiling or self.per_second)
         while True:
             now = time.time()
+            second = int(now)
             wait = int(await cast(Any, self.client.eval(
-                _ACQUIRE, 2, PAUSE, keys.sent_in(int(now)), self.per_second,
-                int(now * 1000))))
+                _ACQUIRE, 2, PAUSE, keys.sent_in(second), limit, int(now * 1000))))
             if wait <= 0:
-                return
+                return second
             await asyncio.sleep(wait / 1000)
 
     async def pause(self, seconds: float) -> None:
-        """Hold every worker's sends for a while (after a 429)."""
+        """Hold every send for a while (after a 429)."""
         await self.client.set(PAUSE, 1, px=max(1, int(seconds * 1000)))

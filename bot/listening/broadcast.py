@@ -1,15 +1,17 @@
-"""Broadcasts to subscribers: within Telegram's limits, resumable after a crash.
+"""Broadcasts to subscribers: within the shared send budget, resumable after a crash.
 
 Creating a broadcast fixes its recipients (one `deliveries` row each, status pending). The
 worker takes them in order. Before each send a row becomes `sending`, afterwards `sent`,
 `blocked` (the citizen blocked the bot: they are unsubscribed) or `failed`. A crash leaves at
 most the rows that were being sent as `sending`. A resumed run marks them `in_doubt` and does
 not send them again: Telegram cannot tell whether they arrived, and a citizen must not get a
-message twice. Everything still `pending` is sent.
+message twice. Everything still `pending` is sent. Each send takes from the budget the workers'
+answers use (`bot.intake.budget`), up to the broadcast's ceiling per second.
 """
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +20,7 @@ from sqlalchemy import DateTime, Integer, String, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.history.log import ID, Base, History
+from bot.intake.budget import RateLimit
 from bot.listening.announcements import Newsroom, Subscription
 
 BATCH = 200
@@ -65,38 +68,25 @@ Send = Callable[[str, str], Awaitable[None]]
 Progress = Callable[[dict[str, int]], None]
 
 
-class Limiter:
-    """Spaces sends evenly to stay under a rate per second."""
-
-    def __init__(self, per_second: float) -> None:
-        self.interval = 1.0 / per_second
-        self.next = time.monotonic()
-
-    async def wait(self) -> None:
-        """Sleep until the next send is allowed."""
-        now = time.monotonic()
-        if self.next > now:
-            await asyncio.sleep(self.next - now)
-        self.next = max(self.next, now) + self.interval
-
-    def pause(self, seconds: float) -> None:
-        """Hold every send for a while (after a 429)."""
-        self.next = max(self.next, time.monotonic() + seconds)
-
-
 @dataclass(frozen=True)
 class Report:
-    """How a broadcast run ended: counts per status, and the rate reached."""
+    """How a broadcast run ended: counts per status, and its sends per second of the budget."""
 
     broadcast: int
     counts: dict[str, int]
     seconds: float
     retries: int
+    per_second: Counter[int]
 
     @property
     def rate(self) -> float:
         """Return the messages sent per second in this run."""
         return self.counts.get("sent_now", 0) / self.seconds if self.seconds else 0.0
+
+    @property
+    def peak(self) -> int:
+        """Return the most sends the budget counted in one second of this run."""
+        return max(self.per_second.values(), default=0)
 
 
 class Broadcaster:
@@ -151,16 +141,18 @@ class Broadcaster:
             ).values(status=status, **values))
 
     async def run(
-        self, broadcast_id: int, send: Send, per_second: float,
+        self, broadcast_id: int, send: Send, budget: RateLimit, ceiling: int,
         progress: Progress | None = None, max_attempts: int = 3,
     ) -> Report:
-        """Send to every pending recipient; safe to call again after a crash."""
+        """Send to every pending recipient, at most `ceiling` sends a second of the budget.
+
+        Safe to call again after a crash.
+        """
         async with self.history.sessions.begin() as session:
             await session.execute(update(Delivery).where(
                 Delivery.broadcast_id == broadcast_id, Delivery.status == "sending",
             ).values(status="in_doubt"))
-        limiter = Limiter(per_second)
-        started, sent_now, retries = time.monotonic(), 0, 0
+        started, sent_now, retries, per_second = time.monotonic(), 0, 0, Counter[int]()
         while True:
             async with self.history.sessions() as session:
                 batch = (await session.execute(select(Delivery.chat_id, Delivery.language).where(
@@ -172,7 +164,8 @@ class Broadcaster:
                 attempts = 0
                 await self._set(broadcast_id, chat_id, "sending")
                 while True:
-                    await limiter.wait()
+                    second = await budget.acquire(ceiling)
+                    per_second[second] += 1
                     attempts += 1
                     try:
                         await send(chat_id, language)
@@ -183,11 +176,11 @@ class Broadcaster:
                         await self.newsroom.unsubscribe(chat_id)
                     except RetryLater as wait:
                         retries += 1
-                        limiter.pause(wait.seconds)
+                        await budget.pause(wait.seconds)  # answers hold their sends too
                         continue
                     except Exception:
                         if attempts < max_attempts:
-                            limiter.pause(attempts)
+                            await asyncio.sleep(attempts)
                             continue
                         status = "failed"
                     break
@@ -199,4 +192,4 @@ class Broadcaster:
             await session.execute(update(Broadcast).where(Broadcast.id == broadcast_id)
                                   .values(finished_at=datetime.now(UTC)))
         counts = await self.counts(broadcast_id) | {"sent_now": sent_now}
-        return Report(broadcast_id, counts, time.monotonic() - started, retries)
+        return Report(broadcast_id, counts, time.monotonic() - started, retries, per_second)

@@ -1,6 +1,7 @@
 """Supervisor commands: announce, broadcast, polls and their results, answer feedback, policy."""
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from telegram.error import Forbidden, RetryAfter
 from bot.channels.transport import AiohttpRequest
 from bot.history.log import Handoff, History, Message
 from bot.history.retention import purge
+from bot.intake.budget import RateLimit
 from bot.listening.announcements import Announcement, Newsroom
 from bot.listening.broadcast import Blocked, Broadcaster, Progress, RetryLater, Send
 from bot.listening.listener import poll_buttons
@@ -26,6 +28,7 @@ from bot.nlu import content
 from bot.replies import municipality
 from bot.replies.render import Placeholders
 from bot.settings import PROJECT_DIR, Settings
+from bot.state.store import StateStore
 from bot.types import LANGUAGES, as_language
 
 POLICY = PROJECT_DIR / "docs" / "policy.md"
@@ -180,7 +183,13 @@ async def _broadcast(desk: Office, only: int | None) -> int:
         return 1
     bot = Bot(settings.telegram_token.get_secret_value(), base_url=settings.telegram_base_url,
               request=AiohttpRequest())
-    async with bot:
+    # The budget the running workers share: a broadcast never crowds out their answers.
+    store = StateStore.open(settings.redis_url, settings.data_dir,
+                            timedelta(days=settings.state_ttl_days))
+    budget = RateLimit(store.client, settings.send_per_second)
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(store.close)
+        await stack.enter_async_context(bot)
         for broadcast_id in [only] if only else await desk.broadcaster.unfinished():
             broadcast = await desk.broadcaster.get(broadcast_id)
             if broadcast is None:
@@ -188,12 +197,13 @@ async def _broadcast(desk: Office, only: int | None) -> int:
             messages = await _messages(desk, broadcast.announcement_id, broadcast.poll_id)
             total = sum((await desk.broadcaster.counts(broadcast_id)).values())
             report = await desk.broadcaster.run(
-                broadcast_id, _sender(bot, messages), settings.broadcast_per_second,
+                broadcast_id, _sender(bot, messages), budget, settings.broadcast_per_second,
                 progress=_bar(total))
             print(file=sys.stderr)
             print(json.dumps({"broadcast": broadcast_id, **report.counts,
                               "retries": report.retries, "seconds": round(report.seconds, 2),
                               "per_second": round(report.rate, 1),
+                              "peak_per_second": report.peak,
                               "limit_per_second": settings.broadcast_per_second}))
     return 0
 

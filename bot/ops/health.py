@@ -2,7 +2,6 @@
 
 import asyncio
 import logging
-import os
 
 import redis.asyncio as redis
 from fastapi import APIRouter, Response
@@ -18,17 +17,22 @@ log = logging.getLogger(__name__)
 CHECK_SECONDS = 2.0
 
 
-def _registry() -> CollectorRegistry:
+def _registry(shared: bool) -> CollectorRegistry:
     """Return the registry to expose: every process's files when workers run as processes."""
-    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    if not shared:
         return REGISTRY
     registry = CollectorRegistry()
     MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     return registry
 
 
-def router(client: "redis.Redis", engine: AsyncEngine | None) -> APIRouter:
-    """Build the health router around the Redis client and the database engine."""
+def router(
+    client: "redis.Redis", engine: AsyncEngine | None, shared_metrics: bool = False
+) -> APIRouter:
+    """Build the health router around the Redis client and the database engine.
+
+    With `shared_metrics`, /metrics adds up the files of every process (`metrics_dir`).
+    """
     routes = APIRouter()
 
     async def problems() -> list[str]:
@@ -69,6 +73,6 @@ def router(client: "redis.Redis", engine: AsyncEngine | None) -> APIRouter:
             metrics.STREAM_PENDING.set(stats["pending"])
         except Exception:
             log.warning("stream statistics unavailable")
-        return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(_registry(shared_metrics)), media_type=CONTENT_TYPE_LATEST)
 
     return routes

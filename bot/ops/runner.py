@@ -4,7 +4,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import os
 import signal
 import sys
 from collections.abc import Coroutine
@@ -15,16 +14,16 @@ import uvicorn
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.channels import telegram
+from bot.channels.staffgroup import StaffDesk
 from bot.console import create_app, serve
 from bot.console.app import QuietServer
 from bot.history.backlog import Backlog
 from bot.history.log import History
 from bot.intake import outbox, receiver
-from bot.intake.budget import RateLimit
 from bot.intake.worker import Worker
 from bot.ops import health
-from bot.pipeline import Balie
-from bot.settings import Settings
+from bot.services import Services
+from bot.settings import Settings, child_environment
 from bot.state.store import EmbeddedRedis, connect
 
 log = logging.getLogger(__name__)
@@ -55,46 +54,54 @@ async def until_signal(*jobs: Coroutine[Any, Any, None]) -> None:
         await asyncio.gather(*tasks, stopper, return_exceptions=True)
 
 
-async def work(settings: Settings, shared: Balie | None = None) -> None:
-    """Run one worker until cancelled: Balie (its own, or a started one), PTB and the reader."""
-    balie = shared or Balie(settings)
-    application, staff = telegram.build(settings, balie)
-    if shared is None:
-        await balie.start()
-    outbox.LIMIT.set(RateLimit(balie.store.client, settings.send_per_second))
-    tasks = []
-    try:
+async def work(settings: Settings, shared: Services | None = None) -> None:
+    """Run one worker until cancelled: its services (its own, or open ones), PTB and the reader."""
+    async with contextlib.AsyncExitStack() as stack:
+        services = shared
+        if services is None:
+            services = await stack.enter_async_context(Services.opened(settings))
+        staff = None
+        if settings.staff_chat_id is not None:
+            staff = StaffDesk(services.desk, services.history, services.cases,
+                              services.town.timezone, settings.staff_chat_id, settings.staff_ids,
+                              settings.handoff_reminder_seconds)
+        # Balie drives the Application itself (initialize, process_update), so PTB's post_init
+        # never runs: the services are opened here, before the first update.
+        application = telegram.build(settings, services.balie, staff)
+        outbox.LIMIT.set(services.budget)
+        client = services.store.client
         await application.initialize()
-        tasks.append(asyncio.create_task(telegram.purge_daily(balie)))
-        tasks.append(asyncio.create_task(Backlog(balie.store.client, balie.history).run()))
-        tasks.append(asyncio.create_task(telegram.tell_citizens(balie, application.bot)))
+        stack.push_async_callback(application.shutdown)
+        days = int(services.town.facts["retention_days"])
+        tasks = [
+            asyncio.create_task(telegram.purge_daily(services.history, days)),
+            asyncio.create_task(Backlog(client, services.history).run()),
+            asyncio.create_task(telegram.tell_citizens(services.balie, client, application.bot)),
+        ]
         if staff:
             tasks.append(asyncio.create_task(staff.run(application.bot)))
-        # The model and everything made at start-up live as long as the process: keep them
-        # out of the garbage collector's passes over the heap.
-        gc.freeze()
-        log.info("worker ready")
-        await Worker(settings, application, balie.store.client).run()
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await application.shutdown()
-        if shared is None:
-            await balie.stop()
+        try:
+            # The model and everything made at start-up live as long as the process: keep them
+            # out of the garbage collector's passes over the heap.
+            gc.freeze()
+            log.info("worker ready")
+            await Worker(settings, application, client).run()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def console(settings: Settings, shared: Balie | None = None) -> None:
-    """Serve the web chat and the console until cancelled, with a started or their own Balie."""
-    app = create_app(shared or Balie(settings), settings, owns_balie=shared is None)
-    async with serve(app, settings):
+async def console(settings: Settings, shared: Services | None = None) -> None:
+    """Serve the web chat and the console until cancelled, on open services or their own."""
+    async with serve(create_app(settings, shared), settings):
         print(f"Balie's web chat: {settings.console_url}/chat  (console: {settings.console_url}/)",
               file=sys.stderr)
         await asyncio.Event().wait()
 
 
-async def supervise(count: int) -> None:
-    """Keep `count` worker processes running; one that exits is started again."""
+async def supervise(count: int, env: dict[str, str]) -> None:
+    """Keep `count` worker processes running with `env`; one that exits is started again."""
     processes: dict[int, asyncio.subprocess.Process] = {}
     try:
         while True:
@@ -105,7 +112,7 @@ async def supervise(count: int) -> None:
                         log.warning("worker exited; starting it again",
                                     extra={"slot": slot, "returncode": process.returncode})
                     processes[slot] = await asyncio.create_subprocess_exec(
-                        sys.executable, "-m", "bot", "worker")
+                        sys.executable, "-m", "bot", "worker", env=env)
             await asyncio.sleep(RESPAWN_SECONDS)
     finally:
         for process in processes.values():
@@ -137,15 +144,12 @@ async def run(settings: Settings, workers: int | None) -> None:
         embedded = EmbeddedRedis(settings.data_dir / "redis")
         settings = settings.model_copy(update={"redis_url": embedded.start()})
     assert settings.redis_url is not None
-    if workers:
-        # Worker processes read the same settings from the environment.
-        os.environ["REDIS_URL"] = settings.redis_url
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # Migrate once here, so worker processes starting together do not race to do it.
     await (await History.open(settings.sqlalchemy_url)).close()
     client = connect(settings.redis_url)
     engine = create_async_engine(settings.sqlalchemy_url)
-    routers = [health.router(client, engine)]
+    routers = [health.router(client, engine, shared_metrics=settings.metrics_dir is not None)]
     port = settings.health_port
     if settings.webhook_url:
         path = "/" + httpx.URL(settings.webhook_url).path.lstrip("/")
@@ -168,14 +172,14 @@ async def run(settings: Settings, workers: int | None) -> None:
             else:
                 jobs.append(receiver.poll(settings, client, http))
             if workers == 0:
-                # One worker in this process: it and the web side share one Balie.
-                balie = Balie(settings)
-                await balie.start()
-                stack.push_async_callback(balie.stop)
-                jobs += [work(settings, balie), console(settings, balie)]
+                # One worker in this process: it and the web side share one set of services.
+                services = await stack.enter_async_context(Services.opened(settings))
+                jobs += [work(settings, services), console(settings, services)]
             else:
                 if workers:
-                    jobs.append(supervise(workers))
+                    # Worker processes read their settings from the environment, with ours.
+                    env = child_environment(REDIS_URL=settings.redis_url)
+                    jobs.append(supervise(workers, env))
                 jobs.append(console(settings))
             await until_signal(*jobs)
     finally:

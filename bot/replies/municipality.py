@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo
@@ -11,7 +10,6 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from bot.replies import formats
-from bot.settings import Settings
 from bot.types import Language
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -249,9 +247,3 @@ def load(facts_dir: Path, key: str) -> Municipality:
         holidays=frozenset(facts.holidays),
     )
 
-
-@cache
-def configured() -> Municipality:
-    """Return the municipality chosen by the settings (for actions, which run standalone too)."""
-    settings = Settings()
-    return load(settings.facts, settings.municipality)

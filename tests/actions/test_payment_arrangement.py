@@ -22,20 +22,24 @@ DOMAIN = {"forms": {"arrangement_form": {"required_slots": [
     ("arrangement_terms", "1", None), ("arrangement_terms", "2,5", None),
     ("case_address", "1234 AB 5", "1234AB 5"), ("case_address", "geen idee", None),
 ])
-async def test_answers_are_checked_against_the_limits(slot: str, text: str, value: Any) -> None:
+async def test_answers_are_checked_against_the_limits(
+    slot: str, text: str, value: Any, executor: Executor
+) -> None:
     track = tracker("c", ChatState(slots={"requested_slot": slot}), text, None)
     track["events"] = [{"event": "user", "text": text},
                        {"event": "slot", "name": slot, "value": text}]
-    result = await Executor().run("validate_arrangement_form", track, DOMAIN)
+    result = await executor.run("validate_arrangement_form", track, DOMAIN)
     [event] = result.events
     assert event["value"] == value
     assert bool(result.messages) == (value is None)
 
 
-async def test_request_becomes_a_case_and_a_task_for_staff(backend_cases: SqlCases) -> None:
+async def test_request_becomes_a_case_and_a_task_for_staff(
+    backend_cases: SqlCases, executor: Executor
+) -> None:
     slots = {"amount_due": "850.00", "arrangement_terms": 4, "case_address": "1234AB 5"}
     state = ChatState(language="nl", slots=slots)
-    result = await Executor().run("action_request_arrangement", tracker("tg:7", state, "", None))
+    result = await executor.run("action_request_arrangement", tracker("tg:7", state, "", None))
     [message] = result.messages
     values = template_values(message)
     reference = str(values.pop("reference"))

@@ -10,9 +10,9 @@ from bot.replies.municipality import Municipality
 from bot.state.store import ChatState
 
 
-async def run(language: str) -> dict[str, object]:
+async def run(executor: Executor, language: str) -> dict[str, object]:
     state = ChatState(language=language)  # type: ignore[arg-type]
-    result = await Executor().run("action_payment_deadline", tracker("c", state, "?", None))
+    result = await executor.run("action_payment_deadline", tracker("c", state, "?", None))
     [message] = result.messages
     return message
 
@@ -22,18 +22,21 @@ async def run(language: str) -> dict[str, object]:
     (0, "en", "today"),
 ])
 async def test_upcoming_due_date_counts_the_days(
-    configure_town: Callable[..., Municipality], days: int, language: str, when: str
+    configure_town: Callable[..., Municipality], days: int, language: str, when: str,
+    executor: Executor,
 ) -> None:
     town = configure_town()
     configure_town(payment_due_date=town.now().date() + timedelta(days=days))
-    message = await run(language)
+    message = await run(executor, language)
     assert message["response"] == "utter_payment_deadline_upcoming"
     assert template_values(message) == {"when": when}
 
 
-async def test_passed_due_date(configure_town: Callable[..., Municipality]) -> None:
+async def test_passed_due_date(
+    configure_town: Callable[..., Municipality], executor: Executor
+) -> None:
     town = configure_town()
     configure_town(payment_due_date=town.now().date() - timedelta(days=1))
-    message = await run("nl")
+    message = await run(executor, "nl")
     assert message["response"] == "utter_payment_deadline_passed"
     assert template_values(message) == {}

@@ -5,18 +5,17 @@ from typing import Any
 import pytest
 
 from bot.acting.executor import Executor, template_values, tracker
-from bot.replies import municipality
 from bot.state.store import ChatState
 
 DOMAIN = {"forms": {"remission_form": {"required_slots": [
     "remission_household", "net_income", "savings", "car_value"]}}}
 
 
-async def validate(slot: str, text: str) -> tuple[Any, list[str]]:
+async def validate(executor: Executor, slot: str, text: str) -> tuple[Any, list[str]]:
     track = tracker("c", ChatState(slots={"requested_slot": slot}), text, None)
     track["events"] = [{"event": "user", "text": text},
                        {"event": "slot", "name": slot, "value": text}]
-    result = await Executor().run("validate_remission_form", track, DOMAIN)
+    result = await executor.run("validate_remission_form", track, DOMAIN)
     [event] = result.events
     return event["value"], [m["response"] for m in result.messages]
 
@@ -34,8 +33,10 @@ async def validate(slot: str, text: str) -> tuple[Any, list[str]]:
     ("car_value", "geen auto", "0.00"), ("car_value", "2500", "2500.00"),
     ("car_value", "oud", None),
 ])
-async def test_answers_are_read_or_re_asked(slot: str, text: str, value: str | None) -> None:
-    found, said = await validate(slot, text)
+async def test_answers_are_read_or_re_asked(
+    slot: str, text: str, value: str | None, executor: Executor
+) -> None:
+    found, said = await validate(executor, slot, text)
     assert found == value
     invalid = "utter_invalid_remission_household" if slot == "remission_household" else (
         "utter_invalid_euros")
@@ -57,13 +58,12 @@ async def test_answers_are_read_or_re_asked(slot: str, text: str, value: str | N
     ("couple", "2300", "0", "0.00", "unlikely"),
 ])
 async def test_outcome_against_the_norms(
-    household: str, income: str, savings: str, car: str, result: str
+    household: str, income: str, savings: str, car: str, result: str, executor: Executor
 ) -> None:
-    municipality.configured.cache_clear()
     slots = {"remission_household": household, "net_income": income, "savings": savings,
              "car_value": car}
     state = ChatState(language="en", slots=slots)
-    done = await Executor().run("action_check_remission", tracker("c", state, "", None))
+    done = await executor.run("action_check_remission", tracker("c", state, "", None))
     assert [m["response"] for m in done.messages] == [
         f"utter_remission_{result}", f"utter_remission_rules_{household}"]
     assert all(template_values(m) == {} for m in done.messages)

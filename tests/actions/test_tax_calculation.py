@@ -6,7 +6,6 @@ from typing import Any
 import pytest
 
 from bot.acting.executor import Executor, template_values, tracker
-from bot.replies import municipality
 from bot.replies.municipality import Municipality
 from bot.state.store import ChatState
 
@@ -14,18 +13,17 @@ Messages = list[tuple[str, dict[str, object]]]
 
 
 async def run(
-    text: str, language: str = "nl", slots: dict[str, Any] | None = None
+    executor: Executor, text: str, language: str = "nl", slots: dict[str, Any] | None = None
 ) -> tuple[Messages, list[dict[str, Any]]]:
-    municipality.configured.cache_clear()
     state = ChatState(language=language, slots=slots or {})  # type: ignore[arg-type]
-    result = await Executor().run("action_calculate_tax", tracker("c", state, text, None))
+    result = await executor.run("action_calculate_tax", tracker("c", state, text, None))
     return [(m["response"], template_values(m)) for m in result.messages], result.events
 
 
-async def test_household_total_in_dutch() -> None:
+async def test_household_total_in_dutch(executor: Executor) -> None:
     # 410,000 x 0.0856% = 350.96; more persons 396.00; sewage 246.60; one dog 96.00.
     text = "we zijn met z'n drieën, huis van 410.000 en een hond, wat betalen we?"
-    assert (await run(text))[0] == [
+    assert (await run(executor, text))[0] == [
         ("utter_tax_calculation_ozb", {"woz": "€ 410.000,00", "rate": "0,0856%",
                                        "amount": "€ 350,96"}),
         ("utter_tax_calculation_waste", {"people": 3, "amount": "€ 396,00"}),
@@ -35,8 +33,8 @@ async def test_household_total_in_dutch() -> None:
     ]
 
 
-async def test_household_total_in_english() -> None:
-    messages, _ = await run("we are three people, house worth 410,000 and one dog", "en")
+async def test_household_total_in_english(executor: Executor) -> None:
+    messages, _ = await run(executor, "we are three people, house worth 410,000 and one dog", "en")
     assert messages[0][1] == {"woz": "€410,000.00", "rate": "0.0856%", "amount": "€350.96"}
     assert messages[-1] == ("utter_tax_calculation_total", {"amount": "€1,089.56"})
 
@@ -61,16 +59,18 @@ async def test_household_total_in_english() -> None:
     # 96.00 + 2 x 144.00 = 384.00
     ("hondenbelasting voor 3 honden", [("utter_tax_calculation_dogs", "€ 384,00")]),
 ])
-async def test_single_parts(text: str, expected: list[tuple[str, str]]) -> None:
-    messages, _ = await run(text)
+async def test_single_parts(
+    text: str, expected: list[tuple[str, str]], executor: Executor
+) -> None:
+    messages, _ = await run(executor, text)
     assert [(name, values["amount"]) for name, values in messages] == expected
 
 
 async def test_a_diftar_part_is_shown_per_emptying_but_not_added(
-    configure_town: Callable[..., Municipality]
+    configure_town: Callable[..., Municipality], executor: Executor
 ) -> None:
     configure_town(waste_diftar_eur=7.25)
-    messages, _ = await run("afval voor 2 personen", "en")
+    messages, _ = await run(executor, "afval voor 2 personen", "en")
     # fixed part 396.00 + sewage 246.60 = 642.60; the 7.25 per emptying is not in the total
     assert messages == [
         ("utter_tax_calculation_waste", {"people": 2, "amount": "€396.00"}),
@@ -79,8 +79,8 @@ async def test_a_diftar_part_is_shown_per_emptying_but_not_added(
         ("utter_tax_calculation_total", {"amount": "€642.60"})]
 
 
-async def test_without_anything_to_go_on_it_explains_how_it_works() -> None:
-    assert await run("hoeveel betaal ik") == ([("utter_tax_calculation", {})], [
+async def test_without_anything_to_go_on_it_explains_how_it_works(executor: Executor) -> None:
+    assert await run(executor, "hoeveel betaal ik") == ([("utter_tax_calculation", {})], [
         {"event": "slot", "timestamp": None, "name": "property_use", "value": None},
         {"event": "slot", "timestamp": None, "name": "tax_asked", "value": None}])
 
@@ -94,28 +94,29 @@ async def test_without_anything_to_go_on_it_explains_how_it_works() -> None:
     ("wat kost hondenbelasting en ozb", False, ["woz_value", "dogs"]),
 ])
 async def test_a_missing_or_impossible_fact_starts_the_form(
-    text: str, invalid: bool, asked: list[str]
+    text: str, invalid: bool, asked: list[str], executor: Executor
 ) -> None:
-    messages, events = await run(text)
+    messages, events = await run(executor, text)
     assert messages == ([("utter_invalid_woz_value", {})] if invalid else [])
     values = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
     assert values["tax_asked"] == asked and values["requested_slot"] == asked[0]
     assert {"event": "active_loop", "timestamp": None, "name": "tax_form"} in events
 
 
-async def test_slots_from_the_form_are_used_instead_of_the_text() -> None:
-    messages, _ = await run("3", slots={"woz_value": 285000, "household_size": 1, "dogs": 2})
+async def test_slots_from_the_form_are_used_instead_of_the_text(executor: Executor) -> None:
+    slots = {"woz_value": 285000, "household_size": 1, "dogs": 2}
+    messages, _ = await run(executor, "3", slots=slots)
     # 243.96 + 312.00 + 246.60 + 96.00 + 144.00 = 1,042.56
     assert messages[-1] == ("utter_tax_calculation_total", {"amount": "€ 1.042,56"})
 
 
-async def validate(slot: str, text: str, asked: list[str]) -> dict[str, Any]:
+async def validate(executor: Executor, slot: str, text: str, asked: list[str]) -> dict[str, Any]:
     state = ChatState(slots={"tax_asked": asked, "requested_slot": slot})
     track = tracker("c", state, text, None)
     track["events"] = [{"event": "user", "text": text},
                        {"event": "slot", "name": slot, "value": text}]
     domain = {"forms": {"tax_form": {"required_slots": ["woz_value", "household_size", "dogs"]}}}
-    result = await Executor().run("validate_tax_form", track, domain)
+    result = await executor.run("validate_tax_form", track, domain)
     return {e["name"]: e["value"] for e in result.events} | {
         "said": [m["response"] for m in result.messages]}
 
@@ -130,14 +131,14 @@ async def validate(slot: str, text: str, asked: list[str]) -> dict[str, Any]:
     ("dogs", "2", 2), ("dogs", "geen", 0), ("dogs", "een hond", 1), ("dogs", "honderd", None),
 ])
 async def test_validation_accepts_sensible_answers_and_refuses_the_rest(
-    slot: str, text: str, value: Any
+    slot: str, text: str, value: Any, executor: Executor
 ) -> None:
-    result = await validate(slot, text, [slot])
+    result = await validate(executor, slot, text, [slot])
     assert result[slot] == value
     assert result["said"] == ([] if value is not None else [f"utter_invalid_{slot}"])
 
 
-async def test_validation_asks_only_what_the_question_needs() -> None:
-    result = await validate("woz_value", "285000", ["woz_value", "dogs"])
+async def test_validation_asks_only_what_the_question_needs(executor: Executor) -> None:
+    result = await validate(executor, "woz_value", "285000", ["woz_value", "dogs"])
     assert result["requested_slot"] == "dogs"
-    assert (await validate("dogs", "1", ["dogs"]))["requested_slot"] is None
+    assert (await validate(executor, "dogs", "1", ["dogs"]))["requested_slot"] is None

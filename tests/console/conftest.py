@@ -12,6 +12,7 @@ from bot.console import create_app, serve
 from bot.history.accounts import Accounts
 from bot.history.log import History
 from bot.pipeline import Balie
+from bot.services import Services
 from bot.settings import Settings
 from tests.support.facts import facts
 
@@ -22,10 +23,15 @@ CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 @dataclass
 class Web:
-    """The running web app: its address and the Balie behind it."""
+    """The running web app: its address, the services and the Balie behind it."""
 
     url: str
-    balie: Balie
+    services: Services
+
+    @property
+    def balie(self) -> Balie:
+        """The turn pipeline behind the web chat."""
+        return self.services.balie
 
 
 @pytest.fixture
@@ -41,13 +47,9 @@ async def web(settings: Settings) -> AsyncIterator[Web]:
         await Accounts(history, settings.password_time_cost, settings.password_memory_kib).add(
             name, role, PASSWORD, actor="test")
     await history.close()
-    balie = Balie(settings)
-    await balie.start()
-    try:
-        async with serve(create_app(balie, settings), settings):
-            yield Web(settings.console_url, balie)
-    finally:
-        await balie.stop()
+    async with Services.opened(settings) as services, serve(
+            create_app(settings, services), settings):
+        yield Web(settings.console_url, services)
 
 
 def csrf_of(page: str) -> str:

@@ -169,7 +169,7 @@ async def test_views_and_exports_are_audited(web: Web, client: httpx.AsyncClient
         await client.get("/supervisor/log.csv?text=x")
     else:
         assert (await client.get("/staff/chats/tg:42")).status_code == 404, "never handed off"
-        await web.balie.reception.desk.enqueue("tg:42", "live", "nl", None)
+        await web.services.desk.enqueue("tg:42", "live", "nl", None)
         assert (await client.get("/staff/chats/tg:42")).status_code == 200
     async with web.balie.history.sessions() as session:
         rows = (await session.scalars(select(Audit).where(Audit.actor.startswith(role)))).all()

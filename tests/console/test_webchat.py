@@ -151,7 +151,7 @@ async def test_english_page_starts_in_english(client: httpx.AsyncClient) -> None
 async def test_staff_see_a_callback_number_but_a_message_masked(
     web: Web, client: httpx.AsyncClient
 ) -> None:
-    desk = web.balie.reception.desk
+    desk = web.services.desk
     await desk.enqueue("web:callback", "callback", "nl", None, note="bel me op 0612345678")
     await desk.enqueue("web:message", "message", "nl", None, note="mail naar a@b.nl of 0612345678")
     await log_in(client, "sam")

@@ -1,0 +1,124 @@
+"""Services: Redis, the database, the NLU model, the executor and the send budget, opened once.
+
+Every entry point opens one `Services` (the worker's start, the console's lifespan, `balie
+chat`) and closes it when it stops; consumers are handed the part they use.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.acting.executor import ActionServices, Executor
+from bot.acting.forms import Forms
+from bot.dialogue.policy import Policy
+from bot.handoff.cases import SqlCases
+from bot.handoff.desk import HandoffDesk
+from bot.handoff.reception import Reception
+from bot.history.accounts import STAFF_ROLES, Accounts
+from bot.history.log import History
+from bot.intake.budget import RateLimit
+from bot.listening.announcements import Newsroom
+from bot.listening.listener import Listening
+from bot.listening.polls import Polls
+from bot.nlu import content
+from bot.nlu.serving import load_or_train
+from bot.pipeline import Balie
+from bot.replies import municipality
+from bot.replies.render import Renderer
+from bot.settings import Settings
+from bot.state.store import StateStore
+
+
+@dataclass(frozen=True)
+class Services:
+    """What a Balie process opens once: its clients, model and stores, and the turn pipeline."""
+
+    settings: Settings
+    content: content.Content
+    town: municipality.Municipality
+    store: StateStore
+    history: History
+    executor: Executor
+    budget: RateLimit
+    desk: HandoffDesk
+    newsroom: Newsroom
+    polls: Polls
+    cases: SqlCases
+    balie: Balie
+    _stack: contextlib.AsyncExitStack
+
+    @classmethod
+    async def open(cls, settings: Settings) -> "Services":
+        """Load the content and the model, connect Redis and the database, build the pipeline."""
+        loaded = content.load(settings.intents_dir)
+        town = municipality.load(settings.facts, settings.municipality)
+        stack = contextlib.AsyncExitStack()
+        try:
+            model = await asyncio.to_thread(load_or_train, loaded, settings.model_cache)
+            store = StateStore.open(settings.redis_url, settings.data_dir,
+                                    timedelta(days=settings.state_ttl_days))
+            stack.push_async_callback(store.close)
+            history = await History.open(settings.sqlalchemy_url)
+            stack.push_async_callback(history.close)
+            cases = SqlCases(history.engine)
+            executor = Executor(ActionServices(cases, town), settings.action_endpoint,
+                                settings.actions_dir)
+            stack.push_async_callback(executor.close)
+            # Staff answer from the web console, with or without a Telegram staff group.
+            accounts = Accounts(history, settings.password_time_cost,
+                                settings.password_memory_kib)
+            staffed = (settings.staff_chat_id is not None
+                       or bool(await accounts.count(STAFF_ROLES)))
+            renderer = Renderer(loaded.responses, town)
+            desk = HandoffDesk(store.client, history, settings.handoff_minutes_per_citizen)
+            newsroom, polls = Newsroom(history, loaded.topics), Polls(history)
+            balie = Balie(
+                store=store, history=history, model=model, renderer=renderer,
+                policy=_policy(settings, loaded, town, staffed),
+                forms=Forms(loaded.forms, executor, renderer),
+                reception=Reception(desk, renderer, town),
+                listening=Listening(newsroom, polls, store.client, renderer, loaded.topics,
+                                    loaded.rated),
+                flood_per_minute=settings.flood_per_minute,
+            )
+            return cls(settings, loaded, town, store, history, executor,
+                       RateLimit(store.client, settings.send_per_second), desk, newsroom, polls,
+                       cases, balie, stack)
+        except BaseException:
+            await stack.aclose()
+            raise
+
+    async def close(self) -> None:
+        """Close the action client, the database and Redis (in the reverse order of opening)."""
+        await self._stack.aclose()
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def opened(cls, settings: Settings) -> AsyncIterator["Services"]:
+        """Open the services for the block and close them after it."""
+        services = await cls.open(settings)
+        try:
+            yield services
+        finally:
+            await services.close()
+
+
+def _policy(settings: Settings, loaded: content.Content, town: municipality.Municipality,
+            staffed: bool) -> Policy:
+    """Return the dialogue policy: the thresholds, and what the intents lead to here."""
+    return Policy(
+        threshold=settings.nlu_threshold,
+        fallback=settings.nlu_fallback_threshold,
+        margin=settings.nlu_margin,
+        max_chars=settings.max_message_chars,
+        actions=loaded.actions,
+        clarifiable=loaded.clarifiable,
+        handoffs=loaded.handoffs | town.always_human,
+        staffed=staffed,
+        forms=frozenset(loaded.forms),
+        form_slots=frozenset(slot for form in loaded.forms.values()
+                             for slot in form.required_slots),
+        form_stay=loaded.form_stay,
+    )
