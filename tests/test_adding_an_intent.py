@@ -11,8 +11,8 @@ import yaml
 from bot.acting.executor import Executor
 from bot.listening.listener import FEEDBACK
 from bot.nlu import content
-from bot.pipeline import Balie
 from bot.replies import municipality
+from bot.services import Services
 from bot.settings import PROJECT_DIR, Settings
 from bot.types import Turn
 from tests.conftest import MODEL_CACHE
@@ -131,15 +131,12 @@ async def test_a_conversation_reaches_the_new_action(
                         "BALIE_ACTIONS_DIR": str(town_folders.actions),
                         "BALIE_CACHE_DIR": str(town_folders.cache)}.items():
         monkeypatch.setenv(name, value)
-    balie = Balie(Settings(_env_file=None))
-    await balie.start()
-    try:
+    async with Services.opened(Settings(_env_file=None)) as services:
+        balie = services.balie
         nl = await balie.handle(Turn("test:p", "test", "text", "hoe kom ik aan een parkeer"
                                                                "vergunning voor mijn straat?"))
         en = await balie.handle(Turn("test:p", "test", "text", "how can I get a parking permit "
                                                                "for my street?"))
-    finally:
-        await balie.stop()
     assert nl[0].text.startswith("Een parkeervergunning voor zone centrum vraag je aan op http")
     assert en[0].text.startswith("You apply for a parking permit for zone centrum at http")
     thumbs = {button.title for button in FEEDBACK}
