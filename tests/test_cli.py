@@ -8,10 +8,13 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from bot.nlu import content
 from bot.settings import PROJECT_DIR
 from tests.conftest import MODEL_CACHE, free_port
+
+pytestmark = pytest.mark.process
 
 
 def balie(

@@ -58,10 +58,10 @@ async def test_purge_deletes_what_is_past_retention_and_is_audited(history: Hist
 
 
 async def test_the_running_bot_purges_at_start(
-    bot_process: Any, bot_api: BotAPI, history: History
+    served_bot: Any, bot_api: BotAPI, history: History
 ) -> None:
     await fill(history)
-    bot_process()
+    served_bot()
     await bot_api.wait_for_call("getUpdates", timeout=60)
     for _ in range(100):
         if await count(history, Audit):

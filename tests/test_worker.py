@@ -17,6 +17,8 @@ from tests.conftest import free_port
 from tests.support import updates
 from tests.support.bot_api import BotAPI
 
+pytestmark = pytest.mark.process
+
 CITIZENS = 100
 MESSAGES = 10
 FIRST_CITIZEN = 20_000

@@ -125,6 +125,17 @@ async def supervise(count: int, env: dict[str, str]) -> None:
                 process.kill()
 
 
+async def _serve(server: uvicorn.Server) -> None:
+    """Serve until cancelled, then shut down as uvicorn does on exit, closing its sockets."""
+    serving = asyncio.ensure_future(server.serve())
+    try:
+        await asyncio.shield(serving)
+    except asyncio.CancelledError:
+        server.should_exit = True
+        await serving
+        raise
+
+
 async def _announce(server: uvicorn.Server, settings: Settings, http: httpx.AsyncClient) -> None:
     """Set the webhook once the server listens."""
     while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
@@ -166,7 +177,7 @@ async def run(settings: Settings, workers: int | None) -> None:
                                         log_config=None, access_log=False,
                                         lifespan="off")
                 server = QuietServer(config)
-                jobs.append(server.serve())
+                jobs.append(_serve(server))
             if settings.webhook_url and server:
                 jobs.append(_announce(server, settings, http))
             else:

@@ -1,4 +1,4 @@
-"""Calculator and forms end to end: the real bot process, the Bot API emulator, a citizen."""
+"""Calculator and forms end to end: the bot served in process, the Bot API emulator, a citizen."""
 
 import asyncio
 from collections.abc import Iterator
@@ -28,9 +28,9 @@ def action_server(environment: dict[str, str]) -> Iterator[str]:
 
 
 async def test_household_total_in_dutch_and_english_and_a_missing_woz_value(
-    bot_process: Any, bot_api: BotAPI
+    served_bot: Any, bot_api: BotAPI
 ) -> None:
-    bot_process()
+    served_bot()
     await bot_api.wait_for_call("getUpdates", timeout=60)
     [total] = await bot_api.exchange(
         CITIZEN, "we zijn met z'n drieën, huis van 410.000 en een hond, wat betalen we?")
@@ -56,9 +56,9 @@ async def test_household_total_in_dutch_and_english_and_a_missing_woz_value(
 
 
 async def test_arrangement_form_over_the_action_server_then_its_status(
-    bot_process: Any, bot_api: BotAPI, environment: dict[str, str], action_server: str
+    served_bot: Any, bot_api: BotAPI, environment: dict[str, str], action_server: str
 ) -> None:
-    bot_process(BALIE_ACTION_ENDPOINT=action_server)
+    served_bot(BALIE_ACTION_ENDPOINT=action_server)
     await bot_api.wait_for_call("getUpdates", timeout=60)
     [answer] = await bot_api.exchange(CITIZEN, "kan ik een betalingsregeling krijgen?")
     await bot_api.press(CITIZEN, answer, data(answer, "Regeling aanvragen"))
@@ -92,10 +92,10 @@ async def test_arrangement_form_over_the_action_server_then_its_status(
 
 
 async def test_arrangement_request_is_posted_once_to_the_staff_group(
-    bot_process: Any, bot_api: BotAPI
+    served_bot: Any, bot_api: BotAPI
 ) -> None:
     bot_api.members.update({STAFF: "member"})
-    bot_process(BALIE_STAFF_CHAT_ID=str(STAFF_CHAT), BALIE_STAFF_IDS=str(STAFF),
+    served_bot(BALIE_STAFF_CHAT_ID=str(STAFF_CHAT), BALIE_STAFF_IDS=str(STAFF),
                 BALIE_HANDOFF_REMINDER_SECONDS="3")
     await bot_api.wait_for_call("getUpdates", timeout=60)
     [answer] = await bot_api.exchange(CITIZEN, "can I get a payment plan?", language="en")

@@ -1,4 +1,4 @@
-"""Handoff end to end: citizens and staff on the Bot API emulator, the real bot process between."""
+"""Handoff end to end: citizens and staff on the Bot API emulator, the bot served between."""
 
 import asyncio
 import time
@@ -18,12 +18,12 @@ CITIZEN = 5101
 
 
 @pytest.fixture
-def start_staffed(bot_process: Any, bot_api: BotAPI, tmp_path: Path) -> Any:
+def start_staffed(served_bot: Any, bot_api: BotAPI, tmp_path: Path) -> Any:
     bot_api.members.update({ANNA: "member", BRAM: "member", CAS: "creator",
                             NOT_ON_LIST: "member"})
 
     async def start(open_now: bool = True, **extra: str) -> Any:
-        process = bot_process(
+        process = served_bot(
             BALIE_STAFF_CHAT_ID=str(STAFF_CHAT),
             BALIE_STAFF_IDS=f"{ANNA},{BRAM},{CAS},{NOT_A_MEMBER}",
             BALIE_FACTS_DIR=facts(tmp_path, open_now), **extra)

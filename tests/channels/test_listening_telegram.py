@@ -29,15 +29,15 @@ def data(message: dict[str, Any], title: str) -> str:
                 for b in row if b["text"] == title)
 
 
-async def start(bot_process: Any, bot_api: BotAPI) -> None:
-    bot_process()
+async def start(served_bot: Any, bot_api: BotAPI) -> None:
+    served_bot()
     await bot_api.wait_for_call("getUpdates", timeout=60)
 
 
 async def test_subscribe_by_buttons_and_unsubscribe(
-    bot_process: Any, bot_api: BotAPI, environment: dict[str, str]
+    served_bot: Any, bot_api: BotAPI, environment: dict[str, str]
 ) -> None:
-    await start(bot_process, bot_api)
+    await start(served_bot, bot_api)
     [menu] = await bot_api.exchange(CITIZEN, "/abonneer")
     assert titles(menu) == ["De aanslag en betalen", "Kwijtschelding", "WOZ-waarde en bezwaar",
                             "Storingen", "🚫 Afmelden voor alles"]
@@ -56,7 +56,7 @@ async def test_subscribe_by_buttons_and_unsubscribe(
 
 
 async def test_announcement_in_answers_and_thumbs(
-    bot_process: Any, bot_api: BotAPI, environment: dict[str, str]
+    served_bot: Any, bot_api: BotAPI, environment: dict[str, str]
 ) -> None:
     history = await History.open(environment["DATABASE_URL"])
     now = datetime.now(UTC)
@@ -64,7 +64,7 @@ async def test_announcement_in_answers_and_thumbs(
         "De aanslagen 2027 gaan op 26 februari de deur uit.", "The 2027 notices go out on "
         "26 February.", now - timedelta(hours=1), now + timedelta(days=1), "aanslag",
         inline=True, created_by="test")
-    await start(bot_process, bot_api)
+    await start(served_bot, bot_api)
     [answer] = await bot_api.exchange(CITIZEN, "wanneer moet ik mijn aanslag betalen?")
     assert answer["text"].endswith("📢 De aanslagen 2027 gaan op 26 februari de deur uit.")
     assert titles(answer) == ["👍", "👎"]
@@ -80,14 +80,14 @@ async def test_announcement_in_answers_and_thumbs(
 
 
 async def test_poll_after_an_answer_one_vote_with_comment(
-    bot_process: Any, bot_api: BotAPI, environment: dict[str, str]
+    served_bot: Any, bot_api: BotAPI, environment: dict[str, str]
 ) -> None:
     history = await History.open(environment["DATABASE_URL"])
     poll = await Polls(history).create(
         "Was deze uitleg duidelijk?", "Was this explanation clear?",
         [{"nl": "Ja", "en": "Yes"}, {"nl": "Een beetje", "en": "Somewhat"},
          {"nl": "Nee", "en": "No"}], free_text=True, after_intent="payment_arrangement")
-    await start(bot_process, bot_api)
+    await start(served_bot, bot_api)
     answer, question = await bot_api.exchange(
         CITIZEN, "ik kan niet alles in een keer betalen, kan ik een betalingsregeling krijgen",
         count=2)
@@ -112,7 +112,7 @@ async def test_poll_after_an_answer_one_vote_with_comment(
 
 
 async def test_poll_sent_to_subscribers_and_results(
-    bot_process: Any, bot_api: BotAPI, environment: dict[str, str]
+    served_bot: Any, bot_api: BotAPI, environment: dict[str, str]
 ) -> None:
     history = await History.open(environment["DATABASE_URL"])
     polls = Polls(history)
@@ -121,7 +121,7 @@ async def test_poll_sent_to_subscribers_and_results(
     async with history.sessions.begin() as session:
         session.add_all(Subscription(chat_id=f"tg:{c}", topic="aanslag", language="nl",
                                      created_at=datetime.now(UTC)) for c in (5401, 5402, 5403))
-    await start(bot_process, bot_api)
+    await start(served_bot, bot_api)
     env = {**os.environ, **environment, "TELEGRAM_TOKEN": TOKEN,
            "TELEGRAM_BASE_URL": bot_api.base_url, "BALIE_LOG_LEVEL": "WARNING"}
     send = await asyncio.create_subprocess_exec(
@@ -143,8 +143,8 @@ async def test_poll_sent_to_subscribers_and_results(
     assert output.decode().splitlines() == ["option,votes", "1,0", "2,1", "3,0", "4,2", "5,0"]
 
 
-async def test_privacy_and_policy_in_chat(bot_process: Any, bot_api: BotAPI) -> None:
-    await start(bot_process, bot_api)
+async def test_privacy_and_policy_in_chat(served_bot: Any, bot_api: BotAPI) -> None:
+    await start(served_bot, bot_api)
     [privacy] = await bot_api.exchange(CITIZEN, "/privacy")
     assert "180 dagen" in privacy["text"] and "BSN" in privacy["text"]
     [policy] = await bot_api.exchange(CITIZEN, "/policy", language="en")
