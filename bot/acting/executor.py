@@ -8,6 +8,8 @@ finds what it works with (the cases backend, the municipality's facts) through
 
 import copy
 import importlib.util
+import inspect
+import pkgutil
 import sys
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -17,8 +19,10 @@ from types import ModuleType
 from typing import Any
 
 import httpx
+from rasa_sdk import Action
 from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionNotFoundException
+from rasa_sdk.utils import all_subclasses
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.handoff.cases import SqlCases
@@ -110,6 +114,17 @@ def package(folder: Path) -> ModuleType:
     return module
 
 
+def actions_in(module: ModuleType) -> list[type[Action]]:
+    """Import every module of an actions package and return the actions defined in it."""
+    for child in pkgutil.iter_modules(module.__path__, f"{module.__name__}."):
+        importlib.import_module(child.name)
+    # rasa-sdk's register_package registers every Action subclass imported in the process, so
+    # another actions folder's actions (tests/test_adding_an_intent.py) would leak in.
+    return [action for action in all_subclasses(Action)
+            if action.__module__.startswith(f"{module.__name__}.")
+            and not inspect.isabstract(action)]
+
+
 def template_values(message: dict[str, Any]) -> dict[str, Any]:
     """Return the values an action passed for its response's placeholders."""
     return {k: v for k, v in message.items() if k not in MESSAGE_KEYS and v is not None}
@@ -123,7 +138,8 @@ class Executor:
         actions: Path = ACTIONS_DIR,
     ) -> None:
         self._executor = ActionExecutor()
-        self._executor.register_package(package(actions))
+        for action in actions_in(package(actions)):
+            self._executor.register_action(action)
         self.services = services
         self.endpoint = endpoint.rstrip("/") if endpoint else None
         self._client: httpx.AsyncClient | None = None
