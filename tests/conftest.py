@@ -332,10 +332,12 @@ class ServedBot:
         """Cancel it as SIGTERM would; a part that failed meanwhile fails the test here."""
         assert self.task
         # A cancellation can be lost inside a library call (seen in the log backlog's Redis
-        # read on Python 3.11), which leaves the run waiting for that part: cancel again.
+        # read on Python 3.11), which leaves the run waiting for that part: cancel again. Not
+        # sooner than 30 s: on a busy machine closing takes seconds, and a second cancellation
+        # during it would leave a Redis connection open.
         while not self.task.done():
             self.task.cancel()
-            await asyncio.wait({self.task}, timeout=5)
+            await asyncio.wait({self.task}, timeout=30)
         with contextlib.suppress(asyncio.CancelledError):
             self.task.result()
         gc.unfreeze()  # the worker froze the heap as it does in its own process
