@@ -139,13 +139,13 @@ async def serve(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
                             log_config=None, access_log=False, proxy_headers=True)
     server = QuietServer(config)
     task = asyncio.create_task(server.serve())
-    while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has no event
-        await asyncio.sleep(0.05)
-    if task.done():
-        task.result()
-        raise RuntimeError(f"the console could not start on port {settings.console_port}")
-    log.info("web chat and console listening", extra={"url": settings.console_url})
-    try:
+    try:  # stopped while starting too, or its socket stays open
+        while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has no event
+            await asyncio.sleep(0.05)
+        if task.done():
+            task.result()
+            raise RuntimeError(f"the console could not start on port {settings.console_port}")
+        log.info("web chat and console listening", extra={"url": settings.console_url})
         yield
     finally:
         server.should_exit = True

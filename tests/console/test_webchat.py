@@ -3,7 +3,10 @@
 import asyncio
 
 import httpx
+import pytest
 
+from bot.console import create_app, serve
+from bot.settings import Settings
 from tests.console.conftest import Citizen, Web, log_in
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -160,3 +163,19 @@ async def test_staff_see_a_callback_number_but_a_message_masked(
     message = (await client.get("/staff/chats/web:message")).text
     assert "Bericht buiten openingstijd" in message
     assert "0612345678" not in message and "a@b.nl" not in message
+
+
+async def test_a_console_stopped_while_it_starts_closes_its_port(settings: Settings) -> None:
+    async def serving() -> None:
+        async with serve(create_app(settings), settings):
+            await asyncio.Event().wait()
+
+    starting = asyncio.create_task(serving())
+    await asyncio.sleep(0.1)  # the app is still opening its services
+    starting.cancel()
+    await asyncio.gather(starting, return_exceptions=True)
+    host, port = settings.console_host, settings.console_port
+    left = [task for task in asyncio.all_tasks() if "Server.serve" in repr(task.get_coro())]
+    assert not left, left
+    with pytest.raises(OSError):
+        await asyncio.open_connection(host, port)
