@@ -268,7 +268,7 @@ class BotProcess:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "bot", *self.args], env=self.env, cwd=PROJECT_DIR,
-                stdout=log, stderr=subprocess.STDOUT,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
 
     async def stop(self) -> int:
@@ -282,7 +282,11 @@ class BotProcess:
                 await asyncio.sleep(0.1)
             else:
                 self.process.kill()
-        return self.process.wait()
+        code = self.process.wait()
+        # Its workers too: one left running would take the next test's updates.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        return code
 
     def children(self) -> list[int]:
         """The process ids of its child processes (the workers of `run --workers N`)."""
