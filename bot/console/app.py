@@ -19,6 +19,7 @@ from bot.console import admin, auth, chat, publishing, staff, supervisor
 from bot.console.security import NotLoggedIn, check_csrf, csrf_token
 from bot.history.accounts import Accounts
 from bot.history.reports import Reports
+from bot.ops import tasks
 from bot.services import Services
 from bot.settings import Settings
 
@@ -96,8 +97,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             try:
                 yield
             finally:
-                relay.cancel()
-                await asyncio.gather(relay, return_exceptions=True)
+                await tasks.stop(relay)
 
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[Depends(check_csrf)])

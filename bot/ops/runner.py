@@ -22,6 +22,7 @@ from bot.history.log import History
 from bot.intake import outbox, receiver
 from bot.intake.worker import Worker
 from bot.ops import health
+from bot.ops.tasks import stop
 from bot.services import Services
 from bot.settings import Settings, child_environment
 from bot.state.store import EmbeddedRedis, connect
@@ -87,9 +88,7 @@ async def work(settings: Settings, shared: Services | None = None) -> None:
             log.info("worker ready")
             await Worker(settings, application, client).run()
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await stop(*tasks)
 
 
 async def console(settings: Settings, shared: Services | None = None) -> None:

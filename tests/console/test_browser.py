@@ -63,8 +63,13 @@ async def site(
             raise AssertionError((tmp_path / "console.log").read_text())
     yield url
     process.terminate()
-    await asyncio.wait_for(process.wait(), timeout=20)
-    log.close()
+    try:
+        await asyncio.wait_for(process.wait(), timeout=60)
+    except TimeoutError:
+        process.kill()
+        raise AssertionError("the console did not stop on SIGTERM") from None
+    finally:
+        log.close()
 
 
 @pytest.fixture
