@@ -6,13 +6,13 @@
 | balie:<chat>:lock           | string | token of the turn being handled      | 10 s            |
 | balie:<chat>:seen           | hash   | update id → token, updates handled   | 2 d after last  |
 | balie:<chat>:flood:<minute> | string | turns in that minute                 | 2 min           |
-| balie:<chat>:inbox          | list   | the chat's updates not yet handled   | -               |
+| balie:<chat>:inbox          | list   | the chat's updates not yet handled   | stream max age  |
 | balie:<chat>:drain          | string | token of the worker draining it      | drain lock, 3 s |
 | balie:<chat>:out:<update>   | hash   | tries; n → sending/sent              | outbox TTL, 1 h |
 | balie:<chat>:outbox         | list   | JSON replies for the web chat page   | 24 h            |
 | balie:<chat>:handoff        | hash   | the ticket (bot.handoff.desk.Ticket) | - (closed)      |
 | balie:<chat>:poll:<poll>    | string | the poll was asked in this chat      | 90 d            |
-| balie:updates               | stream | every accepted update: chat, update  | maxlen          |
+| balie:updates               | stream | unhandled updates: chat, update id   | maxlen, max age |
 | balie:handoff:queue         | zset   | waiting chat ids by queue time       | -               |
 | balie:handoff:topics        | hash   | chat → staff topic, t:<topic> → chat | -               |
 | balie:handoff:events        | stream | bot.handoff.events, one per entry    | maxlen 100k     |
