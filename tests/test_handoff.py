@@ -21,7 +21,7 @@ async def desk(backend: dict[str, str], tmp_path: Path) -> AsyncIterator[Handoff
     store = StateStore.open(backend["REDIS_URL"], tmp_path, timedelta(days=1))
     history = await History.open(backend["DATABASE_URL"])
     try:
-        yield HandoffDesk(store.client, history, minutes_per_citizen=4)
+        yield HandoffDesk(store.client, history, minutes_per_citizen=4, events_max_age=86_400)
     finally:
         await history.close()
         await store.close()

@@ -16,15 +16,13 @@ import asyncio
 import json
 import logging
 import secrets
-import time
 from typing import Any, cast
 
 import redis.asyncio as redis
-from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError, ResponseError
 
 from bot.state import keys
-from bot.state.store import take
+from bot.state.store import take, trim_by_age
 
 log = logging.getLogger(__name__)
 # A plain LPOP repeated by redis-py after a lost answer would drop the next update too.
@@ -54,12 +52,6 @@ def chat_of(update: dict[str, Any]) -> str:
         if isinstance(sender, dict):
             return f"tg:{sender.get('id', 0)}"
     return NO_CHAT
-
-
-def trim_by_age(pipe: "Pipeline", stream: str, seconds: int) -> None:
-    """Queue trimming `stream` to the entries of the last `seconds` (ids are milliseconds)."""
-    oldest = int((time.time() - seconds) * 1000)
-    pipe.xtrim(stream, minid=f"{oldest}-0", approximate=False)
 
 
 async def append(
