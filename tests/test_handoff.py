@@ -147,10 +147,14 @@ async def test_refused_attempts_are_recorded(desk: HandoffDesk) -> None:
 
 
 async def test_a_message_left_out_of_hours_waits_in_the_queue(desk: HandoffDesk) -> None:
-    await desk.enqueue("tg:1", "callback", "nl", None, note="Bel me op 0612345678 na 14 uur")
+    note = "Bel me op 0612345678 na 14 uur, bsn 111222333"
+    await desk.enqueue("tg:1", "callback", "nl", None, note=note)
     [queued] = [e for e in await events(desk) if isinstance(e, Queued)]
-    assert queued.note == "Bel me op 0612345678 na 14 uur", "staff need the number to call"
-    assert (await cases(desk))[0].note == "Bel me op [phone] na 14 uur"
+    masked = "Bel me op [phone] na 14 uur, bsn [bsn]"
+    assert queued.note == masked, "the event stream keeps no personal data"
+    assert (await cases(desk))[0].note == masked
+    ticket = await desk.ticket("tg:1")
+    assert ticket and ticket.note == f"{masked} (☎ 0612345678)", "staff need only the number"
     await desk.enqueue("tg:2", "message", "nl", None, note="mail a@b.nl")
     assert [e for e in await events(desk) if isinstance(e, Queued)][1].note == "mail [email]"
 
