@@ -13,12 +13,10 @@ from bot.history.audit import Audit, record
 from bot.history.backlog import Backlog
 from bot.history.log import Base, Entry, Handoff, HandoffEvent, History, Message
 from bot.history.retention import forget, purge
-from bot.intake import inbox
 from bot.listening.broadcast import Broadcast, Delivery
 from bot.listening.polls import AnswerFeedback, Polls, Vote
 from bot.services import Services
 from bot.types import Turn
-from tests.support import updates
 from tests.support.bot_api import BotAPI
 from tests.support.traces import redis_text
 
@@ -115,8 +113,6 @@ async def test_forget_leaves_no_trace_of_the_chat(
     await record(history, "anna", "chat_opened", chat)
     await services.desk.enqueue(chat, "callback", "nl", None, note="Henkie, bel 0612345678")
     await services.desk.remember_topic(chat, 31)
-    message = updates.message(4242, text="nog een vraag van Henkie")
-    await inbox.append(client, [{"update_id": 78, "message": message}], 1000, 3600)
     await Backlog(client, history).keep([Entry(chat, "telegram", "in", "text", "Henkie")])
 
     await forget(history, client, chat)

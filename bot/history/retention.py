@@ -85,13 +85,13 @@ async def forget(history: History, client: "Redis", chat_id: str) -> dict[str, i
 
 
 async def _forget_in_redis(client: "Redis", chat_id: str, digest: str) -> dict[str, int]:
-    """Delete the chat's keys, stream entries, staff topic, queue place and kept log batches."""
-    # The turn that asked for this holds the chat's lock: that key stays until it ends.
-    lock = keys.lock(chat_id).encode()
-    found = [k async for k in client.scan_iter(match=keys.chat_pattern(chat_id)) if k != lock]
-    counts = {"redis_keys": await client.delete(*found) if found else 0, "stream_entries": 0}
-    for stream in (keys.UPDATES, keys.HANDOFF_EVENTS):
-        counts["stream_entries"] += await _drop_entries(client, stream, chat_id)
+    """Delete the chat's keys, handoff events, staff topic, queue place and kept log batches."""
+    # The turn that asked for this, and the updates that came after it, are under way: their
+    # locks, inbox, stream entries and send marks (no text) stay until they are handled.
+    found = [key async for key in client.scan_iter(match=keys.chat_pattern(chat_id))
+             if not keys.in_flight(chat_id, key.decode())]
+    counts = {"redis_keys": await client.delete(*found) if found else 0,
+              "events": await _drop_events(client, chat_id)}
     topic: Any = await client.hget(keys.HANDOFF_TOPICS, chat_id)
     if topic is not None:
         await client.hdel(keys.HANDOFF_TOPICS, chat_id, f"t:{topic.decode()}")
@@ -104,9 +104,9 @@ async def _forget_in_redis(client: "Redis", chat_id: str, digest: str) -> dict[s
     return counts
 
 
-async def _drop_entries(client: "Redis", stream: str, chat_id: str) -> int:
-    """Delete a stream's entries about one chat; return how many there were."""
-    dropped, start, wanted = 0, "-", chat_id.encode()
+async def _drop_events(client: "Redis", chat_id: str) -> int:
+    """Delete the handoff events about one chat; return how many there were."""
+    dropped, start, wanted, stream = 0, "-", chat_id.encode(), keys.HANDOFF_EVENTS
     while batch := cast(list[Any], await client.xrange(stream, min=start, count=STREAM_BATCH)):
         ids = [entry_id for entry_id, fields in batch if fields.get(b"chat") == wanted]
         if ids:

@@ -74,6 +74,12 @@ def sends(chat_id: str, update_id: int) -> str:
     return _key(chat_id, "out", update_id)
 
 
+def in_flight(chat_id: str, key: str) -> bool:
+    """Tell whether a key of the chat serves the turns under way: locks, inbox, send marks."""
+    return key in (lock(chat_id), drain(chat_id), inbox(chat_id)) or key.startswith(
+        _key(chat_id, "out", ""))
+
+
 def web_outbox(chat_id: str) -> str:
     """Return the key of the replies waiting for a web chat page."""
     return _key(chat_id, "outbox")
