@@ -182,3 +182,10 @@ async def test_report_compares_waiting_with_the_policy_target(desk: HandoffDesk)
     assert "Staff taking a live chat: median 0.0 minutes over 1, 100% within the target of " \
            "10 minutes" in text
     assert "Staff taking a message left out of hours: no data" in text
+
+
+async def test_the_event_stream_is_trimmed_by_age(desk: HandoffDesk) -> None:
+    await desk.client.xadd(stream.STREAM, {"type": "queued", "chat": "tg:9", "at": 1},
+                           id="1000-0")
+    await desk.enqueue("tg:1", "live", "nl", None)
+    assert [type(e) for e in await events(desk)] == [Queued], "the old entry is gone"
