@@ -180,6 +180,7 @@ class Balie:
         state = context.state
         if not move.confirmed:
             return [self.renderer.render("utter_forget_cancelled", state.language)]
+        await self.reception.desk.erase(context.chat_id)
         await forget(self.history, self.store.client, context.chat_id)
         state.clear()
         return [self.renderer.render("utter_forgotten", state.language)]

@@ -72,7 +72,8 @@ class Services:
             staffed = (settings.staff_chat_id is not None
                        or bool(await accounts.count(STAFF_ROLES)))
             renderer = Renderer(loaded.responses, town)
-            desk = HandoffDesk(store.client, history, settings.handoff_minutes_per_citizen)
+            desk = HandoffDesk(store.client, history, settings.handoff_minutes_per_citizen,
+                               settings.stream_max_age_seconds)
             newsroom, polls = Newsroom(history, loaded.topics), Polls(history)
             balie = Balie(
                 store=store, history=history, model=model, renderer=renderer,

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     health_port: int | None = None
 
     stream_maxlen: int = 1_000_000
+    # Entries of the update and handoff event streams older than this are trimmed, handled or not.
+    stream_max_age_seconds: int = 86_400
     worker_lanes: int = 32
     worker_claim_idle_ms: int = 2000
     drain_lock_ms: int = 3000

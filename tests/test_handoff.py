@@ -21,7 +21,7 @@ async def desk(backend: dict[str, str], tmp_path: Path) -> AsyncIterator[Handoff
     store = StateStore.open(backend["REDIS_URL"], tmp_path, timedelta(days=1))
     history = await History.open(backend["DATABASE_URL"])
     try:
-        yield HandoffDesk(store.client, history, minutes_per_citizen=4)
+        yield HandoffDesk(store.client, history, minutes_per_citizen=4, events_max_age=86_400)
     finally:
         await history.close()
         await store.close()
@@ -147,10 +147,14 @@ async def test_refused_attempts_are_recorded(desk: HandoffDesk) -> None:
 
 
 async def test_a_message_left_out_of_hours_waits_in_the_queue(desk: HandoffDesk) -> None:
-    await desk.enqueue("tg:1", "callback", "nl", None, note="Bel me op 0612345678 na 14 uur")
+    note = "Bel me op 0612345678 na 14 uur, bsn 111222333"
+    await desk.enqueue("tg:1", "callback", "nl", None, note=note)
     [queued] = [e for e in await events(desk) if isinstance(e, Queued)]
-    assert queued.note == "Bel me op 0612345678 na 14 uur", "staff need the number to call"
-    assert (await cases(desk))[0].note == "Bel me op [phone] na 14 uur"
+    masked = "Bel me op [phone] na 14 uur, bsn [bsn]"
+    assert queued.note == masked, "the event stream keeps no personal data"
+    assert (await cases(desk))[0].note == masked
+    ticket = await desk.ticket("tg:1")
+    assert ticket and ticket.note == f"{masked} (☎ 0612345678)", "staff need only the number"
     await desk.enqueue("tg:2", "message", "nl", None, note="mail a@b.nl")
     assert [e for e in await events(desk) if isinstance(e, Queued)][1].note == "mail [email]"
 
@@ -178,3 +182,10 @@ async def test_report_compares_waiting_with_the_policy_target(desk: HandoffDesk)
     assert "Staff taking a live chat: median 0.0 minutes over 1, 100% within the target of " \
            "10 minutes" in text
     assert "Staff taking a message left out of hours: no data" in text
+
+
+async def test_the_event_stream_is_trimmed_by_age(desk: HandoffDesk) -> None:
+    await desk.client.xadd(stream.STREAM, {"type": "queued", "chat": "tg:9", "at": 1},
+                           id="1000-0")
+    await desk.enqueue("tg:1", "live", "nl", None)
+    assert [type(e) for e in await events(desk)] == [Queued], "the old entry is gone"

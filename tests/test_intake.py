@@ -18,6 +18,8 @@ from bot.settings import Settings
 from bot.state import keys
 from tests.conftest import free_port
 from tests.support import updates
+from tests.support.bot_api import BotAPI
+from tests.support.traces import redis_text
 
 SECRET = "hook-secret"
 HEADERS = {receiver.SECRET_HEADER: SECRET}
@@ -48,12 +50,71 @@ async def hook(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> AsyncIter
 
 async def test_an_update_is_stored_in_the_stream_and_the_chats_inbox(hook: Any) -> None:
     http, client = hook
-    response = await http.post("/hook", json=update(1), headers=HEADERS)
+    sent = update(1)
+    response = await http.post("/hook", json=sent, headers=HEADERS)
     assert response.status_code == 200
     [(_, fields)] = await client.xrange(inbox.STREAM)
-    assert fields[b"chat"] == b"tg:7001"
-    assert json.loads(fields[b"update"])["update_id"] == 1
-    assert await client.lrange(keys.inbox("tg:7001"), 0, -1) == [fields[b"update"]]
+    assert fields == {b"chat": b"tg:7001", b"update": b"1"}, "routing only, no text or names"
+    [stored] = await client.lrange(keys.inbox("tg:7001"), 0, -1)
+    assert json.loads(stored) == sent
+
+
+async def test_the_stream_is_trimmed_by_age_and_an_inbox_expires(hook: Any) -> None:
+    http, client = hook
+    await client.xadd(inbox.STREAM, {"chat": "tg:7001", "update": 0}, id="1000-0")
+    assert (await http.post("/hook", json=update(1), headers=HEADERS)).status_code == 200
+    assert [fields[b"update"] for _, fields in await client.xrange(inbox.STREAM)] == [b"1"]
+    assert 0 < await client.ttl(keys.inbox("tg:7001")) <= 86_400
+
+
+async def test_an_update_without_a_chat_is_acknowledged_logged_and_dropped(
+    hook: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    http, client = hook
+    chatless = {"update_id": 8, "poll": {"id": "p1", "question": "Henkie?", "options": []}}
+    with caplog.at_level(logging.WARNING, logger="bot.intake.inbox"):
+        assert (await http.post("/hook", json=chatless, headers=HEADERS)).status_code == 200
+    assert await client.xlen(inbox.STREAM) == 0
+    assert not await client.exists(keys.inbox(inbox.NO_CHAT))
+    [record] = [r for r in caplog.records if r.getMessage() == "update without a chat dropped"]
+    assert getattr(record, "update", None) == 8 and "Henkie" not in str(vars(record))
+
+
+async def until(check: Any, what: str, seconds: float = 10.0) -> None:
+    """Poll `check()` until it is true."""
+    for _ in range(int(seconds * 20)):
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never: {what}")
+
+
+async def test_nothing_of_a_handled_update_stays_in_redis(
+    served_bot: Any, bot_api: BotAPI, settings: Settings
+) -> None:
+    served_bot()
+    await bot_api.wait_for_call("getUpdates", timeout=60)
+    text = "mijn bsn is 111222333 en mijn iban NL91ABNA0417164300, groet Jantje"
+    message = updates.message(7010, text=text)
+    for holder in (message["from"], message["chat"]):
+        holder.update(first_name="Henkie", last_name="Keizer", username="henkie_k")
+    await bot_api.push({"message": message})
+    await bot_api.replies(7010)
+    assert settings.redis_url
+    client = redis.Redis.from_url(settings.redis_url)
+    try:
+        async def handled() -> bool:
+            stats = await inbox.stream_stats(client)
+            return not stats["pending"] and not await client.llen(keys.inbox("tg:7010"))
+
+        await until(handled, "the update handled")
+        assert await client.xlen(inbox.STREAM) == 0, "a handled entry is deleted"
+        kept = await redis_text(client)
+    finally:
+        await client.aclose()
+    for personal in (text, "111222333", "NL91ABNA0417164300", "Jantje", "Henkie", "Keizer",
+                     "henkie_k"):
+        assert personal not in kept, kept
 
 
 async def test_a_replayed_delivery_is_accepted_again(hook: Any) -> None:

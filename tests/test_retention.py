@@ -3,16 +3,22 @@
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 from sqlalchemy import func, select
 
-from bot.history.audit import Audit
-from bot.history.log import Entry, Handoff, HandoffEvent, History, Message
-from bot.history.retention import purge
+from bot.history.audit import Audit, record
+from bot.history.backlog import Backlog
+from bot.history.log import Base, Entry, Handoff, HandoffEvent, History, Message
+from bot.history.retention import forget, purge
 from bot.listening.broadcast import Broadcast, Delivery
 from bot.listening.polls import AnswerFeedback, Polls, Vote
+from bot.services import Services
+from bot.types import Turn
 from tests.support.bot_api import BotAPI
+from tests.support.traces import redis_text
 
 OLD = datetime.now(UTC) - timedelta(days=200)
 
@@ -95,3 +101,33 @@ async def test_forget_touches_only_that_chat_and_audits_without_the_id(
         assert (await session.scalars(select(Message.chat_id))).all() == ["tg:2"]
         audit = (await session.scalars(select(Audit))).one()
     assert audit.action == "forget" and "tg:1" not in (audit.actor + (audit.detail or ""))
+
+
+async def test_forget_leaves_no_trace_of_the_chat(
+    services: Services, backend: dict[str, str]
+) -> None:
+    chat, client, history = "tg:4242", services.store.client, services.history
+    said = Turn(chat, "telegram", "text", "hoi, mijn naam is Henkie", update_id=77)
+    assert await services.balie.handle(said)
+    await services.cases.wrong_try(chat)
+    await record(history, "anna", "chat_opened", chat)
+    await services.desk.enqueue(chat, "callback", "nl", None, note="Henkie, bel 0612345678")
+    await services.desk.remember_topic(chat, 31)
+    await Backlog(client, history).keep([Entry(chat, "telegram", "in", "text", "Henkie")])
+
+    await forget(history, client, chat)
+
+    kept = await redis_text(client)
+    assert chat not in kept and "Henkie" not in kept, kept
+    async with history.sessions() as session:
+        rows = [str(row) for table in Base.metadata.sorted_tables
+                for row in (await session.execute(select(table))).all()]
+    assert not [row for row in rows if chat in row or "Henkie" in row]
+    assert await services.cases.wrong_tries(chat) == (1, ANY), "the cool-down still holds"
+    assert await services.balie.handle(said) == [], "a replayed old update is not answered"
+    assert [m.text for m in await history.conversation(chat)] == [], "nor logged"
+    if backend["DATABASE_URL"].startswith("sqlite"):
+        database = Path(backend["DATABASE_URL"].partition(":///")[2])
+        files = [database, database.with_name(database.name + "-wal")]
+        assert not [f for f in files if f.exists() and b"Henkie" in f.read_bytes()], (
+            "deleted text is overwritten and the WAL emptied")

@@ -53,7 +53,8 @@ async def test_an_update_is_seen_once(store: StateStore) -> None:
     assert await store.first_sight("tg:1", 7)
     assert not await store.first_sight("tg:1", 7)
     assert await store.first_sight("tg:2", 7), "update ids are per chat"
-    assert 0 < await store.client.ttl("balie:tg:1:seen") <= 2 * 86400
+    assert 0 < await store.client.ttl(keys.seen("tg:1")) <= 2 * 86400
+    assert "tg:1" not in keys.seen("tg:1"), "kept by digest, so it outlives /vergeet"
 
 
 async def test_lock_serialises_turns_of_one_chat(store: StateStore) -> None:

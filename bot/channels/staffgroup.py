@@ -26,6 +26,7 @@ from bot.handoff.events import (
     Cancelled,
     Claimed,
     Closed,
+    Erased,
     Event,
     FromCitizen,
     FromStaff,
@@ -198,6 +199,10 @@ class StaffDesk:
                     "❌ Burger annuleerde.")
                 await self._post(bot, chat, text)
                 await self._close_topic(bot, chat)
+            case Erased(topic=topic) if topic:
+                await self._post_in(bot, topic, "🗑️ Burger beëindigde de chat en wiste die.")
+                with contextlib.suppress(TelegramError):
+                    await bot.close_forum_topic(self.chat_id, topic)
             case Reminder(minutes=minutes):
                 waited = f"⏰ Wacht al {minutes} minuten op een medewerker."
                 await self._post(bot, chat, waited, _keyboard(("Claim", f"staff:claim:{chat}")))
@@ -230,16 +235,23 @@ class StaffDesk:
             *(f"{'Burger' if m.direction == 'in' else 'Balie'}: {m.text[:200]}"
               for m in history[-6:]),
         ]
-        if event.note:
-            lines.append(f"{KINDS.get(event.kind, 'Bericht')}: {event.note}")
+        # The ticket's note shows a call-back's phone number; the event's is masked.
+        ticket = await self.desk.ticket(event.chat_id)
+        note = ticket.note if ticket else event.note
+        if note:
+            lines.append(f"{KINDS.get(event.kind, 'Bericht')}: {note}")
         return "\n".join(lines)
 
     async def _post(
         self, bot: Bot, chat: str, text: str, markup: InlineKeyboardMarkup | None = None
     ) -> None:
         topic = await self.desk.topic_of(chat)
-        if topic is None:
-            return
+        if topic is not None:
+            await self._post_in(bot, topic, text, markup)
+
+    async def _post_in(
+        self, bot: Bot, topic: int, text: str, markup: InlineKeyboardMarkup | None = None
+    ) -> None:
         await bot.send_message(self.chat_id, html.escape(text[:4000], quote=False),
                                message_thread_id=topic, parse_mode=ParseMode.HTML,
                                reply_markup=markup)

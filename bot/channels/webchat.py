@@ -48,15 +48,21 @@ class WebChat:
         await self.store.save(chat_id, ChatState(language=as_language(language)))
         return chat_id, self.tokens.dumps(chat_id)
 
-    def chat_of(self, token: str | None) -> str | None:
-        """Return the chat a token names, or None for a missing or forged one."""
+    async def chat_of(self, token: str | None) -> str | None:
+        """Return the chat a token names, or None for a missing, forged or revoked one.
+
+        /vergeet revokes the chat's token (`bot.history.retention.forget`).
+        """
         if not token:
             return None
         try:
             chat_id = self.tokens.loads(token)
         except BadSignature:
             return None
-        return chat_id if isinstance(chat_id, str) and chat_id.startswith("web:") else None
+        if not isinstance(chat_id, str) or not chat_id.startswith(f"{CHANNEL}:"):
+            return None
+        revoked = await self.store.client.sismember(keys.REVOKED, keys.digest(chat_id))
+        return None if revoked else chat_id
 
     async def say(self, chat_id: str, kind: TurnKind, text: str,
                   language: str | None = None) -> list[dict[str, Any]]:

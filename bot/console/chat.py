@@ -38,8 +38,8 @@ def _webchat(request: Request) -> WebChat:
     return chat
 
 
-def _chat(request: Request, token: str | None) -> str:
-    chat_id = _webchat(request).chat_of(token)
+async def _chat(request: Request, token: str | None) -> str:
+    chat_id = await _webchat(request).chat_of(token)
     if chat_id is None:
         raise HTTPException(401, "unknown chat; start a new one")
     return chat_id
@@ -75,7 +75,7 @@ async def send(
     request: Request, said: Said, token: Annotated[str | None, Header(alias=TOKEN_HEADER)] = None
 ) -> dict[str, Any]:
     """Answer a text, a /command or a button press."""
-    chat_id = _chat(request, token)
+    chat_id = await _chat(request, token)
     if said.button:
         return {"replies": await _webchat(request).say(chat_id, "button", said.button)}
     kind: TurnKind = "command" if said.text.startswith("/") else "text"
@@ -87,7 +87,7 @@ async def poll(
     request: Request, token: Annotated[str | None, Header(alias=TOKEN_HEADER)] = None
 ) -> dict[str, Any]:
     """Return what staff said since the page last asked."""
-    return {"replies": await _webchat(request).collect(_chat(request, token))}
+    return {"replies": await _webchat(request).collect(await _chat(request, token))}
 
 
 @router.get("/chat/api/history")
@@ -95,4 +95,4 @@ async def history(
     request: Request, token: Annotated[str | None, Header(alias=TOKEN_HEADER)] = None
 ) -> dict[str, Any]:
     """Return the chat so far, for a reloaded page."""
-    return {"messages": await _webchat(request).transcript(_chat(request, token))}
+    return {"messages": await _webchat(request).transcript(await _chat(request, token))}

@@ -89,9 +89,18 @@ def answer(intent: str, policy: Policy) -> Move:
     return Answer(intent=intent, offer_handoff=offer)
 
 
+def _name(text: str) -> str:
+    """Return the command a text starts with, without a bot's @name, in lower case."""
+    return text.partition(" ")[0].split("@", 1)[0].lower()
+
+
+def asks_to_forget(turn: Turn, text: str) -> bool:
+    """Tell whether a turn is /vergeet (or /forget)."""
+    return turn.kind == "command" and _name(text) in FORGET_COMMANDS
+
+
 def _command(state: ChatState, text: str) -> Move:
-    command, _, argument = text.partition(" ")
-    command = command.split("@", 1)[0].lower()
+    command, argument = _name(text), text.partition(" ")[2]
     if command in LANGUAGE_COMMANDS:
         wanted = argument.strip().lower()[:2]
         other = "en" if state.language == "nl" else "nl"

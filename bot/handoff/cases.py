@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.history.log import ID, Base, Handoff, HandoffEvent
+from bot.state import keys
 
 CaseKind = Literal["objection", "remission", "arrangement"]
 STATUSES = ("received", "in_progress", "decided")
@@ -47,7 +48,7 @@ class Case(Base):
 
 
 class CaseAttempt(Base):
-    """A wrong try at a case status from one chat."""
+    """A wrong try at a case status from one chat, named by `keys.digest` (kept after /vergeet)."""
 
     __tablename__ = "case_attempts"
     __table_args__ = (Index("ix_case_attempts_chat_at", "chat_id", "at"),)
@@ -181,7 +182,7 @@ class SqlCases:
             await session.execute(delete(CaseAttempt).where(CaseAttempt.at < since))
             count, oldest = (await session.execute(
                 select(func.count(), func.min(CaseAttempt.at)).where(
-                    CaseAttempt.chat_id == chat_id, CaseAttempt.at >= since))).one()
+                    CaseAttempt.chat_id == keys.digest(chat_id), CaseAttempt.at >= since))).one()
         if oldest is not None and oldest.tzinfo is None:
             oldest = oldest.replace(tzinfo=UTC)  # SQLite keeps no time zone
         return int(count), oldest + TRY_WINDOW if oldest else None
@@ -189,5 +190,5 @@ class SqlCases:
     async def wrong_try(self, chat_id: str) -> None:
         """Count a wrong try of a chat."""
         async with self.sessions.begin() as session:
-            session.add(CaseAttempt(chat_id=chat_id, at=_now()))
+            session.add(CaseAttempt(chat_id=keys.digest(chat_id), at=_now()))
 

@@ -9,6 +9,7 @@ read, so any process can serve either side and a restart loses nothing.
 
 import json
 import logging
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,12 +25,15 @@ from bot.handoff.events import Kind, as_text
 from bot.history.log import Handoff, HandoffEvent, History
 from bot.history.masking import mask
 from bot.state import keys
+from bot.state.store import trim_by_age
 
 log = logging.getLogger(__name__)
 
 QUEUE = keys.HANDOFF_QUEUE
 TOPICS = keys.HANDOFF_TOPICS
 EVENTS_MAX = 100_000
+# Digits as people write a phone number; whether a run is one, mask() decides.
+NUMBER = re.compile(r"\+?\(?\d[\d ()./-]{7,}\d")
 
 # Moves a queued chat to with_staff for one agent; refuses if it is not (or no longer) queued.
 CLAIM = """
@@ -85,15 +89,22 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def call_back_numbers(note: str) -> str:
+    """Return the phone numbers in a call-back request (the runs mask() masks), nothing else."""
+    return " ".join(m.group() for m in NUMBER.finditer(note) if "[phone]" in mask(m.group()))
+
+
 class HandoffDesk:
     """The channel-agnostic handoff service on Redis and SQL."""
 
     def __init__(
-        self, client: "redis.Redis", history: History, minutes_per_citizen: float
+        self, client: "redis.Redis", history: History, minutes_per_citizen: float,
+        events_max_age: int,
     ) -> None:
         self.client = client
         self.history = history
         self.minutes_per_citizen = minutes_per_citizen
+        self.events_max_age = events_max_age
         self._claim = client.register_script(CLAIM)
 
     # -- reading -----------------------------------------------------------------------------
@@ -145,14 +156,17 @@ class HandoffDesk:
     ) -> int:
         """Put a chat in the queue (a live chat, or a message left out of hours); its place."""
         now = _now()
+        masked = mask(note) if note else ""
         async with self.history.sessions.begin() as session:
             case = Handoff(chat_id=chat_id, kind=kind, language=language, reason=reason,
-                           note=mask(note) if note else None, queued_at=now, outcome="open")
+                           note=masked or None, queued_at=now, outcome="open")
             session.add(case)
             await session.flush()
             session.add(HandoffEvent(handoff_id=case.id, event="queued", actor="citizen", at=now))
-        # A call-back request shows its phone number to staff: that is what it is for.
-        shown = (note if kind == "callback" else mask(note)) if note else ""
+        # Staff see a call-back request's phone number (that is what it is for), only in the
+        # ticket, which goes when the handoff ends; the note itself is masked everywhere.
+        numbers = call_back_numbers(note) if note and kind == "callback" else ""
+        shown = f"{masked} (☎ {numbers})" if numbers else masked
         stamp = now.timestamp()
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.delete(keys.handoff(chat_id))
@@ -165,7 +179,7 @@ class HandoffDesk:
         position = await self.position(chat_id)
         await self.client.hset(keys.handoff(chat_id), "told", position)
         await self.publish(events.Queued(chat_id, case.id, kind, language, position,
-                                         reason or "", shown))
+                                         reason or "", masked))
         return position
 
     async def claim(self, chat_id: str, agent: str, agent_name: str) -> Claim:
@@ -237,6 +251,19 @@ class HandoffDesk:
             await self._tell_positions()
         return ticket
 
+    async def erase(self, chat_id: str) -> None:
+        """The citizen erases the chat (/vergeet): it leaves the desk, and staff hear only that."""
+        ticket = await self.ticket(chat_id)
+        if ticket is None:
+            return
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.delete(keys.handoff(chat_id))
+            pipe.zrem(QUEUE, chat_id)
+            await pipe.execute()
+        await self.publish(events.Erased("", topic=await self.topic_of(chat_id) or 0))
+        if ticket.mode == "queued":
+            await self._tell_positions()
+
     async def rate(self, case: int, rating: int | None = None, comment: str | None = None) -> None:
         """Store the citizen's rating (1 to 5) or comment on a handled chat."""
         values: dict[str, Any] = {}
@@ -269,7 +296,10 @@ class HandoffDesk:
     async def publish(self, event: events.Event) -> None:
         """Announce an event on the handoff stream."""
         body: dict[Any, Any] = events.encode(event)
-        await self.client.xadd(events.STREAM, body, maxlen=EVENTS_MAX, approximate=True)
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.xadd(events.STREAM, body, maxlen=EVENTS_MAX, approximate=True)
+            trim_by_age(pipe, events.STREAM, self.events_max_age)
+            await pipe.execute()
 
     async def _tell_positions(self) -> None:
         """Tell waiting citizens their new place when it moved notably (two up, or first)."""

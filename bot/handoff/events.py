@@ -108,11 +108,19 @@ class Reminder(_Event):
     minutes: float
 
 
+@dataclass(frozen=True)
+class Erased(_Event):
+    """The citizen erased the chat (/vergeet); it names no chat, only the staff topic, if any."""
+
+    type: ClassVar[str] = "erased"
+    topic: int
+
+
 Event = Queued | Claimed | FromCitizen | FromStaff | Released | Closed | Cancelled | (
-    Moved | Reminder)
+    Moved | Reminder | Erased)
 KINDS: dict[str, type[Event]] = {
     kind.type: kind for kind in (Queued, Claimed, FromCitizen, FromStaff, Released, Closed,
-                                 Cancelled, Moved, Reminder)
+                                 Cancelled, Moved, Reminder, Erased)
 }
 
 

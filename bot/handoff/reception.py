@@ -1,7 +1,7 @@
 """The citizen's side of a handoff: the offer, the queue, messages out of hours and the rating."""
 
 from bot.acting.router import Context, Router
-from bot.dialogue.policy import CANCEL_WORDS
+from bot.dialogue.policy import CANCEL_WORDS, asks_to_forget
 from bot.handoff.desk import HandoffDesk
 from bot.replies import formats
 from bot.replies.municipality import Municipality
@@ -104,7 +104,12 @@ class Reception:
         return self._say("utter_handoff_thanks", context.state)
 
     async def _relay(self, move: Relay, context: Context) -> list[Reply]:
-        """While queued or with staff the bot is silent: messages go to staff; "stop" cancels."""
+        """While queued or with staff the bot is silent: messages go to staff; "stop" cancels.
+
+        /vergeet stays Balie's: it asks to confirm, and the erasure ends the handoff.
+        """
+        if asks_to_forget(context.turn, context.text):
+            return self._say("utter_forget_confirm", context.state)
         if move.queued and context.text.lower().strip(" .!") in CANCEL_WORDS:
             await self.desk.close(context.chat_id, "citizen")
             return self._say("utter_handoff_cancelled", context.state)

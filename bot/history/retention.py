@@ -1,14 +1,14 @@
 """Retention: data past the municipality's limit is deleted; a citizen can erase their own."""
 
-import hashlib
 import json
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from redis.asyncio import Redis
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 
-from bot.history.audit import entry
+from bot.history.audit import Audit, entry
 from bot.history.log import Handoff, HandoffEvent, History, Message
 from bot.listening.announcements import Subscription
 from bot.listening.broadcast import Broadcast, Delivery
@@ -16,6 +16,7 @@ from bot.listening.polls import AnswerFeedback, Vote
 from bot.state import keys
 
 log = logging.getLogger(__name__)
+STREAM_BATCH = 1000
 
 
 async def purge(history: History, days: int, actor: str) -> dict[str, int]:
@@ -46,11 +47,15 @@ async def purge(history: History, days: int, actor: str) -> dict[str, int]:
 
 
 async def forget(history: History, client: "Redis", chat_id: str) -> dict[str, int]:
-    """Erase everything about one chat (AVG article 17): its rows in SQL and its Redis keys.
+    """Erase everything about one chat (AVG article 17): its rows in SQL and its traces in Redis.
 
-    The audit entry names the chat only by a hash, so the erasure can be shown without
-    keeping who it was.
+    Audit rows that named the chat name it by a hash from now on, like the erasure's own row.
+    What stays, by that hash only: the update ids seen (a replayed old update is not answered
+    again), the chat's revocation (its web chat token stops working) and wrong case-status
+    tries until their hour is over. SQLite overwrites the deleted rows and empties its WAL.
     """
+    digest = keys.digest(chat_id)
+    citizen = f"citizen:{digest}"
     handoffs = select(Handoff.id).where(Handoff.chat_id == chat_id)
     statements = {
         "handoff_events": delete(HandoffEvent).where(HandoffEvent.handoff_id.in_(handoffs)),
@@ -60,18 +65,51 @@ async def forget(history: History, client: "Redis", chat_id: str) -> dict[str, i
         "answer_feedback": delete(AnswerFeedback).where(AnswerFeedback.chat_id == chat_id),
         "subscriptions": delete(Subscription).where(Subscription.chat_id == chat_id),
         "deliveries": delete(Delivery).where(Delivery.chat_id == chat_id),
+        "audit_log": update(Audit).where(Audit.detail == chat_id).values(detail=citizen),
     }
+    sqlite = history.engine.dialect.name == "sqlite"
     counts = {}
     async with history.sessions.begin() as session:
+        if sqlite:
+            await session.execute(text("PRAGMA secure_delete = ON"))
         for name, statement in statements.items():
             result = await session.execute(statement)
             counts[name] = int(getattr(result, "rowcount", 0) or 0)
-        digest = hashlib.sha256(chat_id.encode()).hexdigest()[:16]
-        session.add(entry(f"citizen:{digest}", "forget", json.dumps(counts)))
-    # The turn that asked for this holds the chat's lock: that key stays until it ends.
-    lock = keys.lock(chat_id).encode()
-    found = [k async for k in client.scan_iter(match=keys.chat_pattern(chat_id)) if k != lock]
-    counts["redis_keys"] = await client.delete(*found) if found else 0
-    await client.zrem(keys.HANDOFF_QUEUE, chat_id)
+        session.add(entry(citizen, "forget", json.dumps(counts)))
+    if sqlite:
+        async with history.engine.connect() as connection:
+            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    counts.update(await _forget_in_redis(client, chat_id, digest))
     log.info("chat forgotten", extra={"chat_hash": digest, **counts})
     return counts
+
+
+async def _forget_in_redis(client: "Redis", chat_id: str, digest: str) -> dict[str, int]:
+    """Delete the chat's keys, handoff events, staff topic, queue place and kept log batches."""
+    # The turn that asked for this, and the updates that came after it, are under way: their
+    # locks, inbox, stream entries and send marks (no text) stay until they are handled.
+    found = [key async for key in client.scan_iter(match=keys.chat_pattern(chat_id))
+             if not keys.in_flight(chat_id, key.decode())]
+    counts = {"redis_keys": await client.delete(*found) if found else 0,
+              "events": await _drop_events(client, chat_id)}
+    topic: Any = await client.hget(keys.HANDOFF_TOPICS, chat_id)
+    if topic is not None:
+        await client.hdel(keys.HANDOFF_TOPICS, chat_id, f"t:{topic.decode()}")
+    await client.zrem(keys.HANDOFF_QUEUE, chat_id)
+    kept: list[Any] = await client.lrange(keys.BACKLOG, 0, -1)
+    for raw in kept:
+        if any(item["chat_id"] == chat_id for item in json.loads(raw)["entries"]):
+            await client.lrem(keys.BACKLOG, 1, raw)
+    await client.sadd(keys.REVOKED, digest)
+    return counts
+
+
+async def _drop_events(client: "Redis", chat_id: str) -> int:
+    """Delete the handoff events about one chat; return how many there were."""
+    dropped, start, wanted, stream = 0, "-", chat_id.encode(), keys.HANDOFF_EVENTS
+    while batch := cast(list[Any], await client.xrange(stream, min=start, count=STREAM_BATCH)):
+        ids = [entry_id for entry_id, fields in batch if fields.get(b"chat") == wanted]
+        if ids:
+            dropped += await client.xdel(stream, *ids)
+        start = "(" + batch[-1][0].decode()
+    return dropped

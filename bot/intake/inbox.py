@@ -1,8 +1,10 @@
 """The update stream and per-chat inboxes: intake appends, workers drain one chat at a time.
 
-`balie:updates` is a Redis Stream of every accepted update, read by the consumer group
+`balie:updates` is a Redis Stream with an entry per accepted update, read by the consumer group
 `workers`; each chat's inbox holds its updates not yet handled, oldest first (keys in
-`bot.state.keys`).
+`bot.state.keys`). Only the inbox holds the update itself, and only until it is handled: a
+stream entry names the chat and the update id, and is deleted once handled. Both are trimmed
+by age, so nothing stays when no worker runs.
 
 A stream entry only says "chat X has news". Whoever reads it drains X's inbox in order while
 holding X's drain lock, so the messages of one chat are handled one at a time and in order, by
@@ -20,7 +22,7 @@ import redis.asyncio as redis
 from redis.exceptions import RedisError, ResponseError
 
 from bot.state import keys
-from bot.state.store import take
+from bot.state.store import take, trim_by_age
 
 log = logging.getLogger(__name__)
 # A plain LPOP repeated by redis-py after a lost answer would drop the next update too.
@@ -35,10 +37,11 @@ return redis.call('llen', KEYS[2])
 """
 STREAM = keys.UPDATES
 GROUP = "workers"
+NO_CHAT = "tg:0"
 
 
 def chat_of(update: dict[str, Any]) -> str:
-    """Return the chat an update belongs to (`tg:<id>`), or `tg:0` when it has none."""
+    """Return the chat an update belongs to (`tg:<id>`), or NO_CHAT when it has none."""
     for name, value in update.items():
         if name == "update_id" or not isinstance(value, dict):
             continue
@@ -48,17 +51,37 @@ def chat_of(update: dict[str, Any]) -> str:
         sender = value.get("from") or value.get("user")
         if isinstance(sender, dict):
             return f"tg:{sender.get('id', 0)}"
-    return "tg:0"
+    return NO_CHAT
 
 
-async def append(client: "redis.Redis", updates: list[dict[str, Any]], maxlen: int) -> None:
-    """Write updates to the stream and their chats' inboxes in one transaction."""
+async def append(
+    client: "redis.Redis", updates: list[dict[str, Any]], maxlen: int, max_age: int
+) -> None:
+    """Write updates to the stream and their chats' inboxes in one transaction.
+
+    An update without a chat has nobody to answer: it is logged by id and kind, and dropped.
+    """
     async with client.pipeline(transaction=True) as pipe:
         for update in updates:
             chat = chat_of(update)
+            if chat == NO_CHAT:
+                log.warning("update without a chat dropped", extra={
+                    "update": update["update_id"], "kinds": sorted(set(update) - {"update_id"})})
+                continue
             raw = json.dumps(update, ensure_ascii=False, separators=(",", ":"))
             pipe.rpush(keys.inbox(chat), raw)
-            pipe.xadd(STREAM, {"chat": chat, "update": raw}, maxlen=maxlen, approximate=True)
+            pipe.expire(keys.inbox(chat), max_age)
+            pipe.xadd(STREAM, {"chat": chat, "update": update["update_id"]}, maxlen=maxlen,
+                      approximate=True)
+        trim_by_age(pipe, STREAM, max_age)
+        await pipe.execute()
+
+
+async def done(client: "redis.Redis", entry_id: str) -> None:
+    """Acknowledge and delete a handled stream entry."""
+    async with client.pipeline(transaction=True) as pipe:
+        pipe.xack(STREAM, GROUP, entry_id)
+        pipe.xdel(STREAM, entry_id)
         await pipe.execute()
 
 

@@ -73,7 +73,8 @@ def webhook_router(settings: Settings, client: "redis.Redis", path: str) -> APIR
             start = mask(bytes(body[:120]).decode(errors="replace"))
             return _refuse(400, "malformed update", bytes=len(body), start=start)
         try:
-            await inbox.append(client, [update], settings.stream_maxlen)
+            await inbox.append(client, [update], settings.stream_maxlen,
+                               settings.stream_max_age_seconds)
         except (RedisError, OSError) as error:
             log.error("update not stored; Telegram will retry", extra={
                 "update": update["update_id"], "error": type(error).__name__})
@@ -126,7 +127,8 @@ async def poll(settings: Settings, client: "redis.Redis", http: httpx.AsyncClien
             continue
         while updates:
             try:
-                await inbox.append(client, updates, settings.stream_maxlen)
+                await inbox.append(client, updates, settings.stream_maxlen,
+                                   settings.stream_max_age_seconds)
             except (RedisError, OSError) as error:
                 log.error("updates not stored; offset kept", extra={
                     "count": len(updates), "error": type(error).__name__})

@@ -2,8 +2,8 @@
 
 Stream entries wait in one queue for the worker's lanes, so one worker drains many chats at
 once; a chat's drain lock keeps its messages one at a time and in order. An entry is
-acknowledged after its chat's inbox was drained; a worker that dies leaves its entries
-pending, and another worker claims them once they have been idle for a while.
+acknowledged and deleted after its chat's inbox was drained; a worker that dies leaves its
+entries pending, and another worker claims them once they have been idle for a while.
 """
 
 import asyncio
@@ -115,7 +115,7 @@ class Worker:
             try:
                 done = await self.drain(chat, patient=claimed)
                 if done:
-                    await self.client.xack(inbox.STREAM, inbox.GROUP, entry_id)
+                    await inbox.done(self.client, entry_id)
             except asyncio.CancelledError:
                 raise
             except Exception:

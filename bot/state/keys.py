@@ -4,15 +4,16 @@
 |-----------------------------|--------|--------------------------------------|-----------------|
 | balie:<chat>:state          | string | JSON of ChatState                    | state TTL, 30 d |
 | balie:<chat>:lock           | string | token of the turn being handled      | 10 s            |
-| balie:<chat>:seen           | hash   | update id → token, updates handled   | 2 d after last  |
 | balie:<chat>:flood:<minute> | string | turns in that minute                 | 2 min           |
-| balie:<chat>:inbox          | list   | the chat's updates not yet handled   | -               |
+| balie:<chat>:inbox          | list   | the chat's updates not yet handled   | stream max age  |
 | balie:<chat>:drain          | string | token of the worker draining it      | drain lock, 3 s |
 | balie:<chat>:out:<update>   | hash   | tries; n → sending/sent              | outbox TTL, 1 h |
 | balie:<chat>:outbox         | list   | JSON replies for the web chat page   | 24 h            |
 | balie:<chat>:handoff        | hash   | the ticket (bot.handoff.desk.Ticket) | - (closed)      |
 | balie:<chat>:poll:<poll>    | string | the poll was asked in this chat      | 90 d            |
-| balie:updates               | stream | every accepted update: chat, update  | maxlen          |
+| balie:seen:<digest>         | hash   | update id → token, updates handled   | 2 d after last  |
+| balie:revoked               | set    | digests of chats erased (/vergeet)   | -               |
+| balie:updates               | stream | unhandled updates: chat, update id   | maxlen, max age |
 | balie:handoff:queue         | zset   | waiting chat ids by queue time       | -               |
 | balie:handoff:topics        | hash   | chat → staff topic, t:<topic> → chat | -               |
 | balie:handoff:events        | stream | bot.handoff.events, one per entry    | maxlen 100k     |
@@ -20,7 +21,11 @@
 | balie:send:<second>         | string | sends of all workers that second     | 2 s             |
 | balie:send:pause            | string | set after a 429: all sends wait      | retry_after     |
 | balie:history:backlog       | list   | JSON log batches the DB refused      | -               |
+
+`<digest>` is `digest(chat)`: what must outlive /vergeet names the chat only by it.
 """
+
+import hashlib
 
 PREFIX = "balie"
 
@@ -39,9 +44,14 @@ def lock(chat_id: str) -> str:
     return _key(chat_id, "lock")
 
 
+def digest(chat_id: str) -> str:
+    """Return a chat id as a hash, for records that must not name the chat."""
+    return hashlib.sha256(chat_id.encode()).hexdigest()[:16]
+
+
 def seen(chat_id: str) -> str:
-    """Return the key of a chat's handled update ids."""
-    return _key(chat_id, "seen")
+    """Return the key of a chat's handled update ids (by digest: it stays after /vergeet)."""
+    return _key("seen", digest(chat_id))
 
 
 def flood(chat_id: str, minute: int) -> str:
@@ -62,6 +72,12 @@ def drain(chat_id: str) -> str:
 def sends(chat_id: str, update_id: int) -> str:
     """Return the key marking the outgoing messages of one update."""
     return _key(chat_id, "out", update_id)
+
+
+def in_flight(chat_id: str, key: str) -> bool:
+    """Tell whether a key of the chat serves the turns under way: locks, inbox, send marks."""
+    return key in (lock(chat_id), drain(chat_id), inbox(chat_id)) or key.startswith(
+        _key(chat_id, "out", ""))
 
 
 def web_outbox(chat_id: str) -> str:
@@ -95,4 +111,5 @@ HANDOFF_TOPICS = _key("handoff", "topics")
 HANDOFF_EVENTS = _key("handoff", "events")
 TASKS_POSTED = _key("handoff", "tasks_posted")
 SEND_PAUSE = _key("send", "pause")
+REVOKED = _key("revoked")
 BACKLOG = _key("history", "backlog")

@@ -1,4 +1,8 @@
-"""Conversation state in Redis: per-chat state, a per-chat lock and seen update ids."""
+"""Conversation state in Redis: per-chat state, a per-chat lock and seen update ids.
+
+Seen update ids are kept under the chat's digest, so they outlive /vergeet and a replayed old
+update is still refused.
+"""
 
 import asyncio
 import json
@@ -16,6 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar, cast
 
 import redis.asyncio as redis
+from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -291,6 +296,12 @@ async def take(client: "redis.Redis", name: str, token: str, milliseconds: int) 
     if await client.set(name, token, nx=True, px=milliseconds):
         return True
     return bool(await client.get(name) == token.encode())
+
+
+def trim_by_age(pipe: "Pipeline", stream: str, seconds: int) -> None:
+    """Queue trimming `stream` to the entries of the last `seconds` (ids are milliseconds)."""
+    oldest = int((time.time() - seconds) * 1000)
+    pipe.xtrim(stream, minid=f"{oldest}-0", approximate=False)
 
 
 async def release(client: "redis.Redis", name: str, token: str) -> None:

@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -241,3 +242,43 @@ async def test_twenty_citizens_and_three_staff_are_paired(start_staffed: Any,
                                      if "bericht voor" in m["text"]], timeout=30)
         assert texts == [f"{owners[citizen]}: bericht voor {citizen}"]
     assert set(owners.values()) <= set(names.values())
+
+
+async def forget_chat(bot_api: BotAPI, citizen: int) -> None:
+    [confirm] = await bot_api.exchange(citizen, "/vergeet")
+    assert confirm["text"].startswith("Wil je dat we dit gesprek"), "Balie, not staff, asks"
+    before = len(bot_api.sent[citizen])
+    await bot_api.press(citizen, confirm, button(confirm, "Ja, wis alles"))
+    [done] = await bot_api.replies(citizen, after=before)
+    assert done["text"].startswith("Gedaan")
+
+
+async def test_vergeet_while_queued_or_with_staff_is_handled_by_balie(
+    start_staffed: Any, bot_api: BotAPI
+) -> None:
+    await start_staffed()
+    waiting, served = CITIZEN, CITIZEN + 1
+    waiting_topic = await queue_citizen(bot_api, waiting)
+    served_topic = await queue_citizen(bot_api, served)
+    summary = last_with_button(bot_api, served_topic, "staff:claim")
+    assert summary
+    count = len(bot_api.sent[served])
+    await bot_api.staff_press(ANNA, summary, button(summary, "Claim"))
+    await bot_api.replies(served, after=count)
+    await bot_api.wait(lambda: last_with_button(bot_api, served_topic, "staff:close"))
+
+    def told(topic: int) -> bool:
+        return bot_api.topics[topic]["closed"] and any(
+            m["text"] == "🗑️ Burger beëindigde de chat en wiste die."
+            for m in bot_api.in_topic(STAFF_CHAT, topic))
+
+    for citizen, topic in ((waiting, waiting_topic), (served, served_topic)):
+        await forget_chat(bot_api, citizen)
+        await bot_api.wait(partial(told, topic), what="staff told, topic closed")
+    assert not bot_api.topic_with(STAFF_CHAT, "/vergeet"), "never relayed as a message"
+
+    count = len(bot_api.sent[served])
+    await bot_api.staff_says(STAFF_CHAT, served_topic, ANNA, "Bent u er nog?")
+    [answer] = await bot_api.exchange(served, "hoe lang heb ik om bezwaar te maken?")
+    assert "6 weken" in answer["text"], "Balie answers again"
+    await silent(bot_api, served, count + 1)

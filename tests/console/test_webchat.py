@@ -179,3 +179,18 @@ async def test_a_console_stopped_while_it_starts_closes_its_port(settings: Setti
     assert not left, left
     with pytest.raises(OSError):
         await asyncio.open_connection(host, port)
+
+
+async def test_vergeet_revokes_the_chat_token(client: httpx.AsyncClient) -> None:
+    citizen = Citizen(client)
+    await citizen.start()
+    [confirm] = await citizen.say("/vergeet")
+    buttons = confirm["buttons"]
+    assert isinstance(buttons, list) and buttons[0]["title"] == "Ja, wis alles"
+    [forgotten] = await citizen.say(button=buttons[0]["data"])
+    assert str(forgotten["text"]).startswith("Gedaan")
+    headers = {"X-Chat-Token": citizen.token}
+    for path in ("/chat/api/history", "/chat/api/poll"):
+        assert (await client.get(path, headers=headers)).status_code == 401
+    sent = await client.post("/chat/api/send", json={"text": "hoi"}, headers=headers)
+    assert sent.status_code == 401, "the page starts a new chat"
