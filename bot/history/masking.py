@@ -4,6 +4,7 @@ Every pattern is bounded or anchored so that a text is read in linear time, what
 no pattern can try a long run of letters or digits again from each of its characters.
 """
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -20,15 +21,17 @@ def _phrases(*phrases: str) -> str:
     for phrase in phrases:
         by_start.setdefault(phrase[0].lower(), []).append(
             r"\s+".join(map(anycase, phrase[1:].split(" "))))
-    groups = "|".join(f"{anycase(start)}(?:{'|'.join(rests)})" for start, rests in by_start.items())
+    groups = "|".join(f"{anycase(start)}(?:{'|'.join(rests)})"
+                      for start, rests in by_start.items())
     starts = "".join(f"{start}{start.upper()}" for start in by_start)
     return rf"(?=[{re.escape(starts)}])(?<!\w)(?:{groups})"
 
 
-SEPARATORS = str.maketrans("", "", " \t\n.-\u2013\u2014/()+")  # all a phone number holds but digits
+# What a value's key leaves out: all that a phone number holds but its digits, and more.
+PUNCTUATION = str.maketrans("", "", " \t\n.,:;-\u2013\u2014/()+'\u2019@_%")
 SEP = r"(?:[ .\-\u2013\u2014/]|\s[-\u2013\u2014]\s)"  # between digits: 06-12, 06.12, 06 - 12
-EMAIL = re.compile(
-    r"\w(?<![\w.+%-]\w)(?<!\w['\u2019]\w)[\w.+%'\u2019-]{0,63}+@[\w-]{1,63}+(?:\.[\w-]{1,63}+)++")
+EMAIL = re.compile(r"\w(?<![\w.+%-]\w)(?<!\w['\u2019]\w)"  # the start of the local part
+                   r"[\w.+%'\u2019-]{0,63}+@[\w-]{1,63}+(?:\.[\w-]{1,63}+)++")
 # A country's IBAN after its code and check digits: a letter, n digit, c either.
 BBAN = {"NL": "aaaannnnnnnnnn", "BE": "nnnnnnnnnnnn", "DE": "nnnnnnnnnnnnnnnnnn",
         "LU": "nnnccccccccccccc", "FR": "nnnnnnnnnncccccccccccnn", "GB": "aaaannnnnnnnnnnnnn",
@@ -41,41 +44,61 @@ _IBANS = "|".join("".join(f"[{c}{c.lower()}]" for c in country) + r"[ .-]?\d\d"
                   for country, bban in BBAN.items())
 IBAN = re.compile(rf"(?=[A-Za-z]{{2}}[ .-]?\d)(?:{_IBANS})(?![.-]?\d)")
 BSN = re.compile(r"\d(?<!\d\d)(?<!\d[.,-]\d)"  # not the end of a longer number
-                 r"(?:\d{8}|\d{7}|\d\d([ .-])\d{3}\1\d{3}|\d{3}([ .])\d\d\2\d{3})(?!\d|[.,-]\d|B\d\d)")  # NL123456782B01 is a VAT number
+                 r"(?:\d{8}|\d{7}|\d\d([ .-])\d{3}\1\d{3}|\d{3}([ .])\d\d\2\d{3})"
+                 r"(?!\d|[.,-]\d|B\d\d)")  # nor its start; NL123456782B01 is a VAT number
 PHONE = re.compile(
     rf"(?=[+0(])(?<![\w+])(?:(?:\+|00)(?:31\s?(?:\(0\)\s?)?(?:{SEP}?\d){{9}}"  # +31 (0)6 1234 5678
     rf"|[1-9]\d{{0,2}}\s?(?:\(0\)\s?)?(?:{SEP}?\d){{6,12}})"  # +32 470 12 34 56
     rf"|(?!\d\d[-./]\d\d[-./]\d{{4}})(?:\(0\d\)\s?(?:{SEP}?\d){{8}}|\(0\d\d\)\s?(?:{SEP}?\d){{7}}"
     rf"|\(0\d{{3}}\)\s?(?:{SEP}?\d){{6}}|0(?:{SEP}?\d){{9}}))"  # (020) 123 4567, 06.12.34.56.78
     r"(?!\d|[.\-\u2013\u2014/:]\d|\s[-\u2013\u2014]\s\d)")
-HOUSE = r"\d{1,5}(?:[ -]?[A-Za-z](?!\w)|-\d{1,4})?(?![\w%]|[.,]\d)"
-STREET = r"(?:straat|weg|laan|plein|singel|gracht|kade|dijk|hof|pad|dreef|steeg)"
+_HOUSE = r"\d{1,5}(?:[ -]?[A-Za-z](?!\w)|-\d{1,4})?(?![\w%]|[.,]\d)"
+_LABEL = _phrases("huisnummer", "huisnr", "nr", "nummer") + r"\.?[ \t]*:?[ \t]*"
+_POSTCODE = r"[1-9](?<!\w[1-9])\d{3} ?(?![sS][aAdDsS])"
+_STREET = (r"[A-Z](?<!\w[A-Z])[a-z\u00e0-\u00ff]{1,30}"
+           r"(?:straat|weg|laan|plein|singel|gracht|kade|dijk|hof|pad|dreef|steeg)")
 ADDRESS = re.compile(
-    r"[1-9](?<!\w[1-9])\d{3} ?(?![sS][aAdDsS])(?P<letters>[A-Za-z]{2})(?![A-Za-z])"  # postcode
-    rf"(?:[ \t]*,?[ \t]*(?:{_phrases('huisnummer', 'huisnr', 'nr', 'nummer')}\.?[ \t]*:?[ \t]*)?)"
-    rf"{HOUSE}|[A-Z](?<!\w[A-Z])[a-z\u00e0-\u00ff]{{1,30}}{STREET} {HOUSE}")  # Kerkstraat 12a
+    rf"{_POSTCODE}(?P<letters>[A-Za-z]{{2}})(?![A-Za-z])[ \t]*,?[ \t]*(?:{_LABEL})?{_HOUSE}"
+    rf"|{_STREET} {_HOUSE}(?:,?[ \t]*{_POSTCODE}[A-Za-z]{{2}}(?![A-Za-z]))?"  # Kerkstraat 12a
+    rf"|{_LABEL}{_HOUSE}[ \t]*,?[ \t]*(?:{_phrases('en postcode', 'postcode')}[ \t]*:?[ \t]*)?"
+    rf"{_POSTCODE}[A-Za-z]{{2}}(?![A-Za-z])")  # huisnummer 12, postcode 1234 AB
 # What a postcode's letters cannot be: words and units ("in 2026 is 12 % meer", "1000 kg 5").
-WORDS = frozenset("is en op in of at or to am pm as an by be we he me my no so up us it if do go"
-                  " te al nu na om kg km cm mm mb gb kb ml".split())
+WORDS = frozenset(("is", "en", "op", "in", "of", "at", "or", "to", "am", "pm", "as", "an", "by",
+                   "be", "we", "he", "me", "my", "no", "so", "up", "us", "it", "if", "do", "go",
+                   "te", "al", "nu", "na", "om", "kg", "km", "cm", "mm", "mb", "gb", "kb", "ml"))
 # Who wrote: "mijn naam is Jan de Vries", "Groet,\nPiet Jansen".
 _UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u017f"  # Latin-1 and Extended-A: Ş, Ł, Ő
 _LOWER = "a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u017f"
-_WORD = rf"(?:[{_UPPER}][{_LOWER}]+(?:[-'\u2019][{_UPPER}{_LOWER}][{_LOWER}]+)?|(?:[A-Z]\.){{1,4}})"
+_WORD = (rf"(?:[{_UPPER}][{_LOWER}]+(?:[-'\u2019][{_UPPER}{_LOWER}][{_LOWER}]+)?"
+         rf"|(?:[A-Z]\.){{1,4}})")  # Jan, Marie-Louise, J., P.J.
 _PARTICLE = r"(?:van|de|der|den|ter|ten|te|het|'t|la|le|di|da|du|del|dos|el|al|von|bin|ibn)"
-_NAME = (r"(?!(?:Nederlander|Nederlandse|Nederlands|Dutch|English|Engels|German|Duits|Belg"
-         r"|Belgian|British|American|Sorry|Gemeente|Eigenaar|Huurder|Mijn|Ik|Not)(?!\w))"
-         rf"(?P<name>{_WORD}(?: ?(?:{_PARTICLE} ){{0,3}}{_WORD}){{0,3}})(?!\w)")
+NOT_NAMES = ("Nederlander", "Nederlandse", "Nederlands", "Dutch", "Engels", "English", "Duits",
+             "Duitse", "Duitser", "German", "Frans", "Franse", "French", "Spaans", "Spaanse",
+             "Spanish", "Pools", "Poolse", "Polish", "Turks", "Turkse", "Turkish", "Marokkaans",
+             "Marokkaanse", "Moroccan", "Syrisch", "Syrische", "Syrian", "Oekraïens", "Oekraïense",
+             "Ukrainian", "Italiaans", "Italiaanse", "Italian", "Belg", "Belgisch", "Belgische",
+             "Belgian", "British", "American", "Maandag", "Dinsdag", "Woensdag", "Donderdag",
+             "Vrijdag", "Zaterdag", "Zondag", "Monday", "Tuesday", "Wednesday", "Thursday",
+             "Friday", "Saturday", "Sunday", "Sorry", "Gemeente", "Eigenaar", "Huurder", "Mijn",
+             "Ik", "Not")
+_NAMES = rf"{_WORD}(?: ?(?:{_PARTICLE} ){{0,3}}{_WORD}){{0,3}}(?!\w)"
+_NAME = rf"(?!(?:{'|'.join(NOT_NAMES)})(?!\w))(?P<name>{_NAMES})"
+_TITLE = (_phrases("mevrouw", "meneer", "mevr.", "dhr.", "de heer", "mr.", "mr", "mrs.", "mrs",
+                   "ms.", "ms", "fam.", "familie") + r"\s+")
+TITLED = re.compile(rf"{_TITLE}(?P<name>(?:{_PARTICLE} ){{0,3}}{_NAMES})")  # mevrouw van Dijk
+_TITLED = rf"(?:{_TITLE}(?:{_PARTICLE}\s+){{0,3}})?"
 INTRODUCTION = re.compile(
-    "(?:" + _phrases("ik ben", "ik heet", "mijn naam is", "de naam is", "my name is", "i am", "i'm")
-    + rf"\s+(?:{_phrases('mevrouw', 'meneer', 'mevr.', 'dhr.', 'mr.', 'mr', 'mrs', 'ms')}\s+)?"
-    + "|" + _phrases("naam", "name") + r"\s*:\s*)" + _NAME)
+    "(?:" + _phrases("ik ben", "ik heet", "mijn naam is", "de naam is", "my name is", "i am",
+                     "i'm", "t.n.v.", "tnv", "ten name van", "namens")
+    + "|" + _phrases("naam", "name") + r"[ \t]*:)" + rf"\s*{_TITLED}" + _NAME)
 SIGN_OFF = re.compile(
     _phrases("met vriendelijke groet", "met vriendelijke groeten", "vriendelijke groet",
              "vriendelijke groeten", "hartelijke groet", "hartelijke groeten", "groet", "groeten",
              "groetjes", "mvg", "m.v.g.", "gr.", "kind regards", "best regards", "warm regards",
              "regards", "best wishes", "yours sincerely", "sincerely", "cheers", "thanks",
              "thank you", "alvast bedankt", "bedankt", "dank je wel", "dank je")
-    + r"[ \t]*[,.!:-]?\s*" + _NAME + r"(?=[ \t]*[.!]?[ \t]*(?:\n|$))")
+    + rf"[ \t]*[,.!:-]?\s*(?:{_phrases('van', 'from')}\s+)?{_TITLED}"
+    + _NAME + r"(?=[ \t]*(?:[.!,(]|\n|$))")  # the name ends its line
 # A number named as something else stays: "KvK 12345678", "klantnummer 123456782".
 NAMED = re.compile(
     _phrases("kvk", "kamer van koophandel", "klant", "debiteur", "aanslag", "factuur", "dossier",
@@ -107,7 +130,7 @@ def is_iban(candidate: str) -> bool:
 
 def _phone_key(text: str) -> str:
     """Return a phone number as its national digits, so +31 6 … and 06 … are one number."""
-    digits = text.replace("(0)", "").translate(SEPARATORS)
+    digits = text.replace("(0)", "").translate(PUNCTUATION)
     if text.startswith("+"):
         digits = "00" + digits
     return "0" + digits[4:] if digits.startswith("0031") else digits
@@ -115,24 +138,18 @@ def _phone_key(text: str) -> str:
 
 def _key(kind: str, text: str) -> str:
     """Return what two ways of writing one value have in common."""
-    return _phone_key(text) if kind == "phone" else re.sub(r"\W", "", text).lower()
+    return _phone_key(text) if kind == "phone" else text.translate(PUNCTUATION).lower()
 
 
-class _Labels:
-    """Where numbers named by a label such as "KvK" or "klantnummer" start, found once if asked."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.starts: set[int] | None = None
-
-    def __contains__(self, start: int) -> bool:
-        if self.starts is None:
-            self.starts = {match.end() for match in NAMED.finditer(self.text)}
-        return start in self.starts
+@functools.lru_cache(maxsize=4)  # asked by the phone and the BSN finder, for one text
+def _labelled(text: str) -> frozenset[int]:
+    """Return where numbers named by a label such as "KvK" or "klantnummer" start."""
+    return frozenset(match.end() for match in NAMED.finditer(text))
 
 
 def _emails(text: str) -> Iterator[Span]:
-    return (match.span() for match in EMAIL.finditer(text))
+    found = EMAIL.finditer(text) if "@" in text else ()
+    return (match.span() for match in found)
 
 
 def _ibans(text: str) -> Iterator[Span]:
@@ -140,16 +157,15 @@ def _ibans(text: str) -> Iterator[Span]:
 
 
 def _phones(text: str) -> Iterator[Span]:
-    labelled = _Labels(text)
-    return (match.span() for match in PHONE.finditer(text) if match.start() not in labelled)
+    return (match.span() for match in PHONE.finditer(text)
+            if match.start() not in _labelled(text))
 
 
 def _bsns(text: str) -> Iterator[Span]:
-    labelled = _Labels(text)
     for match in BSN.finditer(text):
         before = text[max(0, match.start() - 5):match.start()].rstrip().lower()
         if (is_bsn(match.group()) and not before.endswith(("€", "eur", "euro"))
-                and match.start() not in labelled):
+                and match.start() not in _labelled(text)):
             yield match.span()
 
 
@@ -161,7 +177,7 @@ def _addresses(text: str) -> Iterator[Span]:
 
 
 def _names(text: str) -> Iterator[Span]:
-    for pattern in (INTRODUCTION, SIGN_OFF):
+    for pattern in (TITLED, INTRODUCTION, SIGN_OFF):
         yield from (match.span("name") for match in pattern.finditer(text))
 
 
