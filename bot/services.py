@@ -18,6 +18,7 @@ from bot.handoff.desk import HandoffDesk
 from bot.handoff.reception import Reception
 from bot.history.accounts import STAFF_ROLES, Accounts
 from bot.history.log import History
+from bot.history.masking import Keep
 from bot.intake.budget import RateLimit
 from bot.listening.announcements import Newsroom
 from bot.listening.listener import Listening
@@ -60,7 +61,8 @@ class Services:
             store = StateStore.open(settings.redis_url, settings.data_dir,
                                     timedelta(days=settings.state_ttl_days))
             stack.push_async_callback(store.close)
-            history = await History.open(settings.sqlalchemy_url)
+            # Balie's answers hold the municipality's own phone numbers and e-mail: not masked.
+            history = await History.open(settings.sqlalchemy_url, Keep.of(town.facts.values()))
             stack.push_async_callback(history.close)
             cases = SqlCases(history.engine)
             executor = Executor(ActionServices(cases, town), settings.action_endpoint,

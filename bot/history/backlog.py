@@ -16,7 +16,6 @@ import redis.asyncio as redis
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.history.log import Entry, History
-from bot.history.masking import mask
 from bot.state import keys
 
 log = logging.getLogger(__name__)
@@ -37,24 +36,25 @@ class Backlog:
         self.history = history
 
     async def write(self, entries: list[Entry]) -> None:
-        """Write entries to the database, or keep them when it cannot take them now."""
+        """Write entries to the database masked, or keep them when it cannot take them now."""
+        masked = await self.history.masked(entries)
         try:
-            await self.history.record(entries)
+            await self.history.store(masked)
             return
         except (SQLAlchemyError, OSError):
             log.warning("conversation log write failed; kept in Redis",
-                        extra={"chat": entries[0].chat_id})
+                        extra={"chat": masked[0].chat_id})
         try:
-            await self.keep(entries)
+            await self.keep(masked)
         except Exception:
             log.exception("conversation log write failed", extra={
-                "chat": entries[0].chat_id, "texts": [mask(entry.text) for entry in entries],
+                "chat": masked[0].chat_id, "texts": [entry.text for entry in masked],
             })
 
     async def keep(self, entries: list[Entry]) -> None:
-        """Keep entries, masked, with the time they happened."""
+        """Keep masked entries with the time they happened."""
         batch = {"at": datetime.now(UTC).isoformat(),
-                 "entries": [{**asdict(entry), "text": mask(entry.text)} for entry in entries]}
+                 "entries": [asdict(entry) for entry in entries]}
         await self.client.rpush(BACKLOG, json.dumps(batch, ensure_ascii=False))
 
     async def flush(self) -> int:
@@ -63,7 +63,7 @@ class Backlog:
         while (raw := await self.client.lindex(BACKLOG, 0)) is not None:
             batch: dict[str, Any] = json.loads(raw)
             entries = [Entry(**item) for item in batch["entries"]]
-            await self.history.record(entries, at=datetime.fromisoformat(batch["at"]))
+            await self.history.store(entries, at=datetime.fromisoformat(batch["at"]))
             await cast(Any, self.client.eval(_POP, 1, BACKLOG, raw))
             written += 1
         return written

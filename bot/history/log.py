@@ -1,6 +1,7 @@
 """The conversation log in SQL: every inbound and outbound message, masked before it is stored."""
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bot.history.masking import mask
+from bot.history.masking import NOTHING, Keep, mask
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # SQLite only auto-increments an INTEGER primary key; PostgreSQL gets a BIGINT.
@@ -87,17 +88,20 @@ def _upgrade(connection: Connection) -> None:
 
 POOL_SIZE = 16
 POOL_OVERFLOW = 8
+# Longer texts are masked in a worker thread, so the event loop goes on serving meanwhile.
+MASK_IN_THREAD_CHARS = 2000
 
 
 class History:
     """Writes and reads the conversation log."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, keep: Keep = NOTHING) -> None:
         self.engine = engine
+        self.keep = keep
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
 
     @classmethod
-    async def open(cls, url: str) -> "History":
+    async def open(cls, url: str, keep: Keep = NOTHING) -> "History":
         """Connect and bring the schema up to date with the migrations."""
         sqlite = url.startswith("sqlite")
         # A worker's lanes log at the same time: room for them, so no connection is opened
@@ -109,7 +113,7 @@ class History:
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         async with engine.begin() as connection:
             await connection.run_sync(_upgrade)
-        return cls(engine)
+        return cls(engine, keep)
 
     async def close(self) -> None:
         """Release the connections."""
@@ -117,9 +121,21 @@ class History:
 
     async def record(self, entries: list[Entry], at: datetime | None = None) -> None:
         """Store messages with personal data masked (at `at`, by default now)."""
+        await self.store(await self.masked(entries), at)
+
+    async def masked(self, entries: list[Entry]) -> list[Entry]:
+        """Return the entries with personal data masked, long texts in a worker thread."""
+        if sum(len(entry.text) for entry in entries) <= MASK_IN_THREAD_CHARS:
+            return self._masked(entries)
+        return await asyncio.to_thread(self._masked, entries)
+
+    def _masked(self, entries: list[Entry]) -> list[Entry]:
+        return [replace(entry, text=mask(entry.text, self.keep)) for entry in entries]
+
+    async def store(self, entries: list[Entry], at: datetime | None = None) -> None:
+        """Store messages whose texts are masked already (at `at`, by default now)."""
         now = at or datetime.now(UTC)
-        rows = [{**entry.__dict__, "text": mask(entry.text), "created_at": now}
-                for entry in entries]
+        rows = [{**entry.__dict__, "created_at": now} for entry in entries]
         # One INSERT with all rows is atomic by itself: no BEGIN and COMMIT round trips.
         async with self.engine.connect() as connection:
             autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")

@@ -1,14 +1,112 @@
-"""Masking of personal data (BSN, IBAN, phone numbers, e-mail addresses) before text is stored."""
+"""Masking of personal data (BSN, IBAN, phone, e-mail, address, name) before text is stored.
 
+Every pattern is bounded or anchored so that a text is read in linear time, whatever it holds:
+no pattern can try a long run of letters or digits again from each of its characters.
+"""
+
+import functools
 import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", re.IGNORECASE)
-BSN = re.compile(r"(?<![\w.])(?:\d{3}([. ])\d{3}\1\d{3}|\d{4}([. ])\d{2}\2\d{3}|\d{8,9})(?![\w])")
+Span = tuple[int, int]
+
+
+def _phrases(*phrases: str) -> str:
+    """Return a pattern for any of the phrases in any case, that fails fast where none starts."""
+    def anycase(text: str) -> str:
+        return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in text)
+
+    by_start: dict[str, list[str]] = {}
+    for phrase in phrases:
+        by_start.setdefault(phrase[0].lower(), []).append(
+            r"\s+".join(map(anycase, phrase[1:].split(" "))))
+    groups = "|".join(f"{anycase(start)}(?:{'|'.join(rests)})"
+                      for start, rests in by_start.items())
+    starts = "".join(f"{start}{start.upper()}" for start in by_start)
+    return rf"(?=[{re.escape(starts)}])(?<!\w)(?:{groups})"
+
+
+# What a value's key leaves out: all that a phone number holds but its digits, and more.
+PUNCTUATION = str.maketrans("", "", " \t\n.,:;-\u2013\u2014/()+'\u2019@_%")
+SEP = r"(?:[ .\-\u2013\u2014/]|\s[-\u2013\u2014]\s)"  # between digits: 06-12, 06.12, 06 - 12
+EMAIL = re.compile(r"\w(?<![\w.+%-]\w)(?<!\w['\u2019]\w)"  # the start of the local part
+                   r"[\w.+%'\u2019-]{0,63}+@[\w-]{1,63}+(?:\.[\w-]{1,63}+)++")
+# A country's IBAN after its code and check digits: a letter, n digit, c either.
+BBAN = {"NL": "aaaannnnnnnnnn", "BE": "nnnnnnnnnnnn", "DE": "nnnnnnnnnnnnnnnnnn",
+        "LU": "nnnccccccccccccc", "FR": "nnnnnnnnnncccccccccccnn", "GB": "aaaannnnnnnnnnnnnn",
+        "IE": "aaaannnnnnnnnnnnnn", "ES": "nnnnnnnnnnnnnnnnnnnn", "IT": "annnnnnnnnnccccccccccccc",
+        "AT": "nnnnnnnnnnnnnnnn", "CH": "nnnnnccccccccccccc", "PL": "nnnnnnnnnnnnnnnnnnnnnnnn",
+        "PT": "nnnnnnnnnnnnnnnnnnnnn", "DK": "nnnnnnnnnnnnnn"}
+_CLASS = {"a": "[A-Za-z]", "n": r"\d", "c": "[A-Za-z0-9]"}
+_IBANS = "|".join("".join(f"[{c}{c.lower()}]" for c in country) + r"[ .-]?\d\d"
+                  + "".join(f"[ .-]?{_CLASS[kind]}" for kind in bban)
+                  for country, bban in BBAN.items())
+IBAN = re.compile(rf"(?=[A-Za-z]{{2}}[ .-]?\d)(?:{_IBANS})(?![.-]?\d)")
+BSN = re.compile(r"\d(?<!\d\d)(?<!\d[.,-]\d)"  # not the end of a longer number
+                 r"(?:\d{8}|\d{7}|\d\d([ .-])\d{3}\1\d{3}|\d{3}([ .])\d\d\2\d{3})"
+                 r"(?!\d|[.,-]\d|B\d\d)")  # nor its start; NL123456782B01 is a VAT number
 PHONE = re.compile(
-    r"(?<![\w+])(?:\+|00)\d{2}(?:[ -]?\(?\d\)?){7,12}(?!\d)"  # international: +31 6 1234 5678
-    r"|(?<!\w)0(?:[ -]?\d){9}(?!\d)"  # national: 06-12345678, 030 123 4567
-)
+    rf"(?=[+0(])(?<![\w+])(?:(?:\+|00)(?:31\s?(?:\(0\)\s?)?(?:{SEP}?\d){{9}}"  # +31 (0)6 1234 5678
+    rf"|[1-9]\d{{0,2}}\s?(?:\(0\)\s?)?(?:{SEP}?\d){{6,12}})"  # +32 470 12 34 56
+    rf"|(?!\d\d[-./]\d\d[-./]\d{{4}})(?:\(0\d\)\s?(?:{SEP}?\d){{8}}|\(0\d\d\)\s?(?:{SEP}?\d){{7}}"
+    rf"|\(0\d{{3}}\)\s?(?:{SEP}?\d){{6}}|0(?:{SEP}?\d){{9}}))"  # (020) 123 4567, 06.12.34.56.78
+    r"(?!\d|[.\-\u2013\u2014/:]\d|\s[-\u2013\u2014]\s\d)")
+_HOUSE = r"\d{1,5}(?:[ -]?[A-Za-z](?!\w)|-\d{1,4})?(?![\w%]|[.,]\d)"
+_LABEL = _phrases("huisnummer", "huisnr", "nr", "nummer") + r"\.?[ \t]*:?[ \t]*"
+_POSTCODE = r"[1-9](?<!\w[1-9])\d{3} ?(?![sS][aAdDsS])"
+_STREET = (r"[A-Z](?<!\w[A-Z])[a-z\u00e0-\u00ff]{1,30}"
+           r"(?:straat|weg|laan|plein|singel|gracht|kade|dijk|hof|pad|dreef|steeg)")
+ADDRESS = re.compile(
+    rf"{_POSTCODE}(?P<letters>[A-Za-z]{{2}})(?![A-Za-z])[ \t]*,?[ \t]*(?:{_LABEL})?{_HOUSE}"
+    rf"|{_STREET} {_HOUSE}(?:,?[ \t]*{_POSTCODE}[A-Za-z]{{2}}(?![A-Za-z]))?"  # Kerkstraat 12a
+    rf"|{_LABEL}{_HOUSE}[ \t]*,?[ \t]*(?:{_phrases('en postcode', 'postcode')}[ \t]*:?[ \t]*)?"
+    rf"{_POSTCODE}[A-Za-z]{{2}}(?![A-Za-z])")  # huisnummer 12, postcode 1234 AB
+# What a postcode's letters cannot be: words and units ("in 2026 is 12 % meer", "1000 kg 5").
+WORDS = frozenset(("is", "en", "op", "in", "of", "at", "or", "to", "am", "pm", "as", "an", "by",
+                   "be", "we", "he", "me", "my", "no", "so", "up", "us", "it", "if", "do", "go",
+                   "te", "al", "nu", "na", "om", "kg", "km", "cm", "mm", "mb", "gb", "kb", "ml"))
+# Who wrote: "mijn naam is Jan de Vries", "Groet,\nPiet Jansen".
+_UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u017f"  # Latin-1 and Extended-A: Ş, Ł, Ő
+_LOWER = "a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u017f"
+_WORD = (rf"(?:[{_UPPER}][{_LOWER}]+(?:[-'\u2019][{_UPPER}{_LOWER}][{_LOWER}]+)?"
+         rf"|(?:[A-Z]\.){{1,4}})")  # Jan, Marie-Louise, J., P.J.
+_PARTICLE = r"(?:van|de|der|den|ter|ten|te|het|'t|la|le|di|da|du|del|dos|el|al|von|bin|ibn)"
+NOT_NAMES = ("Nederlander", "Nederlandse", "Nederlands", "Dutch", "Engels", "English", "Duits",
+             "Duitse", "Duitser", "German", "Frans", "Franse", "French", "Spaans", "Spaanse",
+             "Spanish", "Pools", "Poolse", "Polish", "Turks", "Turkse", "Turkish", "Marokkaans",
+             "Marokkaanse", "Moroccan", "Syrisch", "Syrische", "Syrian", "Oekraïens", "Oekraïense",
+             "Ukrainian", "Italiaans", "Italiaanse", "Italian", "Belg", "Belgisch", "Belgische",
+             "Belgian", "British", "American", "Maandag", "Dinsdag", "Woensdag", "Donderdag",
+             "Vrijdag", "Zaterdag", "Zondag", "Monday", "Tuesday", "Wednesday", "Thursday",
+             "Friday", "Saturday", "Sunday", "Sorry", "Gemeente", "Eigenaar", "Huurder", "Mijn",
+             "Ik", "Not")
+_NAMES = rf"{_WORD}(?: ?(?:{_PARTICLE} ){{0,3}}{_WORD}){{0,3}}(?!\w)"
+_NAME = rf"(?!(?:{'|'.join(NOT_NAMES)})(?!\w))(?P<name>{_NAMES})"
+_TITLE = (_phrases("mevrouw", "meneer", "mevr.", "dhr.", "de heer", "mr.", "mr", "mrs.", "mrs",
+                   "ms.", "ms", "fam.", "familie") + r"\s+")
+TITLED = re.compile(rf"{_TITLE}(?P<name>(?:{_PARTICLE} ){{0,3}}{_NAMES})")  # mevrouw van Dijk
+_TITLED = rf"(?:{_TITLE}(?:{_PARTICLE}\s+){{0,3}})?"
+INTRODUCTION = re.compile(
+    "(?:" + _phrases("ik ben", "ik heet", "mijn naam is", "de naam is", "my name is", "i am",
+                     "i'm", "t.n.v.", "tnv", "ten name van", "namens")
+    + "|" + _phrases("naam", "name") + r"[ \t]*:)" + rf"\s*{_TITLED}" + _NAME)
+SIGN_OFF = re.compile(
+    _phrases("met vriendelijke groet", "met vriendelijke groeten", "vriendelijke groet",
+             "vriendelijke groeten", "hartelijke groet", "hartelijke groeten", "groet", "groeten",
+             "groetjes", "mvg", "m.v.g.", "gr.", "kind regards", "best regards", "warm regards",
+             "regards", "best wishes", "yours sincerely", "sincerely", "cheers", "thanks",
+             "thank you", "alvast bedankt", "bedankt", "dank je wel", "dank je")
+    + rf"[ \t]*[,.!:-]?\s*(?:{_phrases('van', 'from')}\s+)?{_TITLED}"
+    + _NAME + r"(?=[ \t]*(?:[.!,(]|\n|$))")  # the name ends its line
+# A number named as something else stays: "KvK 12345678", "klantnummer 123456782".
+NAMED = re.compile(
+    _phrases("kvk", "kamer van koophandel", "klant", "debiteur", "aanslag", "factuur", "dossier",
+             "zaak", "relatie", "order", "kenmerk", "referentie", "reference", "customer",
+             "client", "notice", "assessment", "invoice", "case", "ticket", "polis", "contract",
+             "btw", "vat", "vestiging", "objection", "bezwaar")
+    + rf"[A-Za-z-]{{0,12}}+(?:\s{{0,2}}{_phrases('nummer', 'nr', 'number', 'no', 'id')}(?!\w))?"
+    r"[\s.:#-]{0,4}+(?:(?:is|was|=)[ \t]{1,2})?")
 
 
 def is_bsn(candidate: str) -> bool:
@@ -22,17 +120,119 @@ def is_bsn(candidate: str) -> bool:
 
 def is_iban(candidate: str) -> bool:
     """Tell whether a string is an IBAN with a valid mod-97 check."""
-    compact = re.sub(r"\s", "", candidate).upper()
-    if not 15 <= len(compact) <= 34:
+    compact = re.sub(r"[\s.-]", "", candidate).upper()
+    if not 15 <= len(compact) <= 34 or not compact.isalnum() or not compact.isascii():
         return False
     rearranged = compact[4:] + compact[:4]
     number = "".join(str(int(c, 36)) for c in rearranged)
     return int(number) % 97 == 1
 
 
-def mask(text: str) -> str:
-    """Replace personal data in a text with [email], [iban], [bsn] and [phone]."""
-    text = EMAIL.sub("[email]", text)
-    text = IBAN.sub(lambda m: "[iban]" if is_iban(m.group()) else m.group(), text)
-    text = BSN.sub(lambda m: "[bsn]" if is_bsn(m.group()) else m.group(), text)
-    return PHONE.sub("[phone]", text)
+def _phone_key(text: str) -> str:
+    """Return a phone number as its national digits, so +31 6 … and 06 … are one number."""
+    digits = text.replace("(0)", "").translate(PUNCTUATION)
+    if text.startswith("+"):
+        digits = "00" + digits
+    return "0" + digits[4:] if digits.startswith("0031") else digits
+
+
+def _key(kind: str, text: str) -> str:
+    """Return what two ways of writing one value have in common."""
+    return _phone_key(text) if kind == "phone" else text.translate(PUNCTUATION).lower()
+
+
+@functools.lru_cache(maxsize=4)  # asked by the phone and the BSN finder, for one text
+def _labelled(text: str) -> frozenset[int]:
+    """Return where numbers named by a label such as "KvK" or "klantnummer" start."""
+    return frozenset(match.end() for match in NAMED.finditer(text))
+
+
+def _emails(text: str) -> Iterator[Span]:
+    found = EMAIL.finditer(text) if "@" in text else ()
+    return (match.span() for match in found)
+
+
+def _ibans(text: str) -> Iterator[Span]:
+    return (match.span() for match in IBAN.finditer(text) if is_iban(match.group()))
+
+
+def _phones(text: str) -> Iterator[Span]:
+    return (match.span() for match in PHONE.finditer(text)
+            if match.start() not in _labelled(text))
+
+
+def _bsns(text: str) -> Iterator[Span]:
+    for match in BSN.finditer(text):
+        before = text[max(0, match.start() - 5):match.start()].rstrip().lower()
+        if (is_bsn(match.group()) and not before.endswith(("€", "eur", "euro"))
+                and match.start() not in _labelled(text)):
+            yield match.span()
+
+
+def _addresses(text: str) -> Iterator[Span]:
+    for match in ADDRESS.finditer(text):
+        letters = match.group("letters")
+        if not letters or letters.isupper() or letters.lower() not in WORDS:
+            yield match.span()
+
+
+def _names(text: str) -> Iterator[Span]:
+    for pattern in (TITLED, INTRODUCTION, SIGN_OFF):
+        yield from (match.span("name") for match in pattern.finditer(text))
+
+
+# In order of precedence: an IBAN's digits are no phone number, an e-mail's no name.
+FINDERS: tuple[tuple[str, Callable[[str], Iterator[Span]]], ...] = (
+    ("email", _emails), ("iban", _ibans), ("phone", _phones), ("bsn", _bsns),
+    ("address", _addresses), ("name", _names))
+
+
+@dataclass(frozen=True)
+class Keep:
+    """What masking leaves as it is: the municipality's own phone numbers, e-mail, addresses."""
+
+    found: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, facts: Iterable[object]) -> "Keep":
+        """Collect the contact details in facts (texts, or lists and tables of them)."""
+        texts = list(_texts(facts))
+        found: dict[str, set[str]] = {"name": {_key("name", text) for text in texts}}
+        for text in texts:
+            for kind, find in FINDERS:
+                found.setdefault(kind, set()).update(
+                    _key(kind, text[start:end]) for start, end in find(text))
+        return cls({kind: frozenset(keys) for kind, keys in found.items() if keys})
+
+
+def _texts(facts: Iterable[object]) -> Iterator[str]:
+    for fact in facts:
+        if isinstance(fact, str):
+            yield fact
+        elif isinstance(fact, dict):
+            yield from _texts(fact.values())
+        elif isinstance(fact, list | tuple):
+            yield from _texts(fact)
+
+
+NOTHING = Keep()
+
+
+def mask(text: str, keep: Keep = NOTHING) -> str:
+    """Replace personal data with [email], [iban], [phone], [bsn], [address] and [name]."""
+    taken = bytearray(len(text))
+    spans: list[tuple[int, int, str]] = []
+    for kind, find in FINDERS:
+        kept = keep.found.get(kind)
+        for start, end in find(text):
+            if taken.find(1, start, end) >= 0:
+                continue
+            taken[start:end] = b"\x01" * (end - start)
+            if not kept or _key(kind, text[start:end]) not in kept:
+                spans.append((start, end, kind))
+    parts, at = [], 0
+    for start, end, kind in sorted(spans):
+        parts += [text[at:start], f"[{kind}]"]
+        at = end
+    parts.append(text[at:])
+    return "".join(parts)
