@@ -19,6 +19,7 @@ MATRIX = {
     "/staff": {"staff", "supervisor"},
     "/supervisor": {"supervisor"},
     "/admin": {"admin"},
+    "/account": {"staff", "supervisor", "admin"},
 }
 PUBLIC = {"/", "/login", "/logout", "/chat", "/chat/embed.js", "/chat/api/start",
           "/chat/api/send", "/chat/api/poll", "/chat/api/history"}
