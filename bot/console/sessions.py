@@ -36,7 +36,8 @@ class Sessions:
         if raw is None:
             return None
         stored = json.loads(raw)
-        return dict(stored["data"]), float(stored["started"])
+        started = float(stored["started"])
+        return (dict(stored["data"]), started) if self._ttl(started) > 0 else None
 
     async def create(self, data: dict[str, Any]) -> str:
         """Store a new session; return its id."""
