@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     console_secret: SecretStr | None = None
     password_time_cost: int = 3
     password_memory_kib: int = 65536
+    password_concurrency: int = 2  # argon2 checks at once, each in a thread of its own
+    login_failures_per_address: int = 10  # per lock-out time; then no password is checked
+    session_idle_minutes: int = 30
+    # Addresses (or networks) of reverse proxies whose X-Forwarded-For is believed.
+    trusted_proxies: str = ""
     public_url: str | None = None
     chat_embed_origins: str = ""
 

@@ -81,6 +81,9 @@ def test_users_are_added_and_listed(tmp_path: Path) -> None:
     weak = balie("users", "add", "bram", "--role", "staff", "--password-stdin",
                  tmp_path=tmp_path, stdin="short\n")
     assert weak.returncode == 2 and "12 characters" in weak.stderr
+    repeated = balie("users", "add", "bram", "--role", "staff", "--password-stdin",
+                     tmp_path=tmp_path, stdin="aaaaaaaaaaaa\n")
+    assert repeated.returncode == 2 and "repeated" in repeated.stderr
     listed = balie("users", "list", tmp_path=tmp_path)
     assert "anna" in listed.stdout and "supervisor" in listed.stdout
     assert "bram" not in listed.stdout

@@ -49,11 +49,25 @@ async def change_user(
     request: Request, name: str, user: Admin, role: Annotated[str, Form()] = "",
     active: Annotated[str, Form()] = "",
 ) -> Response:
-    """Change a user's role, (de)activate them, or unlock them."""
+    """Change a user's role, (de)activate them, or unlock them (never oneself)."""
     try:
         await _accounts(request).change(
             name, user.name, role=role or None,
             active={"yes": True, "no": False}.get(active))
+    except AccountError as error:
+        return await _users_page(request, user, str(error), status=400)
+    return await _users_page(request, user)
+
+
+@router.post("/users/{name}/password")
+async def reset_password(
+    request: Request, name: str, user: Admin, password: Annotated[str, Form(max_length=1024)],
+) -> Response:
+    """Give another user a new password to pass on; their sessions end."""
+    try:
+        if name == user.name:
+            raise AccountError("change your own password under Wachtwoord wijzigen")
+        await _accounts(request).set_password(name, password, actor=user.name)
     except AccountError as error:
         return await _users_page(request, user, str(error), status=400)
     return await _users_page(request, user)

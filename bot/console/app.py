@@ -12,12 +12,12 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from starlette.middleware.sessions import SessionMiddleware
 
 from bot.channels.webchat import WebChat
 from bot.console import admin, auth, chat, publishing, staff, supervisor
-from bot.console.security import NotLoggedIn, check_csrf, csrf_token
-from bot.history.accounts import Accounts
+from bot.console.security import NotLoggedIn, Throttle, check_csrf, csrf_token
+from bot.console.sessions import SessionMiddleware, Sessions
+from bot.history.accounts import LOCK_OUT, Accounts
 from bot.history.reports import Reports
 from bot.ops import tasks
 from bot.services import Services
@@ -29,6 +29,9 @@ HERE = Path(__file__).parent
 SESSION_SECONDS = 8 * 3600
 ROUTERS = (auth.router, chat.router, staff.router, supervisor.router, publishing.router,
            admin.router)
+HSTS = "max-age=31536000; includeSubDomains"
+PERMISSIONS = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+NO_STORE = ("/login", "/account", "/staff", "/supervisor", "/admin", "/chat/api")
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; "
        "frame-ancestors {ancestors}")
@@ -50,6 +53,7 @@ def _headers(settings: Settings) -> Callable[[Request, Callable[[Request], Await
                                             Awaitable[Response]]:
     """Add a strict Content-Security-Policy and friends to every response."""
     embed = " ".join(settings.chat_embed_origins.split())
+    https = settings.console_url.startswith("https://")
 
     async def middleware(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
@@ -60,9 +64,12 @@ def _headers(settings: Settings) -> Callable[[Request, Callable[[Request], Await
             ancestors=f"'self' {embed}" if embeddable else "'none'")
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["Permissions-Policy"] = PERMISSIONS
+        if https:
+            response.headers["Strict-Transport-Security"] = HSTS
         if not embeddable:
             response.headers["X-Frame-Options"] = "DENY"
-        if request.url.path.startswith(("/staff", "/supervisor", "/admin", "/chat/api")):
+        if request.url.path.startswith(NO_STORE):
             response.headers["Cache-Control"] = "no-store"
         return response
 
@@ -76,8 +83,13 @@ def _attach(app: FastAPI, services: Services, secret: str) -> None:
     app.state.newsroom = services.newsroom
     app.state.cases = services.cases
     settings = services.settings
+    app.state.sessions = Sessions(services.store.client, SESSION_SECONDS,
+                                  settings.session_idle_minutes * 60)
     app.state.accounts = Accounts(services.history, settings.password_time_cost,
-                                  settings.password_memory_kib)
+                                  settings.password_memory_kib, settings.password_concurrency,
+                                  app.state.sessions.revoke)
+    app.state.throttle = Throttle(services.store.client, settings.login_failures_per_address,
+                                  int(LOCK_OUT.total_seconds()))
     app.state.reports = Reports(services.history, settings.nlu_threshold)
     app.state.webchat = WebChat(services.balie, services.store, services.history, secret)
     app.state.templates.env.globals["town"] = services.town.name
@@ -107,11 +119,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     templates.env.globals.update(csrf_token=csrf_token)
     app.state.templates = templates
     app.middleware("http")(_headers(settings))
-    app.add_middleware(
-        SessionMiddleware, secret_key=secret, session_cookie="balie_session",
-        max_age=SESSION_SECONDS, same_site="strict",
-        https_only=settings.console_url.startswith("https://"),
-    )
+    app.add_middleware(SessionMiddleware, secure=settings.console_url.startswith("https://"))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for router in ROUTERS:
         app.include_router(router)
@@ -135,8 +143,11 @@ class QuietServer(uvicorn.Server):
 @contextlib.asynccontextmanager
 async def serve(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     """Serve the app on the configured host and port while the block runs."""
+    # X-Forwarded-For names the client only when a listed proxy sends it.
+    proxies = settings.trusted_proxies.replace(",", " ").split()
     config = uvicorn.Config(app, host=settings.console_host, port=settings.console_port,
-                            log_config=None, access_log=False, proxy_headers=True)
+                            log_config=None, access_log=False, proxy_headers=bool(proxies),
+                            forwarded_allow_ips=proxies)
     server = QuietServer(config)
     task = asyncio.create_task(server.serve())
     try:  # stopped while starting too, or its socket stays open

@@ -1,20 +1,18 @@
-"""Logging in and out of the console."""
+"""Logging in and out of the console, and changing one's own password."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from bot.console.pages import render
-from bot.console.security import ROLE_HOME, log_in
-from bot.history.accounts import Accounts
+from bot.console.security import ANYONE, ROLE_HOME, Throttle, allow, log_in, source
+from bot.history.accounts import AccountError, Accounts, User
 from bot.history.audit import record
 
 router = APIRouter()
-
-
-def _source(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+Anyone = Annotated[User, Depends(allow(*ANYONE))]
+Password = Annotated[str, Form(max_length=1024)]
 
 
 @router.get("/")
@@ -34,27 +32,61 @@ async def login_page(request: Request) -> Response:
 
 @router.post("/login")
 async def login(
-    request: Request, name: Annotated[str, Form(max_length=64)],
-    password: Annotated[str, Form(max_length=1024)],
+    request: Request, name: Annotated[str, Form(max_length=64)], password: Password,
 ) -> Response:
-    """Check the password; the same answer for a wrong password and a locked account."""
+    """Check the password; the same answer for a wrong password and a locked account.
+
+    An address with too many failed logins gets no password check until its count ends.
+    """
+    throttle: Throttle = request.app.state.throttle
+    address = source(request)
+    if not await throttle.take(address):
+        return render(request, "login.html", {"failed": True, "throttled": True}, 429)
     accounts: Accounts = request.app.state.accounts
-    attempt = await accounts.login(name, password, _source(request))
+    attempt = await accounts.login(name, password, address)
     if attempt.user is None:
-        return render(
-            request, "login.html", {"failed": True}, 401)
+        return render(request, "login.html", {"failed": True}, 401)
+    await throttle.give_back(address)
     log_in(request, attempt.user)
     return RedirectResponse(ROLE_HOME[attempt.user.role], status_code=303)
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    """End the session."""
+    """End the session (in Redis too: a copy of its cookie no longer works)."""
     user_id = request.session.get("user")
     if isinstance(user_id, int):
         user = await request.app.state.accounts.get(user_id)
         if user:
-            await record(request.app.state.history, f"{user.name}@{_source(request)}",
+            await record(request.app.state.history, f"{user.name}@{source(request)}",
                          "logout")
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/account/password")
+async def password_page(request: Request, user: Anyone) -> Response:
+    """Show the form to change one's own password."""
+    return render(request, "password.html", {"user": user})
+
+
+@router.post("/account/password")
+async def change_password(
+    request: Request, user: Anyone, current: Password, new: Password, repeat: Password,
+) -> Response:
+    """Change one's own password; the user's other sessions end, this one starts anew."""
+    accounts: Accounts = request.app.state.accounts
+    error = ""
+    if new != repeat:
+        error = "De twee nieuwe wachtwoorden zijn niet gelijk."
+    elif (await accounts.check(user.name, current, source(request))).user is None:
+        error = "Je huidige wachtwoord klopt niet."
+    else:
+        try:
+            await accounts.set_password(user.name, new, actor=user.name)
+        except AccountError as refused:
+            error = str(refused)
+    if error:
+        return render(request, "password.html", {"user": user, "error": error}, 400)
+    log_in(request, user)
+    return render(request, "password.html", {"user": user, "changed": True})

@@ -1,17 +1,22 @@
-"""Console access: who is logged in, which roles may open a page, and CSRF tokens on forms."""
+"""Console access: who is logged in, which roles may open a page, CSRF, login throttling."""
 
 import secrets
 from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
+import redis.asyncio as redis
 from fastapi import HTTPException, Request
 
-from bot.history.accounts import STAFF_ROLES, Accounts, User
+from bot.history.accounts import ROLES, STAFF_ROLES, Accounts, User
+from bot.state import keys
 
 ROLE_HOME = {"staff": "/staff", "supervisor": "/supervisor", "admin": "/admin/users"}
 STAFF = STAFF_ROLES
 SUPERVISOR = ("supervisor",)
 ADMIN = ("admin",)
+ANYONE = ROLES
 CSRF_HEADER = "x-csrf-token"
+_GIVE_BACK = "if redis.call('exists', KEYS[1]) == 1 then return redis.call('decr', KEYS[1]) end"
 
 
 class NotLoggedIn(Exception):
@@ -40,8 +45,40 @@ async def check_csrf(request: Request) -> None:
         raise HTTPException(403, "CSRF token missing or wrong; reload the page and try again")
 
 
+def source(request: Request) -> str:
+    """Return the client's address (from X-Forwarded-For only behind a trusted proxy)."""
+    return request.client.host if request.client else "unknown"
+
+
+class Throttle:
+    """Failed logins per client address, in Redis: past `limit` no password is checked.
+
+    An attempt counts before its check and is given back when it succeeds, so attempts
+    sent at once cannot slip past the limit. The count ends `window` seconds after the
+    first failure.
+    """
+
+    def __init__(self, client: "redis.Redis", limit: int, window: int) -> None:
+        self.client = client
+        self.limit = limit
+        self.window = window
+
+    async def take(self, address: str) -> bool:
+        """Count an attempt from this address; return False if it is over the limit."""
+        key = keys.failed_logins(address)
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.set(key, 0, ex=self.window, nx=True)
+            pipe.incr(key)
+            _, attempts = await pipe.execute()
+        return int(attempts) <= self.limit
+
+    async def give_back(self, address: str) -> None:
+        """Uncount an attempt that succeeded (unless its count has ended meanwhile)."""
+        await cast(Any, self.client.eval(_GIVE_BACK, 1, keys.failed_logins(address)))
+
+
 def log_in(request: Request, user: User) -> None:
-    """Start a fresh session for a user (a new CSRF token too: no session fixation)."""
+    """Start a fresh session for a user (a new id and CSRF token: no session fixation)."""
     request.session.clear()
     request.session["user"] = user.id
     csrf_token(request)

@@ -1,27 +1,26 @@
-"""Console accounts: roles, argon2 password hashes, and lock-out after failed logins."""
+"""Console accounts: roles, passwords, and an atomic lock-out after failed logins."""
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
 from typing import Literal, get_args
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Boolean, DateTime, Integer, String, func, select
+from sqlalchemy import Boolean, DateTime, Integer, String, case, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.history.audit import entry
+from bot.history.audit import Audit, entry
 from bot.history.log import ID, Base, History
+from bot.history.passwords import Passwords, weakness
 
 log = logging.getLogger(__name__)
 
 Role = Literal["staff", "supervisor", "admin"]
 ROLES: tuple[Role, ...] = get_args(Role)
 STAFF_ROLES: tuple[Role, ...] = ("staff", "supervisor")  # the roles that take over chats
+EndSessions = Callable[[int], Awaitable[None]]
 MAX_FAILED_LOGINS = 5
 LOCK_OUT = timedelta(minutes=15)
-MIN_PASSWORD = 12
 
 
 class User(Base):
@@ -41,7 +40,7 @@ class User(Base):
 
 @dataclass(frozen=True)
 class Login:
-    """The outcome of a login attempt: the user, or why not (`bad`, `locked`)."""
+    """The outcome of a password check: the user, or why not (`bad`, `locked`)."""
 
     user: User | None
     refusal: str = ""
@@ -51,39 +50,32 @@ class AccountError(ValueError):
     """A user could not be created or changed (name taken, weak password, unknown role)."""
 
 
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they were stored as UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 class Accounts:
     """Creates, lists and checks console users; every change is audited.
 
-    Passwords are hashed with argon2id at this cost: passes over the memory, and KiB of it.
+    Passwords are hashed with argon2id at this cost (passes over the memory, and KiB of it),
+    at most `concurrency` at a time, in threads of their own. `end_sessions` ends a user's
+    console sessions when they are switched off or get another role or password.
     """
 
-    def __init__(self, history: History, time_cost: int, memory_kib: int) -> None:
+    def __init__(self, history: History, time_cost: int, memory_kib: int,
+                 concurrency: int = 1, end_sessions: EndSessions | None = None) -> None:
         self.history = history
-        self.hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
-
-    @cached_property
-    def _nobodys_hash(self) -> str:
-        """Return the hash checked for an unknown name, so a login takes as long either way."""
-        return self.hasher.hash("not a password of anyone")
+        self.passwords = Passwords(time_cost, memory_kib, concurrency)
+        self.end_sessions = end_sessions
 
     async def add(self, name: str, role: str, password: str, actor: str) -> User:
-        """Create a user; refuse a taken name, an unknown role or a short password."""
+        """Create a user; refuse a taken name, an unknown role or a weak password."""
         name = name.strip()
         if role not in ROLES:
             raise AccountError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
         if not name or len(name) > 64:
             raise AccountError("a name needs 1 to 64 characters")
-        if len(password) < MIN_PASSWORD:
-            raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
+        hashed = await self._hash_strong(password, name)
         async with self.history.sessions.begin() as session:
             if await session.scalar(select(User.id).where(User.name == name)):
                 raise AccountError(f"a user named {name!r} exists")
-            user = User(name=name, role=role, password_hash=self.hasher.hash(password),
+            user = User(name=name, role=role, password_hash=hashed,
                         active=True, failed_logins=0, created_at=datetime.now(UTC))
             session.add(user)
             session.add(entry(actor, "user_added", f"{name} ({role})"))
@@ -91,7 +83,10 @@ class Accounts:
 
     async def change(self, name: str, actor: str, *, role: str | None = None,
                      active: bool | None = None) -> None:
-        """Change a user's role or (de)activate them; unlocks a locked account too."""
+        """Change a user's role or (de)activate them; unlocks a locked account too.
+
+        Nobody changes their own role or switches themselves off.
+        """
         if role is not None and role not in ROLES:
             raise AccountError(f"unknown role {role!r}")
         async with self.history.sessions.begin() as session:
@@ -105,8 +100,25 @@ class Accounts:
             if active is not None and active != user.active:
                 user.active = active
                 changes.append(f"active={active}")
+            if changes and name == actor:
+                raise AccountError("you cannot change your own role or switch yourself off")
             user.failed_logins, user.locked_until = 0, None
             session.add(entry(actor, "user_changed", f"{name}: {', '.join(changes) or 'unlock'}"))
+        if changes:
+            await self._end_sessions(user.id)
+
+    async def set_password(self, name: str, password: str, actor: str) -> None:
+        """Give a user a new password (their own change, or an admin's reset); audited."""
+        user = await self.named(name)
+        if user is None:
+            raise AccountError(f"no user named {name!r}")
+        hashed = await self._hash_strong(password, user.name)
+        async with self.history.sessions.begin() as session:
+            await session.execute(update(User).where(User.id == user.id).values(
+                password_hash=hashed, failed_logins=0, locked_until=None))
+            session.add(entry(actor, "password_changed" if actor == name else "password_reset",
+                              name))
+        await self._end_sessions(user.id)
 
     async def users(self) -> list[User]:
         """Return every user by name."""
@@ -126,37 +138,80 @@ class Accounts:
             user = await session.get(User, user_id)
             return user if user and user.active else None
 
-    async def login(self, name: str, password: str, source: str) -> Login:
-        """Check a password; lock the account for a while after repeated failures."""
-        now = datetime.now(UTC)
-        async with self.history.sessions.begin() as session:
-            user = await session.scalar(select(User).where(User.name == name.strip()))
-            if user is None or not user.active:
-                self._verify(self._nobodys_hash, password)
-                session.add(entry(f"anonymous@{source}", "login_failed", name[:64]))
-                log.warning("login refused: unknown or inactive user", extra={"source": source})
-                return Login(None, "bad")
-            if user.locked_until and _aware(user.locked_until) > now:
-                session.add(entry(f"{user.name}@{source}", "login_locked"))
-                log.warning("login refused: locked", extra={"user": user.name, "source": source})
-                return Login(None, "locked")
-            if not self._verify(user.password_hash, password):
-                user.failed_logins += 1
-                if user.failed_logins >= MAX_FAILED_LOGINS:
-                    user.locked_until, user.failed_logins = now + LOCK_OUT, 0
-                    session.add(entry(f"{user.name}@{source}", "locked_out"))
-                session.add(entry(f"{user.name}@{source}", "login_failed"))
-                log.warning("login refused: wrong password", extra={
-                    "user": user.name, "source": source, "failures": user.failed_logins})
-                return Login(None, "bad")
-            user.failed_logins, user.locked_until = 0, None
-            if self.hasher.check_needs_rehash(user.password_hash):
-                user.password_hash = self.hasher.hash(password)
-            session.add(entry(f"{user.name}@{source}", "login"))
-            return Login(user)
+    async def named(self, name: str) -> User | None:
+        """Return a user by name, or None."""
+        async with self.history.sessions() as session:
+            return await session.scalar(select(User).where(User.name == name.strip()))
 
-    def _verify(self, hashed: str, password: str) -> bool:
-        try:
-            return self.hasher.verify(hashed, password)
-        except (VerificationError, InvalidHashError):
-            return False
+    async def login(self, name: str, password: str, source: str) -> Login:
+        """Check a password to log in; audited either way."""
+        attempt = await self.check(name, password, source)
+        if attempt.user:
+            await self._audit(entry(f"{attempt.user.name}@{source}", "login"))
+        return attempt
+
+    async def check(self, name: str, password: str, source: str) -> Login:
+        """Check a user's password; lock the account for a while after repeated failures.
+
+        Every refusal costs one argon2 check, so an unknown name, a locked account and a
+        wrong password take equally long. No transaction stays open during the check.
+        """
+        user = await self.named(name)
+        if user is None or not user.active:
+            await self.passwords.waste(password)
+            await self._audit(entry(f"anonymous@{source}", "login_failed", name[:64]))
+            log.warning("login refused: unknown or inactive user", extra={"source": source})
+            return Login(None, "bad")
+        actor = f"{user.name}@{source}"
+        failures = await self._count_failure(user.id)
+        if failures is None:
+            await self.passwords.waste(password)
+            await self._audit(entry(actor, "login_locked"))
+            log.warning("login refused: locked", extra={"user": user.name, "source": source})
+            return Login(None, "locked")
+        if not await self.passwords.verify(user.password_hash, password):
+            locked = failures >= MAX_FAILED_LOGINS
+            await self._audit(entry(actor, "login_failed"),
+                              *([entry(actor, "locked_out")] if locked else []))
+            log.warning("login refused: wrong password", extra={
+                "user": user.name, "source": source, "failures": failures})
+            return Login(None, "bad")
+        rehashed = (await self.passwords.hash(password)
+                    if self.passwords.needs_rehash(user.password_hash) else user.password_hash)
+        async with self.history.sessions.begin() as session:
+            await session.execute(update(User).where(User.id == user.id).values(
+                failed_logins=0, locked_until=None, password_hash=rehashed))
+        return Login(user)
+
+    async def _count_failure(self, user_id: int) -> int | None:
+        """Count an attempt as failed before its check, in one UPDATE … RETURNING.
+
+        Return the failures so far, or None while the account is locked. The attempt that
+        reaches the limit locks the account; a right password undoes both. So however many
+        attempts arrive at once, at most MAX_FAILED_LOGINS passwords are really checked.
+        """
+        now = datetime.now(UTC)
+        failures = case((User.locked_until.is_(None), User.failed_logins + 1), else_=1)
+        query = (update(User)
+                 .where(User.id == user_id, (User.locked_until.is_(None))
+                        | (User.locked_until <= now))
+                 .values(failed_logins=failures,
+                         locked_until=case((failures >= MAX_FAILED_LOGINS, now + LOCK_OUT),
+                                           else_=None))
+                 .returning(User.failed_logins))
+        async with self.history.sessions.begin() as session:
+            return await session.scalar(query)
+
+    async def _end_sessions(self, user_id: int) -> None:
+        if self.end_sessions is not None:
+            await self.end_sessions(user_id)
+
+    async def _hash_strong(self, password: str, name: str) -> str:
+        refusal = weakness(password, name)
+        if refusal:
+            raise AccountError(refusal)
+        return await self.passwords.hash(password)
+
+    async def _audit(self, *rows: Audit) -> None:
+        async with self.history.sessions.begin() as session:
+            session.add_all(rows)

@@ -21,6 +21,10 @@
 | balie:send:<second>         | string | sends of all workers that second     | 2 s             |
 | balie:send:pause            | string | set after a 429: all sends wait      | retry_after     |
 | balie:history:backlog       | list   | JSON log batches the DB refused      | -               |
+| balie:console:session:<sha> | string | JSON of a console session, by the    | idle time, at   |
+|                             |        | SHA-256 of the id in its cookie      | most 8 h        |
+| balie:console:user:<id>     | set    | a user's session digests, to revoke  | 8 h after last  |
+| balie:console:failed:<addr> | string | failed logins from a client address  | lock-out, 15 min|
 
 `<digest>` is `digest(chat)`: what must outlive /vergeet names the chat only by it.
 """
@@ -103,6 +107,21 @@ def chat_pattern(chat_id: str) -> str:
 def sent_in(second: int) -> str:
     """Return the key counting every worker's sends in one second."""
     return _key("send", second)
+
+
+def console_session(digest: str) -> str:
+    """Return the key of a console session, by the digest of its id."""
+    return _key("console", "session", digest)
+
+
+def user_sessions(user_id: int) -> str:
+    """Return the key of the set of a console user's sessions."""
+    return _key("console", "user", user_id)
+
+
+def failed_logins(address: str) -> str:
+    """Return the key counting failed console logins from one client address."""
+    return _key("console", "failed", address)
 
 
 UPDATES = _key("updates")

@@ -1,5 +1,6 @@
 """Console fixtures: Balie with the web app on a real port, and users of every role."""
 
+import contextlib
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -40,16 +41,30 @@ def environment(environment: dict[str, str], tmp_path: Path) -> dict[str, str]:
     return {**environment, "BALIE_FACTS_DIR": facts(tmp_path, open_now=True)}
 
 
-@pytest.fixture
-async def web(settings: Settings) -> AsyncIterator[Web]:
+@contextlib.asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[Web]:
+    """Serve Balie's web app on these settings, with a user of every role."""
     history = await History.open(settings.sqlalchemy_url)
+    accounts = Accounts(history, settings.password_time_cost, settings.password_memory_kib)
     for name, role in USERS.items():
-        await Accounts(history, settings.password_time_cost, settings.password_memory_kib).add(
-            name, role, PASSWORD, actor="test")
+        if await accounts.named(name) is None:
+            await accounts.add(name, role, PASSWORD, actor="test")
     await history.close()
     async with Services.opened(settings) as services, serve(
             create_app(settings, services), settings):
-        yield Web(settings.console_url, services)
+        yield Web(f"http://127.0.0.1:{settings.console_port}", services)
+
+
+@pytest.fixture
+async def web(settings: Settings) -> AsyncIterator[Web]:
+    async with serving(settings) as served:
+        yield served
+
+
+def from_address(web: Web, address: str) -> httpx.AsyncClient:
+    """Return a client whose requests come from another address (all of 127/8 is loopback)."""
+    transport = httpx.AsyncHTTPTransport(local_address=address)
+    return httpx.AsyncClient(base_url=web.url, timeout=120, transport=transport)
 
 
 def csrf_of(page: str) -> str:
