@@ -61,8 +61,10 @@ class Services:
             store = StateStore.open(settings.redis_url, settings.data_dir,
                                     timedelta(days=settings.state_ttl_days))
             stack.push_async_callback(store.close)
-            # Balie's answers hold the municipality's own phone numbers and e-mail: not masked.
-            history = await History.open(settings.sqlalchemy_url, Keep.of(town.facts.values()))
+            # Balie's answers hold its own name ("Ik ben Balie") and the municipality's own
+            # phone numbers and e-mail: not masked.
+            keep = Keep.of([*town.facts.values(), "Balie"])
+            history = await History.open(settings.sqlalchemy_url, keep)
             stack.push_async_callback(history.close)
             cases = SqlCases(history.engine)
             executor = Executor(ActionServices(cases, town), settings.action_endpoint,

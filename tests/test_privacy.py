@@ -98,6 +98,12 @@ def test_the_municipalitys_own_contacts_are_kept(town: municipality.Municipality
     assert mask(citizen, keep) == "bel me op [phone] of mail [email]"
 
 
+async def test_balies_own_name_in_its_answers_is_kept(services: Services) -> None:
+    keep = services.history.keep
+    assert mask("Hoi! Ik ben Balie, de chatbot.", keep) == "Hoi! Ik ben Balie, de chatbot."
+    assert mask("Hoi! Ik ben Jan, de buurman.", keep) == "Hoi! Ik ben [name], de buurman."
+
+
 def test_the_corpus_is_masked_with_high_recall_and_few_false_positives(
     town: municipality.Municipality,
 ) -> None:

@@ -29,6 +29,8 @@ ARTIFACTS = PROJECT_DIR / "tests" / "artifacts"
 XSS = "<img src=x onerror=alert(1)>"
 PHONE = {"width": 390, "height": 844}
 LOGS: dict[str, Path] = {}
+# A wait, not a speed check: the staff pages poll every 3 s, and a busy machine is slower.
+expect.set_options(timeout=15_000)
 
 # Locally a missing browser skips these tests; in CI (CI=true) it fails them.
 pytestmark = pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
