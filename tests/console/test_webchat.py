@@ -1,13 +1,14 @@
 """The web chat over real HTTP: the pipeline Telegram uses, private per citizen, with handoff."""
 
 import asyncio
+import time
 
 import httpx
 import pytest
 
 from bot.console import create_app, serve
 from bot.settings import Settings
-from tests.console.conftest import Citizen, Web, log_in
+from tests.console.conftest import Citizen, Web, from_address, log_in
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -139,10 +140,18 @@ async def test_only_the_owner_replies_and_hands_back(web: Web) -> None:
                                     "owner": "sam"}]
 
 
-async def test_new_chats_from_one_address_are_limited(client: httpx.AsyncClient) -> None:
-    statuses = [(await client.post("/chat/api/start", json={})).status_code for _ in range(61)]
-    assert statuses[:60] == [200] * 60
-    refused = await client.post("/chat/api/start", json={})
+async def test_new_chats_from_one_address_are_limited(web: Web) -> None:
+    # The limit counts per clock minute: a run that straddles a minute boundary is repeated
+    # from a new address, so where in the minute the test starts does not matter.
+    for attempt in range(1, 4):
+        minute = int(time.time() // 60)
+        async with from_address(web, f"127.0.9.{attempt}") as client:
+            statuses = [(await client.post("/chat/api/start", json={})).status_code
+                        for _ in range(60)]
+            refused = await client.post("/chat/api/start", json={})
+        if int(time.time() // 60) == minute:
+            break
+    assert statuses == [200] * 60
     assert refused.status_code == 429 and refused.headers["retry-after"] == "60"
 
 
