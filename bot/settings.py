@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     password_memory_kib: int = 65536
     public_url: str | None = None
     chat_embed_origins: str = ""
+    # Request bodies: the web chat's API (the page's longest text, 4,096 characters of up to
+    # 3 bytes, fits), and console forms.
+    chat_max_bytes: int = 16_384
+    form_max_bytes: int = 65_536
 
     municipality: str = "voorbeeld"
     intents_dir: Path = PROJECT_DIR / "intents"
