@@ -142,7 +142,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.ops import runner
 
     if telegram:
-        asyncio.run(runner.run(settings, None if args.intake_only else args.workers))
+        try:
+            asyncio.run(runner.run(settings, None if args.intake_only else args.workers))
+        except runner.NotStarted as error:
+            print(error, file=sys.stderr)
+            return 2
         return 0
     if args.command == "worker":
         if settings.telegram_token is None:

@@ -74,6 +74,21 @@ def test_run_without_token_serves_the_web_chat(tmp_path: Path) -> None:
             process.stderr.close()
 
 
+@pytest.mark.parametrize("secret", [None, "short-secret", "x" * 31, "a secret with spaces" * 2])
+def test_webhook_mode_without_a_long_secret_stops_with_exit_2(
+    tmp_path: Path, secret: str | None
+) -> None:
+    env = {"TELEGRAM_TOKEN": "123:abc", "TELEGRAM_BASE_URL": f"http://127.0.0.1:{free_port()}/",
+           "BALIE_WEBHOOK_URL": "https://balie.example.nl/hook",
+           "BALIE_WEBHOOK_PORT": str(free_port()), "BALIE_CONSOLE_PORT": str(free_port())}
+    if secret is not None:
+        env["BALIE_WEBHOOK_SECRET"] = secret
+    result = balie("run", tmp_path=tmp_path, **env)
+    assert result.returncode == 2, result.stderr
+    assert "BALIE_WEBHOOK_SECRET" in result.stderr and "32 characters" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_users_are_added_and_listed(tmp_path: Path) -> None:
     added = balie("users", "add", "anna", "--role", "supervisor", "--password-stdin",
                   tmp_path=tmp_path, stdin="a long enough password\n")

@@ -23,7 +23,7 @@ CITIZENS = 100
 MESSAGES = 10
 FIRST_CITIZEN = 20_000
 AMOUNT = re.compile(r"€ (\d{3})\.000,00")
-SECRET = "fault-secret"
+SECRET = "fault-secret-of-at-least-32-characters"
 LANES = 8  # at most this many sends are under way in a worker, so at most this many in doubt
 
 
