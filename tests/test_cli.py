@@ -42,6 +42,17 @@ def test_chat_on_embedded_defaults_answers_the_objection_period(tmp_path: Path) 
     assert (tmp_path / ".balie" / "redis" / "redis.rdb").exists(), "embedded Redis saved state"
 
 
+def test_data_files_are_for_balies_user_alone(tmp_path: Path) -> None:
+    result = balie("chat", tmp_path=tmp_path, stdin="hoi\n", BALIE_CACHE_DIR=str(tmp_path / "c"))
+    assert result.returncode == 0, result.stderr
+    data = tmp_path / ".balie"
+    made = [data, *data.rglob("*")]
+    assert {path.name for path in made} >= {"balie.db", "redis", "redis.rdb", "redis.log"}
+    assert (tmp_path / "c").exists(), "the NLU cache was written"
+    for path in [*made, tmp_path / "c", *(tmp_path / "c").rglob("*")]:
+        assert path.stat().st_mode & 0o077 == 0, f"{path} is {oct(path.stat().st_mode)}"
+
+
 def test_chat_buttons_are_pressed_by_number(tmp_path: Path) -> None:
     result = balie("chat", tmp_path=tmp_path, stdin="xq zzv plop\n1\n")
     assert "[1] Medewerker spreken" in result.stdout
