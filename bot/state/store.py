@@ -308,6 +308,10 @@ class StateStore:
             count, _ = await pipe.execute()
         return int(count)
 
+    async def turns(self, chat_id: str) -> int:
+        """Return the chat's turns counted in the current minute."""
+        return int(await self.client.get(keys.flood(chat_id, int(time.time() // 60))) or 0)
+
     async def first_sight(self, chat_id: str, update_id: int) -> bool:
         """Mark an update as seen; False when it was seen before (a replay)."""
         seen, field, token = keys.seen(chat_id), str(update_id), secrets.token_hex(3)
