@@ -200,6 +200,15 @@ async def test_a_flood_gets_one_notice_and_flooded_messages_are_counted_not_stor
     assert (REGISTRY.get_sample_value("balie_flooded_total") or 0) - flooded_before >= 3
 
 
+async def test_a_forged_poll_button_is_refused_and_no_vote_counted(balie: Balie) -> None:
+    poll = await balie.listening.polls.create("Duidelijk?", "Clear?", None)
+    expired = balie.renderer.render("utter_button_expired", "nl").text
+    for forged in (f"poll:{poll.id}:1", f"poll:{poll.id}:1:guess"):
+        [reply] = await balie.handle(Turn(CHAT, "test", "button", forged))
+        assert reply.text == expired
+    assert (await balie.listening.polls.results(poll.id)).total == 0
+
+
 async def test_answers_go_out_when_announcements_and_polls_fail(balie: Balie) -> None:
     async with balie.history.engine.begin() as connection:
         await connection.execute(sqlalchemy.text("DROP TABLE polls"))
