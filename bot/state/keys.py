@@ -11,7 +11,7 @@
 | balie:<chat>:out:<update>   | hash   | tries; n → sending/sent              | outbox TTL, 1 h |
 | balie:<chat>:outbox         | list   | JSON replies for the web chat page   | 24 h            |
 | balie:<chat>:handoff        | hash   | the ticket (bot.handoff.desk.Ticket) | - (closed)      |
-| balie:<chat>:poll:<poll>    | string | the poll was asked in this chat      | 90 d            |
+| balie:<chat>:poll:<poll>    | string | nonce the poll was asked with here   | 90 d            |
 | balie:updates               | stream | every accepted update: chat, update  | maxlen          |
 | balie:handoff:queue         | zset   | waiting chat ids by queue time       | -               |
 | balie:handoff:topics        | hash   | chat → staff topic, t:<topic> → chat | -               |
