@@ -175,8 +175,9 @@ async def test_malformed_body_is_400_and_logged(
 
 async def test_redis_away_is_503_so_telegram_retries(settings: Settings) -> None:
     away = redis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
-    async with await client_for(settings, away) as http:
-        assert (await http.post("/hook", json=update(5))).status_code == 503
+    configured = settings.model_copy(update={"webhook_secret": SecretStr(SECRET)})
+    async with await client_for(configured, away) as http:
+        assert (await http.post("/hook", json=update(5), headers=HEADERS)).status_code == 503
         assert (await http.get("/healthz")).status_code == 200
         ready = await http.get("/readyz")
         assert ready.status_code == 503
