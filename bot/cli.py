@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import getpass
 import json
+import os
 import sys
 import tempfile
 import time
@@ -118,6 +119,9 @@ async def _chat(settings: Settings) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line."""
     args = _parser().parse_args(argv)
+    # Everything Balie and its redis-server create (the SQLite log and its -wal/-shm, the data
+    # dir, Redis's files, the NLU cache, the console secret) is for Balie's user alone.
+    os.umask(0o077)
     settings = Settings()
     telegram = args.command == "run" and settings.telegram_token is not None
     if telegram and args.workers and settings.metrics_dir is None:
@@ -142,7 +146,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.ops import runner
 
     if telegram:
-        asyncio.run(runner.run(settings, None if args.intake_only else args.workers))
+        try:
+            asyncio.run(runner.run(settings, None if args.intake_only else args.workers))
+        except runner.NotStarted as error:
+            print(error, file=sys.stderr)
+            return 2
         return 0
     if args.command == "worker":
         if settings.telegram_token is None:

@@ -110,13 +110,17 @@ class Balie:
         return replies
 
     async def _flooded(self, turn: Turn, turns: int) -> list[Reply]:
-        """Too many turns this minute: one polite notice, then quiet; every message is logged."""
+        """Too many turns this minute: one polite notice, then quiet; flooded turns are counted.
+
+        One row marks the flood in the log; the flooded texts themselves are not stored.
+        """
+        metrics.FLOODED.inc()
+        if turns > self.flood_per_minute + 1:
+            return []
         language = (await self.store.load(turn.chat_id)).language
-        replies = []
-        if turns == self.flood_per_minute + 1:
-            replies = [self.renderer.render("utter_flood", language)]
-        move = Say("utter_flood")
-        await self._record(turn, sanitize.clean(turn.text), language, None, move, replies, 0.0)
+        replies = [self.renderer.render("utter_flood", language)]
+        marker = f"[flood: more than {self.flood_per_minute} messages in a minute]"
+        await self._record(turn, marker, language, None, Say("utter_flood"), replies, 0.0)
         return replies
 
     def _understand(self, turn: Turn, text: str) -> Parse | None:

@@ -1,6 +1,8 @@
 """The one Settings object, read from the environment and `.env`; the only module that reads it."""
 
+import ipaddress
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -9,6 +11,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ACTIONS_DIR = PROJECT_DIR / "actions"
+MIN_WEBHOOK_SECRET = 32
+# What Telegram accepts as a webhook's secret_token.
+SECRET_CHARACTERS = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class Settings(BaseSettings):
@@ -32,6 +37,8 @@ class Settings(BaseSettings):
     webhook_port: int = 8443
     webhook_max_bytes: int = 1_000_000
     health_port: int | None = None
+    health_listen: str = "127.0.0.1"
+    health_token: SecretStr | None = None
 
     stream_maxlen: int = 1_000_000
     # Entries of the update and handoff event streams older than this are trimmed, handled or not.
@@ -65,6 +72,10 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     public_url: str | None = None
     chat_embed_origins: str = ""
+    # Request bodies: the web chat's API (the page's longest text, 4,096 characters of up to
+    # 3 bytes, fits), and console forms.
+    chat_max_bytes: int = 16_384
+    form_max_bytes: int = 65_536
 
     municipality: str = "voorbeeld"
     intents_dir: Path = PROJECT_DIR / "intents"
@@ -92,6 +103,20 @@ class Settings(BaseSettings):
             return frozenset(int(part) for part in value.replace(" ", "").split(",") if part)
         return value
 
+    def start_problem(self) -> str | None:
+        """Say why `balie run` may not start with these settings; None when it may."""
+        secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
+        if self.webhook_url and (len(secret) < MIN_WEBHOOK_SECRET
+                                 or not SECRET_CHARACTERS.fullmatch(secret)):
+            return (
+                f"Webhook mode (BALIE_WEBHOOK_URL) needs BALIE_WEBHOOK_SECRET: at least "
+                f"{MIN_WEBHOOK_SECRET} characters, only letters, digits, _ and -. Telegram sends "
+                "it with every update; without it anyone can send Balie forged updates. Make "
+                "one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`, set "
+                "it and start again."
+            )
+        return None
+
     @property
     def facts(self) -> Path:
         """Return the folder with the municipalities' facts files."""
@@ -118,6 +143,16 @@ class Settings(BaseSettings):
             if url.startswith(prefix):
                 return "postgresql+asyncpg://" + url.removeprefix(prefix)
         return url
+
+
+def is_loopback(host: str) -> bool:
+    """Tell whether a listen address is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def prepare_libraries(settings: Settings) -> None:

@@ -180,11 +180,12 @@ class Feedback(Move):
 
 @dataclass(frozen=True)
 class PollVote(Move):
-    """Vote for an option of a poll."""
+    """Vote for an option of a poll, with the nonce the poll was asked with in the chat."""
 
     kind: ClassVar[MoveKind] = "poll"
     poll_id: int
     option: int
+    nonce: str
 
 
 @dataclass(frozen=True)

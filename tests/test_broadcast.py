@@ -64,7 +64,7 @@ async def run_broadcast(
         async with office(settings) as desk, Bot(TOKEN, base_url=bot_api.base_url) as bot:
             messages = await _messages(desk, announcement, None)
             return await broadcaster.run(
-                broadcast, _sender(bot, messages),
+                broadcast, _sender(bot, messages, client),
                 budget or RateLimit(client, settings.send_per_second), per_second)
     finally:
         await client.aclose()

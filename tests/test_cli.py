@@ -42,6 +42,17 @@ def test_chat_on_embedded_defaults_answers_the_objection_period(tmp_path: Path) 
     assert (tmp_path / ".balie" / "redis" / "redis.rdb").exists(), "embedded Redis saved state"
 
 
+def test_data_files_are_for_balies_user_alone(tmp_path: Path) -> None:
+    result = balie("chat", tmp_path=tmp_path, stdin="hoi\n", BALIE_CACHE_DIR=str(tmp_path / "c"))
+    assert result.returncode == 0, result.stderr
+    data = tmp_path / ".balie"
+    made = [data, *data.rglob("*")]
+    assert {path.name for path in made} >= {"balie.db", "redis", "redis.rdb", "redis.log"}
+    assert (tmp_path / "c").exists(), "the NLU cache was written"
+    for path in [*made, tmp_path / "c", *(tmp_path / "c").rglob("*")]:
+        assert path.stat().st_mode & 0o077 == 0, f"{path} is {oct(path.stat().st_mode)}"
+
+
 def test_chat_buttons_are_pressed_by_number(tmp_path: Path) -> None:
     result = balie("chat", tmp_path=tmp_path, stdin="xq zzv plop\n1\n")
     assert "[1] Medewerker spreken" in result.stdout
@@ -72,6 +83,21 @@ def test_run_without_token_serves_the_web_chat(tmp_path: Path) -> None:
         assert process.wait(timeout=30) == 0
         if process.stderr:
             process.stderr.close()
+
+
+@pytest.mark.parametrize("secret", [None, "short-secret", "x" * 31, "a secret with spaces" * 2])
+def test_webhook_mode_without_a_long_secret_stops_with_exit_2(
+    tmp_path: Path, secret: str | None
+) -> None:
+    env = {"TELEGRAM_TOKEN": "123:abc", "TELEGRAM_BASE_URL": f"http://127.0.0.1:{free_port()}/",
+           "BALIE_WEBHOOK_URL": "https://balie.example.nl/hook",
+           "BALIE_WEBHOOK_PORT": str(free_port()), "BALIE_CONSOLE_PORT": str(free_port())}
+    if secret is not None:
+        env["BALIE_WEBHOOK_SECRET"] = secret
+    result = balie("run", tmp_path=tmp_path, **env)
+    assert result.returncode == 2, result.stderr
+    assert "BALIE_WEBHOOK_SECRET" in result.stderr and "32 characters" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_users_are_added_and_listed(tmp_path: Path) -> None:

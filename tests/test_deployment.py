@@ -38,9 +38,16 @@ def test_compose_file_is_accepted_by_docker_compose() -> None:
         pytest.skip("neither `docker compose` nor `docker-compose` is installed")
     result = subprocess.run(
         [*command, "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True,
-        env={**os.environ, "TELEGRAM_TOKEN": "123:abc"}, cwd=PROJECT_DIR,
+        env={**os.environ, "TELEGRAM_TOKEN": "123:abc", "BALIE_WEBHOOK_SECRET": "s" * 32},
+        cwd=PROJECT_DIR,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_compose_requires_the_webhook_secret() -> None:
+    bot = yaml.safe_load(COMPOSE.read_text())["services"]["bot"]["environment"]
+    assert bot["BALIE_WEBHOOK_SECRET"].startswith("${BALIE_WEBHOOK_SECRET:?")
+    assert bot["BALIE_HEALTH_TOKEN"] == "${BALIE_HEALTH_TOKEN:-}"
 
 
 def test_dockerfile_copies_what_exists() -> None:

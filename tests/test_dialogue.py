@@ -255,7 +255,8 @@ def test_during_a_form_text_fills_cancels_or_clearly_asks_something_else(
 
 
 @pytest.mark.parametrize("payload", ["!bogus", "!handoff:nope", "!rate:five", "!feedback:meh",
-                                     "!forget:maybe", "!subscribe:", "poll:1:x", "!x"])
+                                     "!forget:maybe", "!subscribe:", "poll:1:x", "poll:1:1",
+                                     "!x"])
 def test_a_forged_move_payload_gets_the_stale_button_answer(payload: str) -> None:
     state = ChatState(pending=Pending("n", [payload]), mode=Confirming())
     move = decide(state, Turn("c", "test", "button", "n:0"), "n:0", None, STAFFED)
@@ -264,6 +265,6 @@ def test_a_forged_move_payload_gets_the_stale_button_answer(payload: str) -> Non
 
 
 @pytest.mark.parametrize("choice", [Asked("objection"), Feedback(True), Feedback(False),
-                                    Subscribe("woz"), Unsubscribe(), PollVote(7, 2)])
+                                    Subscribe("woz"), Unsubscribe(), PollVote(7, 2, "n0nce")])
 def test_button_data_reads_back_as_the_move_it_was_made_for(choice: Asked | Move) -> None:
     assert buttons.parse(buttons.payload(choice), frozenset()) == choice

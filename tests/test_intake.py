@@ -4,16 +4,18 @@ import asyncio
 import contextlib
 import json
 import logging
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 import redis.asyncio as redis
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.intake import inbox, receiver
-from bot.ops import health
+from bot.ops import health, runner
 from bot.settings import Settings
 from bot.state import keys
 from tests.conftest import free_port
@@ -21,7 +23,7 @@ from tests.support import updates
 from tests.support.bot_api import BotAPI
 from tests.support.traces import redis_text
 
-SECRET = "hook-secret"
+SECRET = "hook-secret-of-at-least-32-characters"
 HEADERS = {receiver.SECRET_HEADER: SECRET}
 
 
@@ -132,6 +134,80 @@ async def test_missing_secret_is_401_and_wrong_secret_403(hook: Any) -> None:
     assert await client.xlen(inbox.STREAM) == 0
 
 
+async def test_without_a_configured_secret_every_update_is_refused(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BALIE_WEBHOOK_SECRET", raising=False)
+    configured = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert configured.redis_url and configured.webhook_secret is None
+    client = redis.Redis.from_url(configured.redis_url)
+    async with await client_for(configured, client) as http:
+        assert (await http.post("/hook", json=update(3))).status_code == 401
+        forged = {receiver.SECRET_HEADER: ""}
+        assert (await http.post("/hook", json=update(4), headers=forged)).status_code == 401
+    assert await client.xlen(inbox.STREAM) == 0
+    await client.aclose()
+
+
+@pytest.mark.parametrize("secret", [None, "too-short", "ä" * 40])
+async def test_webhook_mode_does_not_start_without_a_long_secret(
+    settings: Settings, secret: str | None
+) -> None:
+    changed = settings.model_copy(update={
+        "webhook_url": "https://balie.example.nl/hook",
+        "webhook_secret": SecretStr(secret) if secret is not None else None})
+    with pytest.raises(runner.NotStarted, match="BALIE_WEBHOOK_SECRET"):
+        await runner.run(changed, workers=0)
+    assert not (settings.data_dir / "redis").exists(), "refused before anything started"
+
+
+@pytest.mark.parametrize("exposed", [False, True])
+async def test_readiness_and_metrics_need_the_token_when_one_is_set(
+    settings: Settings, exposed: bool
+) -> None:
+    assert settings.redis_url
+    client = redis.Redis.from_url(settings.redis_url)
+    app = receiver.create_app(health.router(client, None, token="t0ken", exposed=exposed))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app),
+                                 base_url="http://balie") as http:
+        assert (await http.get("/healthz")).status_code == 200
+        for path in ("/readyz", "/metrics"):
+            assert (await http.get(path)).status_code == 401
+            wrong = {"Authorization": "Bearer guess"}
+            assert (await http.get(path, headers=wrong)).status_code == 401
+            right = {"Authorization": "Bearer t0ken"}
+            assert (await http.get(path, headers=right)).status_code == 200
+    await client.aclose()
+
+
+async def test_health_on_an_exposed_address_without_a_token_tells_only_alive(
+    served_bot: Any, bot_api: Any
+) -> None:
+    port = free_port()
+    served_bot(BALIE_WEBHOOK_URL=f"http://127.0.0.1:{port}/hook", BALIE_WEBHOOK_SECRET=SECRET,
+               BALIE_WEBHOOK_LISTEN="0.0.0.0", BALIE_WEBHOOK_PORT=str(port))
+    await bot_api.wait_for_call("setWebhook", timeout=60)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        assert (await http.get("/healthz")).status_code == 200
+        for path in ("/readyz", "/metrics"):
+            refused = await http.get(path)
+            assert refused.status_code == 403 and "BALIE_HEALTH_TOKEN" in refused.text
+        assert await bot_api.deliver(update(9)) == 200, "the webhook itself still listens"
+
+
+async def test_health_in_polling_mode_listens_on_this_machine_only(
+    served_bot: Any, bot_api: Any
+) -> None:
+    port = free_port()
+    bot = served_bot(BALIE_HEALTH_PORT=str(port))
+    assert bot.settings.health_listen == "127.0.0.1"
+    await bot_api.wait_for_call("getUpdates", timeout=60)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        assert (await http.get("/readyz")).json() == {"status": "ready"}
+    with socket.socket() as other:  # free on another address: not bound to all of them
+        other.bind(("127.0.0.2", port))
+
+
 async def test_oversized_body_is_413(hook: Any) -> None:
     http, client = hook
     big = update(4, text="x" * 5000)
@@ -160,8 +236,9 @@ async def test_malformed_body_is_400_and_logged(
 
 async def test_redis_away_is_503_so_telegram_retries(settings: Settings) -> None:
     away = redis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
-    async with await client_for(settings, away) as http:
-        assert (await http.post("/hook", json=update(5))).status_code == 503
+    configured = settings.model_copy(update={"webhook_secret": SecretStr(SECRET)})
+    async with await client_for(configured, away) as http:
+        assert (await http.post("/hook", json=update(5), headers=HEADERS)).status_code == 503
         assert (await http.get("/healthz")).status_code == 200
         ready = await http.get("/readyz")
         assert ready.status_code == 503

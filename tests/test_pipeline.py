@@ -4,6 +4,7 @@ import time
 
 import pytest
 import sqlalchemy
+from prometheus_client import REGISTRY
 
 from bot.pipeline import Balie
 from bot.services import Services
@@ -177,7 +178,10 @@ async def test_forget_erases_the_chat_after_confirmation(balie: Balie) -> None:
     assert await balie.store.client.keys(f"balie:{CHAT}:update:*") == []
 
 
-async def test_a_flood_gets_one_notice_and_every_message_is_kept(settings: Settings) -> None:
+async def test_a_flood_gets_one_notice_and_flooded_messages_are_counted_not_stored(
+    settings: Settings,
+) -> None:
+    flooded_before = REGISTRY.get_sample_value("balie_flooded_total") or 0
     async with Services.opened(settings.model_copy(update={"flood_per_minute": 5})) as services:
         balie = services.balie
         # The flood limit counts per clock minute: a run that straddles a minute boundary is
@@ -191,7 +195,18 @@ async def test_a_flood_gets_one_notice_and_every_message_is_kept(settings: Setti
     assert all(len(a) == 1 for a in answers[:5])
     assert [r.text for r in answers[5]] == [balie.renderer.render("utter_flood", "nl").text]
     assert answers[6:] == [[], []]
-    assert [m.text for m in log if m.direction == "in"] == [f"hoi {n}" for n in range(8)]
+    assert [m.text for m in log if m.direction == "in"] == [
+        *(f"hoi {n}" for n in range(5)), "[flood: more than 5 messages in a minute]"]
+    assert (REGISTRY.get_sample_value("balie_flooded_total") or 0) - flooded_before >= 3
+
+
+async def test_a_forged_poll_button_is_refused_and_no_vote_counted(balie: Balie) -> None:
+    poll = await balie.listening.polls.create("Duidelijk?", "Clear?", None)
+    expired = balie.renderer.render("utter_button_expired", "nl").text
+    for forged in (f"poll:{poll.id}:1", f"poll:{poll.id}:1:guess"):
+        [reply] = await balie.handle(Turn(CHAT, "test", "button", forged))
+        assert reply.text == expired
+    assert (await balie.listening.polls.results(poll.id)).total == 0
 
 
 async def test_answers_go_out_when_announcements_and_polls_fail(balie: Balie) -> None:

@@ -8,17 +8,21 @@ from pathlib import Path
 
 import pytest
 
+from bot.intake import inbox
 from bot.state import keys
 from bot.state.store import (
     ChatState,
     Commenting,
     Confirming,
+    EmbeddedRedis,
     Mode,
     Noting,
     Pending,
     PollCommenting,
     StateStore,
+    connect,
 )
+from tests.support import updates
 
 
 @pytest.fixture
@@ -111,3 +115,20 @@ def test_a_mode_stored_as_a_string_by_an_older_balie_still_loads(
     old = json.dumps({"language": "nl", "last_intents": [], "pending": None, "slots": {},
                       "fallbacks": 0, "mode": stored, "case": 3, "form": ""})
     assert ChatState.from_json(old) == ChatState(mode=mode, case=3)
+
+
+async def test_a_queued_update_survives_a_killed_embedded_server(tmp_path: Path) -> None:
+    server = EmbeddedRedis(tmp_path / "redis")
+    client = connect(server.start())
+    update = {"update_id": 41, "message": updates.message(4100, text="hoi")}
+    await inbox.append(client, [update], 1000)
+    await client.aclose()
+    server.stop(save=False)  # SIGKILL: no snapshot is written
+    again = EmbeddedRedis(tmp_path / "redis")
+    client = connect(again.start())
+    try:
+        assert await client.xlen(inbox.STREAM) == 1
+        assert await client.llen(keys.inbox("tg:4100")) == 1
+    finally:
+        await client.aclose()
+        again.stop()

@@ -23,7 +23,7 @@ CITIZENS = 100
 MESSAGES = 10
 FIRST_CITIZEN = 20_000
 AMOUNT = re.compile(r"€ (\d{3})\.000,00")
-SECRET = "fault-secret"
+SECRET = "fault-secret-of-at-least-32-characters"
 LANES = 8  # at most this many sends are under way in a worker, so at most this many in doubt
 
 
@@ -204,3 +204,41 @@ async def test_the_intake_serves_health_and_the_workers_metrics(
     assert 'balie_messages_total{direction="in"} 6.0' in page, "counted in the workers"
     assert "balie_updates_total 6.0" in page and "balie_stream_length 0.0" in page
     assert 'balie_intents_total{intent="tax_calculation"} 6.0' in page
+
+
+def name_of(pid: int) -> str:
+    """Return a process's command name."""
+    return Path(f"/proc/{pid}/comm").read_text().strip()
+
+
+def running(pid: int) -> bool:
+    """Tell whether a process runs (a zombie waiting for its parent does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize("backend", ["embedded"], indirect=True)
+async def test_an_embedded_redis_left_by_a_killed_balie_is_taken_over_and_stopped(
+    bot_process: Any, bot_api: BotAPI, tmp_path: Path
+) -> None:
+    first = bot_process("run", REDIS_URL="")  # empty: the embedded redis-server in the data dir
+    await bot_api.say(1, "hoi")
+    await bot_api.replies(1, timeout=60)
+    [server] = [pid for pid in first.children() if name_of(pid) == "redis-server"]
+    assert first.process
+    first.process.kill()
+    first.process.wait()
+    try:
+        assert running(server), "left behind by the killed Balie"
+        second = bot_process("run", REDIS_URL="")
+        await bot_api.say(2, "hoi")
+        await bot_api.replies(2, timeout=60)
+        assert not second.children(), "the running server reused, not a second one started"
+        assert await second.stop() == 0
+        assert not running(server), "stopped by the Balie that took it over"
+        assert "taken over" in second.output()
+    finally:
+        if running(server):
+            os.kill(server, signal.SIGKILL)

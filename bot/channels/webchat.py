@@ -9,6 +9,7 @@ import asyncio
 import json
 import secrets
 import socket
+import time
 from dataclasses import asdict
 from typing import Any
 
@@ -70,6 +71,15 @@ class WebChat:
         turn = Turn(chat_id=chat_id, channel=CHANNEL, kind=kind, text=text,
                     language_hint=language)
         return as_json(await self.balie.handle(turn))
+
+    async def flooded(self, chat_id: str) -> int | None:
+        """Return the seconds to wait when the chat is over its flood limit, else None.
+
+        The turn that crosses the limit still gets Balie's notice; the ones after it wait.
+        """
+        if await self.store.turns(chat_id) <= self.balie.flood_per_minute:
+            return None
+        return 60 - int(time.time()) % 60
 
     async def collect(self, chat_id: str) -> list[dict[str, Any]]:
         """Take the replies waiting in the chat's outbox."""

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import Depends, FastAPI, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 SESSION_SECONDS = 8 * 3600
-ROUTERS = (auth.router, chat.router, staff.router, supervisor.router, publishing.router,
+ROUTERS = (auth.router, staff.router, supervisor.router, publishing.router,
            admin.router)
 HSTS = "max-age=31536000; includeSubDomains"
 PERMISSIONS = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
@@ -112,7 +113,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                 await tasks.stop(relay)
 
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
-                  dependencies=[Depends(check_csrf)])
+                  dependencies=[Depends(check_csrf)], max_body_size=settings.form_max_bytes)
     secret = console_secret(settings)
     app.state.settings = settings
     templates = Jinja2Templates(directory=HERE / "templates")
@@ -121,14 +122,26 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.middleware("http")(_headers(settings))
     app.add_middleware(SessionMiddleware, secure=settings.console_url.startswith("https://"))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(chat.router, max_body_size=settings.chat_max_bytes)
     for router in ROUTERS:
         app.include_router(router)
+    app.add_exception_handler(RequestValidationError, _invalid)
 
     @app.exception_handler(NotLoggedIn)
     async def to_login(request: Request, _: NotLoggedIn) -> Response:
         return RedirectResponse("/login", status_code=303)
 
     return app
+
+
+async def _invalid(request: Request, error: Exception) -> Response:
+    """Name the fields that were wrong, never what was sent; invalid Unicode is a 400."""
+    assert isinstance(error, RequestValidationError)
+    problems = error.errors()
+    fields = sorted({".".join(map(str, problem["loc"][1:])) for problem in problems})
+    if any(problem["type"] == "string_unicode" for problem in problems):
+        return JSONResponse({"detail": "text is not valid Unicode", "fields": fields}, 400)
+    return JSONResponse({"detail": "invalid input", "fields": fields}, 422)
 
 
 class QuietServer(uvicorn.Server):

@@ -76,6 +76,10 @@ async def send(
 ) -> dict[str, Any]:
     """Answer a text, a /command or a button press."""
     chat_id = await _chat(request, token)
+    wait = await _webchat(request).flooded(chat_id)
+    if wait is not None:
+        raise HTTPException(429, "too many messages; try again in a minute",
+                            headers={"Retry-After": str(wait)})
     if said.button:
         return {"replies": await _webchat(request).say(chat_id, "button", said.button)}
     kind: TurnKind = "command" if said.text.startswith("/") else "text"

@@ -2,7 +2,8 @@
 
 A button shown to a citizen carries `<nonce>:<n>`; the chat's state keeps the n-th option's
 data, so only the buttons of the last message work and nobody can send other data. Poll
-buttons carry `poll:<poll>:<option>` and are not bound, so they also work in a broadcast. The
+buttons carry `poll:<poll>:<option>:<nonce>`, the nonce the poll was asked with in that chat
+(bot.listening.listener), so they also work in a broadcast and cannot be forged. The
 data itself is `/<intent>`, `!<move>:<argument>` or a poll vote; anything else, or a button no
 longer bound, is answered with `utter_button_expired`.
 """
@@ -57,17 +58,17 @@ def payload(choice: Asked | Move) -> str:
             return "!subscribe:stop"
         case Subscribe(topic):
             return f"!subscribe:{topic}"
-        case PollVote(poll_id, option):
-            return f"poll:{poll_id}:{option}"
+        case PollVote(poll_id, option, nonce):
+            return f"poll:{poll_id}:{option}:{nonce}"
     raise ValueError(f"no button means {choice}")
 
 
 def parse(data: str, forms: frozenset[str]) -> Asked | Move:
     """Read a button's data as a move; STALE for data that means nothing (any more)."""
     if data.startswith("poll:"):
-        _, poll, option = [*data.split(":"), "", ""][:3]
-        if poll.isdigit() and option.isdigit():
-            return PollVote(int(poll), int(option))
+        _, poll, option, nonce = [*data.split(":"), "", "", ""][:4]
+        if poll.isdigit() and option.isdigit() and nonce:
+            return PollVote(int(poll), int(option), nonce)
         return STALE
     if not data.startswith("!"):
         return Asked(data.removeprefix("/"))

@@ -53,13 +53,15 @@ def webhook_router(settings: Settings, client: "redis.Redis", path: str) -> APIR
 
     @routes.post(path)
     async def webhook(request: Request) -> Response:
-        """Check the secret, size and JSON of an update, then store it; 200 only once stored."""
-        if secret is not None:
-            given = request.headers.get(SECRET_HEADER)
-            if given is None:
-                return _refuse(401, "no secret")
-            if not secrets.compare_digest(given.encode(), secret.encode()):
-                return _refuse(403, "wrong secret")
+        """Check the secret, size and JSON of an update, then store it; 200 only once stored.
+
+        Without a configured secret nothing is accepted (`balie run` does not start so).
+        """
+        given = request.headers.get(SECRET_HEADER)
+        if given is None or secret is None:
+            return _refuse(401, "no secret")
+        if not secrets.compare_digest(given.encode(), secret.encode()):
+            return _refuse(403, "wrong secret")
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             return _refuse(413, "too large", bytes=int(declared))

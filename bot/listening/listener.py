@@ -1,6 +1,7 @@
 """Listening, not only sending: announcements in answers, subscriptions, polls, thumbs up/down."""
 
 import logging
+import secrets
 from dataclasses import replace
 
 from redis.asyncio import Redis
@@ -31,10 +32,22 @@ FEEDBACK = (Button("👍", payload(Feedback(True))), Button("👎", payload(Feed
 ASKED_SECONDS = 90 * 86400
 
 
-def poll_buttons(poll: Poll, language: Language) -> tuple[Button, ...]:
+def poll_buttons(poll: Poll, language: Language, nonce: str) -> tuple[Button, ...]:
     """One button per option; the data names the poll, so it also works in a broadcast."""
-    return tuple(Button(label, payload(PollVote(poll.id, number)))
+    return tuple(Button(label, payload(PollVote(poll.id, number, nonce)))
                  for number, label in enumerate(poll.labels(language)))
+
+
+async def ask(client: "Redis", chat_id: str, poll_id: int) -> tuple[str, bool]:
+    """Mark a poll as asked in a chat; return the nonce its buttons carry there.
+
+    The flag says whether the poll is asked in the chat for the first time.
+    """
+    key, nonce = keys.poll_asked(chat_id, poll_id), secrets.token_urlsafe(6)
+    if await client.set(key, nonce, nx=True, ex=ASKED_SECONDS):
+        return nonce, True
+    asked = await client.get(key)
+    return (asked.decode() if isinstance(asked, bytes) else nonce), False
 
 
 class Listening:
@@ -84,11 +97,11 @@ class Listening:
         thumbs = FEEDBACK if intent in self.rated else ()
         replies = [*replies[:-1], replace(last, text=text, buttons=last.buttons + thumbs)]
         poll = await self.polls.after(intent)
-        if poll and not await self.polls.voted(poll.id, chat_id) and await self.client.set(
-            keys.poll_asked(chat_id, poll.id), 1, nx=True, ex=ASKED_SECONDS
-        ):
-            replies.append(Reply(poll.question(state.language),
-                                 poll_buttons(poll, state.language)))
+        if poll and not await self.polls.voted(poll.id, chat_id):
+            nonce, first = await ask(self.client, chat_id, poll.id)
+            if first:
+                replies.append(Reply(poll.question(state.language),
+                                     poll_buttons(poll, state.language, nonce)))
         return replies
 
     async def _choose(self, move: ChooseTopics, context: Context) -> list[Reply]:
@@ -125,6 +138,9 @@ class Listening:
 
     async def _vote(self, move: PollVote, context: Context) -> list[Reply]:
         state = context.state
+        asked = await self.client.get(keys.poll_asked(context.chat_id, move.poll_id))
+        if not isinstance(asked, bytes) or not secrets.compare_digest(asked, move.nonce.encode()):
+            return self._say("utter_button_expired", state)  # never asked here: forged
         intent = state.last_intents[-1] if state.last_intents else None
         if not await self.polls.vote(move.poll_id, context.chat_id, move.option, intent):
             return self._say("utter_poll_already", state)

@@ -12,6 +12,7 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
+from redis.asyncio import Redis
 from sqlalchemy import select
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import Forbidden, RetryAfter
@@ -22,8 +23,8 @@ from bot.history.retention import purge
 from bot.intake.budget import RateLimit
 from bot.listening.announcements import Announcement, Newsroom
 from bot.listening.broadcast import Blocked, Broadcaster, Progress, RetryLater, Send
-from bot.listening.listener import poll_buttons
-from bot.listening.polls import Polls, to_csv
+from bot.listening.listener import ask, poll_buttons
+from bot.listening.polls import Poll, Polls, to_csv
 from bot.nlu import content
 from bot.replies import municipality
 from bot.replies.render import Placeholders
@@ -197,8 +198,8 @@ async def _broadcast(desk: Office, only: int | None) -> int:
             messages = await _messages(desk, broadcast.announcement_id, broadcast.poll_id)
             total = sum((await desk.broadcaster.counts(broadcast_id)).values())
             report = await desk.broadcaster.run(
-                broadcast_id, _sender(bot, messages), budget, settings.broadcast_per_second,
-                progress=_bar(total))
+                broadcast_id, _sender(bot, messages, store.client), budget,
+                settings.broadcast_per_second, progress=_bar(total))
             print(file=sys.stderr)
             print(json.dumps({"broadcast": broadcast_id, **report.counts,
                               "retries": report.retries, "seconds": round(report.seconds, 2),
@@ -210,32 +211,37 @@ async def _broadcast(desk: Office, only: int | None) -> int:
 
 async def _messages(
     desk: Office, announcement_id: int | None, poll_id: int | None
-) -> dict[str, "Outgoing"]:
-    """The message per language: an announcement's text, or a poll with its buttons."""
+) -> tuple[dict[str, str], Poll | None]:
+    """The text per language: an announcement's, or a poll's question (with the poll)."""
     if poll_id is not None:
         poll = await desk.polls.get(poll_id)
         if poll is None:
             raise ValueError(f"no poll {poll_id}")
-        return {language: (poll.question(language), InlineKeyboardMarkup(
-            [[InlineKeyboardButton(b.title, callback_data=b.data)]
-             for b in poll_buttons(poll, language)])) for language in LANGUAGES}
+        return {language: poll.question(language) for language in LANGUAGES}, poll
     async with desk.history.sessions() as session:
         announcement = await session.get(Announcement, announcement_id)
     if announcement is None:
         raise ValueError(f"no announcement {announcement_id}")
-    return {language: ("📢 " + announcement.text(language), None) for language in LANGUAGES}
+    return {language: "📢 " + announcement.text(language) for language in LANGUAGES}, None
 
 
-Outgoing = tuple[str, InlineKeyboardMarkup | None]
+def _sender(bot: Bot, messages: tuple[dict[str, str], Poll | None], client: "Redis") -> Send:
+    """Send a broadcast's message through the Bot API, naming Telegram's refusals.
 
-
-def _sender(bot: Bot, messages: dict[str, Outgoing]) -> Send:
-    """Send a broadcast's message through the Bot API, naming Telegram's refusals."""
+    A poll's buttons carry the nonce it is asked with in each chat.
+    """
+    texts, poll = messages
 
     async def send(chat_id: str, language: str) -> None:
-        text, markup = messages[as_language(language)]
+        markup = None
+        if poll is not None:
+            nonce, _ = await ask(client, chat_id, poll.id)
+            markup = InlineKeyboardMarkup(
+                [[InlineKeyboardButton(b.title, callback_data=b.data)]
+                 for b in poll_buttons(poll, as_language(language), nonce)])
         try:
-            await bot.send_message(int(chat_id.removeprefix("tg:")), text, reply_markup=markup)
+            await bot.send_message(int(chat_id.removeprefix("tg:")), texts[as_language(language)],
+                                   reply_markup=markup)
         except Forbidden as error:
             raise Blocked() from error
         except RetryAfter as error:

@@ -2,9 +2,11 @@
 
 import asyncio
 import logging
+import secrets
+from collections.abc import Awaitable, Callable
 
 import redis.asyncio as redis
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import text
@@ -26,14 +28,37 @@ def _registry(shared: bool) -> CollectorRegistry:
     return registry
 
 
+def _guard(token: str | None, exposed: bool) -> Callable[[Request], Awaitable[None]]:
+    """Return a dependency that asks for `Authorization: Bearer <token>` when there is one.
+
+    Without a token, a server listening beyond this machine (`exposed`) refuses.
+    """
+
+    async def check(request: Request) -> None:
+        if token is None and not exposed:
+            return
+        if token is None:
+            raise HTTPException(403, "set BALIE_HEALTH_TOKEN to read this from another machine")
+        given = request.headers.get("authorization", "").encode()
+        if not secrets.compare_digest(given, f"Bearer {token}".encode()):
+            raise HTTPException(401, "wrong or missing health token",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    return check
+
+
 def router(
-    client: "redis.Redis", engine: AsyncEngine | None, shared_metrics: bool = False
+    client: "redis.Redis", engine: AsyncEngine | None, shared_metrics: bool = False,
+    token: str | None = None, exposed: bool = False,
 ) -> APIRouter:
     """Build the health router around the Redis client and the database engine.
 
     With `shared_metrics`, /metrics adds up the files of every process (`metrics_dir`).
+    /readyz and /metrics need `token` when one is given, and are refused on an `exposed`
+    server without one; /healthz (alive or not) is always open.
     """
     routes = APIRouter()
+    guarded = [Depends(_guard(token, exposed))]
 
     async def problems() -> list[str]:
         found = []
@@ -54,7 +79,7 @@ def router(
         """Say the process is alive."""
         return {"status": "ok"}
 
-    @routes.get("/readyz")
+    @routes.get("/readyz", dependencies=guarded)
     async def readyz(response: Response) -> dict[str, object]:
         """Say whether Redis and the database answer; 503 when one does not."""
         found = await problems()
@@ -63,7 +88,7 @@ def router(
             return {"status": "unready", "problems": found}
         return {"status": "ready"}
 
-    @routes.get("/metrics")
+    @routes.get("/metrics", dependencies=guarded)
     async def metrics_page() -> Response:
         """Expose the Prometheus metrics, with the stream's length and lag read now."""
         try:

@@ -11,6 +11,7 @@ TURN_SECONDS = Histogram(
 )
 INTENTS = Counter("balie_intents", "Turns per intent", ["intent"])
 FALLBACKS = Counter("balie_fallbacks", "Turns Balie did not understand")
+FLOODED = Counter("balie_flooded", "Turns over the flood limit: counted, not answered or stored")
 HANDOFFS = Counter("balie_handoffs", "Turns that moved a chat towards a person")
 UPDATES = Counter("balie_updates", "Updates accepted by the intake")
 REFUSED = Counter("balie_webhook_refused", "Webhook requests refused", ["status"])

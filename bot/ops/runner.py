@@ -24,12 +24,16 @@ from bot.intake.worker import Worker
 from bot.ops import health
 from bot.ops.tasks import stop
 from bot.services import Services
-from bot.settings import Settings, child_environment
+from bot.settings import Settings, child_environment, is_loopback
 from bot.state.store import EmbeddedRedis, connect
 
 log = logging.getLogger(__name__)
 RESPAWN_SECONDS = 0.5
 STOP_SECONDS = 10
+
+
+class NotStarted(Exception):
+    """The settings do not allow starting; the message says what to change."""
 
 
 async def until_signal(*jobs: Coroutine[Any, Any, None]) -> None:
@@ -149,6 +153,9 @@ async def run(settings: Settings, workers: int | None) -> None:
 
     With 0 worker processes, one worker runs inside this process; with None, none at all.
     """
+    problem = settings.start_problem()
+    if problem:
+        raise NotStarted(problem)
     embedded = None
     if settings.redis_url is None:
         embedded = EmbeddedRedis(settings.data_dir / "redis")
@@ -159,12 +166,15 @@ async def run(settings: Settings, workers: int | None) -> None:
     await (await History.open(settings.sqlalchemy_url)).close()
     client = connect(settings.redis_url)
     engine = create_async_engine(settings.sqlalchemy_url)
-    routers = [health.router(client, engine, shared_metrics=settings.metrics_dir is not None)]
-    port = settings.health_port
+    routers = []
+    host, port = settings.health_listen, settings.health_port
     if settings.webhook_url:
         path = "/" + httpx.URL(settings.webhook_url).path.lstrip("/")
-        routers.insert(0, receiver.webhook_router(settings, client, path))
-        port = settings.webhook_port
+        routers.append(receiver.webhook_router(settings, client, path))
+        host, port = settings.webhook_listen, settings.webhook_port
+    token = settings.health_token.get_secret_value() if settings.health_token else None
+    routers.append(health.router(client, engine, shared_metrics=settings.metrics_dir is not None,
+                                 token=token, exposed=not is_loopback(host)))
     try:
         async with contextlib.AsyncExitStack() as stack:
             http = await stack.enter_async_context(httpx.AsyncClient(timeout=30))
@@ -172,7 +182,7 @@ async def run(settings: Settings, workers: int | None) -> None:
             server = None
             if port is not None:
                 config = uvicorn.Config(receiver.create_app(*routers),
-                                        host=settings.webhook_listen, port=port,
+                                        host=host, port=port,
                                         log_config=None, access_log=False,
                                         lifespan="off")
                 server = QuietServer(config)

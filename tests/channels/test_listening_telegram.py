@@ -102,8 +102,8 @@ async def test_poll_after_an_answer_one_vote_with_comment(
     again = await bot_api.exchange(CITIZEN, "kan ik een betalingsregeling krijgen?")
     assert len(again) == 1 and "Was deze uitleg" not in again[0]["text"], "asked once"
     await bot_api.press(CITIZEN, question, f"poll:{poll.id}:0")
-    [already] = await bot_api.replies(CITIZEN, after=5)
-    assert already["text"].startswith("Je hebt deze vraag al beantwoord")
+    [forged] = await bot_api.replies(CITIZEN, after=5)
+    assert forged["text"].startswith("Deze knop werkt niet meer"), "never asked with this"
     async with history.sessions() as session:
         votes = (await session.scalars(select(Vote))).all()
     await history.close()
@@ -129,12 +129,20 @@ async def test_poll_sent_to_subscribers_and_results(
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
     await send.communicate()
     assert send.returncode == 0
+    asked, first = {}, {}
     for citizen, choice in ((5401, "4"), (5402, "4"), (5403, "2")):
-        [question] = await bot_api.replies(citizen)
-        assert question["text"] == "Is de nieuwe afvalheffing eerlijk?"
-        await bot_api.press(citizen, question, data(question, choice))
+        [asked[citizen]] = await bot_api.replies(citizen)
+        assert asked[citizen]["text"] == "Is de nieuwe afvalheffing eerlijk?"
+        first[citizen] = data(asked[citizen], "1")  # before the press takes the buttons away
+        await bot_api.press(citizen, asked[citizen], data(asked[citizen], choice))
         [thanks] = await bot_api.replies(citizen, after=1)
         assert thanks["text"] == "Dank je wel voor je mening!"
+    await bot_api.press(5401, asked[5401], first[5401])
+    [already] = await bot_api.replies(5401, after=2)
+    assert already["text"].startswith("Je hebt deze vraag al beantwoord"), "one vote each"
+    await bot_api.press(5401, asked[5401], first[5403])
+    [other] = await bot_api.replies(5401, after=3)
+    assert other["text"].startswith("Deze knop werkt niet meer"), "another chat's button"
     results = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "poll", "results", str(poll.id), "--csv", env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)

@@ -171,10 +171,11 @@ async def test_webhook_mode_checks_the_secret_and_answers_a_replay_once(
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/telegram/hook"
-    served_bot(BALIE_WEBHOOK_URL=url, BALIE_WEBHOOK_SECRET="s3cret-token",
-                BALIE_WEBHOOK_LISTEN="127.0.0.1", BALIE_WEBHOOK_PORT=str(port))
+    secret = "s3cret-token-of-at-least-32-characters"
+    served_bot(BALIE_WEBHOOK_URL=url, BALIE_WEBHOOK_SECRET=secret,
+               BALIE_WEBHOOK_LISTEN="127.0.0.1", BALIE_WEBHOOK_PORT=str(port))
     hook = await bot_api.wait_for_call("setWebhook", timeout=60)
-    assert hook["url"] == url and hook["secret_token"] == "s3cret-token"
+    assert hook["url"] == url and hook["secret_token"] == secret
     await wait_until_listening(port)
 
     [reply] = await bot_api.exchange(CITIZEN, "hoe lang heb ik om bezwaar te maken?")

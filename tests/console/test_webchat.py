@@ -155,6 +155,27 @@ async def test_new_chats_from_one_address_are_limited(web: Web) -> None:
     assert refused.status_code == 429 and refused.headers["retry-after"] == "60"
 
 
+async def test_a_flooding_chat_gets_one_notice_then_429_with_retry_after(web: Web) -> None:
+    web.balie.flood_per_minute = 3
+    async with httpx.AsyncClient(base_url=web.url, timeout=30) as client:
+        # The limit counts per clock minute: a run straddling a minute is repeated in a new chat.
+        for _ in range(3):
+            minute = int(time.time() // 60)
+            citizen = Citizen(client)
+            await citizen.start()  # the first turn of the minute
+            answers = [await citizen.say(f"hoi {n}") for n in range(3)]
+            refused = await client.post("/chat/api/send", json={"text": "hoi"},
+                                        headers={"X-Chat-Token": citizen.token})
+            if int(time.time() // 60) == minute:
+                break
+    flood = web.balie.renderer.render("utter_flood", "nl").text
+    assert [str(a[0]["text"]) for a in answers[2:]] == [flood]
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    logged = await web.services.history.conversation(citizen.chat_id)
+    assert "hoi" not in [m.text for m in logged], "the refused text is not stored"
+
+
 async def test_english_page_starts_in_english(client: httpx.AsyncClient) -> None:
     greeting = await Citizen(client).start("en")
     assert "Hi" in str(greeting[0]["text"]) or "Hello" in str(greeting[0]["text"])
