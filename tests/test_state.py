@@ -121,7 +121,7 @@ async def test_a_queued_update_survives_a_killed_embedded_server(tmp_path: Path)
     server = EmbeddedRedis(tmp_path / "redis")
     client = connect(server.start())
     update = {"update_id": 41, "message": updates.message(4100, text="hoi")}
-    await inbox.append(client, [update], 1000)
+    await inbox.append(client, [update], maxlen=1000, max_age=3600)
     await client.aclose()
     server.stop(save=False)  # SIGKILL: no snapshot is written
     again = EmbeddedRedis(tmp_path / "redis")
