@@ -29,6 +29,7 @@ def _phrases(*phrases: str) -> str:
 
 # What a value's key leaves out: all that a phone number holds but its digits, and more.
 PUNCTUATION = str.maketrans("", "", " \t\n.,:;-\u2013\u2014/()+'\u2019@_%")
+NOT_DIGITS = bytes(c for c in range(128) if not chr(c).isdigit())  # to delete from ASCII
 SEP = r"(?:[ .\-\u2013\u2014/]|\s[-\u2013\u2014]\s)"  # between digits: 06-12, 06.12, 06 - 12
 EMAIL = re.compile(r"\w(?<![\w.+%-]\w)(?<!\w['\u2019]\w)"  # the start of the local part
                    r"[\w.+%'\u2019-]{0,63}+@[\w-]{1,63}+(?:\.[\w-]{1,63}+)++")
@@ -83,22 +84,30 @@ NOT_NAMES = ("Nederlander", "Nederlandse", "Nederlands", "Dutch", "Engels", "Eng
              "Ik", "Not")
 _NAMES = rf"{_WORD}(?: ?(?:{_PARTICLE} ){{0,3}}{_WORD}){{0,3}}(?!\w)"
 _NAME = rf"(?!(?:{'|'.join(NOT_NAMES)})(?!\w))(?P<name>{_NAMES})"
-_TITLE = (_phrases("mevrouw", "meneer", "mevr.", "dhr.", "de heer", "mr.", "mr", "mrs.", "mrs",
-                   "ms.", "ms", "fam.", "familie") + r"\s+")
+TITLES = ("mevrouw", "meneer", "mevr.", "dhr.", "de heer", "mr.", "mr", "mrs.", "mrs", "ms.", "ms",
+          "fam.", "familie")
+_TITLE = _phrases(*TITLES) + r"\s+"
 TITLED = re.compile(rf"{_TITLE}(?P<name>(?:{_PARTICLE} ){{0,3}}{_NAMES})")  # mevrouw van Dijk
 _TITLED = rf"(?:{_TITLE}(?:{_PARTICLE}\s+){{0,3}})?"
+INTRODUCTIONS = ("ik ben", "ik heet", "mijn naam is", "de naam is", "my name is", "i am", "i'm",
+                 "t.n.v.", "tnv", "ten name van", "namens")
 INTRODUCTION = re.compile(
-    "(?:" + _phrases("ik ben", "ik heet", "mijn naam is", "de naam is", "my name is", "i am",
-                     "i'm", "t.n.v.", "tnv", "ten name van", "namens")
-    + "|" + _phrases("naam", "name") + r"[ \t]*:)" + rf"\s*{_TITLED}" + _NAME)
-SIGN_OFF = re.compile(
-    _phrases("met vriendelijke groet", "met vriendelijke groeten", "vriendelijke groet",
+    "(?:" + _phrases(*INTRODUCTIONS) + "|" + _phrases("naam", "name") + r"[ \t]*:)"
+    + rf"\s*{_TITLED}" + _NAME)
+SIGN_OFFS = ("met vriendelijke groet", "met vriendelijke groeten", "vriendelijke groet",
              "vriendelijke groeten", "hartelijke groet", "hartelijke groeten", "groet", "groeten",
              "groetjes", "mvg", "m.v.g.", "gr.", "kind regards", "best regards", "warm regards",
              "regards", "best wishes", "yours sincerely", "sincerely", "cheers", "thanks",
              "thank you", "alvast bedankt", "bedankt", "dank je wel", "dank je")
-    + rf"[ \t]*[,.!:-]?\s*(?:{_phrases('van', 'from')}\s+)?{_TITLED}"
+SIGN_OFF = re.compile(
+    _phrases(*SIGN_OFFS) + rf"[ \t]*[,.!:-]?\s*(?:{_phrases('van', 'from')}\s+)?{_TITLED}"
     + _NAME + r"(?=[ \t]*(?:[.!,(]|\n|$))")  # the name ends its line
+# Each name pattern with the words one of which it needs (the first word of each phrase):
+# a text holding none of them is not scanned with it.
+NAME_PATTERNS = tuple(
+    (pattern, frozenset(phrase.split(" ")[0] for phrase in phrases))
+    for pattern, phrases in ((TITLED, TITLES), (INTRODUCTION, (*INTRODUCTIONS, "naam", "name")),
+                             (SIGN_OFF, SIGN_OFFS)))
 # A number named as something else stays: "KvK 12345678", "klantnummer 123456782".
 NAMED = re.compile(
     _phrases("kvk", "kamer van koophandel", "klant", "debiteur", "aanslag", "factuur", "dossier",
@@ -130,7 +139,7 @@ def is_iban(candidate: str) -> bool:
 
 def _phone_key(text: str) -> str:
     """Return a phone number as its national digits, so +31 6 … and 06 … are one number."""
-    digits = text.replace("(0)", "").translate(PUNCTUATION)
+    digits = text.replace("(0)", "").encode("ascii", "ignore").translate(None, NOT_DIGITS).decode()
     if text.startswith("+"):
         digits = "00" + digits
     return "0" + digits[4:] if digits.startswith("0031") else digits
@@ -157,15 +166,16 @@ def _ibans(text: str) -> Iterator[Span]:
 
 
 def _phones(text: str) -> Iterator[Span]:
-    return (match.span() for match in PHONE.finditer(text)
-            if match.start() not in _labelled(text))
+    labelled = _labelled(text)
+    return (match.span() for match in PHONE.finditer(text) if match.start() not in labelled)
 
 
 def _bsns(text: str) -> Iterator[Span]:
+    labelled = _labelled(text)
     for match in BSN.finditer(text):
         before = text[max(0, match.start() - 5):match.start()].rstrip().lower()
         if (is_bsn(match.group()) and not before.endswith(("€", "eur", "euro"))
-                and match.start() not in _labelled(text)):
+                and match.start() not in labelled):
             yield match.span()
 
 
@@ -177,8 +187,10 @@ def _addresses(text: str) -> Iterator[Span]:
 
 
 def _names(text: str) -> Iterator[Span]:
-    for pattern in (TITLED, INTRODUCTION, SIGN_OFF):
-        yield from (match.span("name") for match in pattern.finditer(text))
+    lower = text.lower()
+    for pattern, words in NAME_PATTERNS:
+        if any(word in lower for word in words):
+            yield from (match.span("name") for match in pattern.finditer(text))
 
 
 # In order of precedence: an IBAN's digits are no phone number, an e-mail's no name.
@@ -192,6 +204,10 @@ class Keep:
     """What masking leaves as it is: the municipality's own phone numbers, e-mail, addresses."""
 
     found: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # The length of the shortest key per kind: a value whose key cannot be as long is not
+    # looked up (a key is at most twice as long as its value, "İ" being lowered to two).
+    shortest: Mapping[str, int] = field(default_factory=dict)
+
 
     @classmethod
     def of(cls, facts: Iterable[object]) -> "Keep":
@@ -202,7 +218,8 @@ class Keep:
             for kind, find in FINDERS:
                 found.setdefault(kind, set()).update(
                     _key(kind, text[start:end]) for start, end in find(text))
-        return cls({kind: frozenset(keys) for kind, keys in found.items() if keys})
+        kept = {kind: frozenset(keys) for kind, keys in found.items() if keys}
+        return cls(kept, {kind: min(map(len, keys)) for kind, keys in kept.items()})
 
 
 def _texts(facts: Iterable[object]) -> Iterator[str]:
@@ -223,12 +240,13 @@ def mask(text: str, keep: Keep = NOTHING) -> str:
     taken = bytearray(len(text))
     spans: list[tuple[int, int, str]] = []
     for kind, find in FINDERS:
-        kept = keep.found.get(kind)
+        kept, shortest = keep.found.get(kind), keep.shortest.get(kind, 0)
         for start, end in find(text):
             if taken.find(1, start, end) >= 0:
                 continue
             taken[start:end] = b"\x01" * (end - start)
-            if not kept or _key(kind, text[start:end]) not in kept:
+            if (not kept or 2 * (end - start) + 1 < shortest
+                    or _key(kind, text[start:end]) not in kept):
                 spans.append((start, end, kind))
     parts, at = [], 0
     for start, end, kind in sorted(spans):
