@@ -113,12 +113,14 @@ async def test_forget_leaves_no_trace_of_the_chat(
     await record(history, "anna", "chat_opened", chat)
     await services.desk.enqueue(chat, "callback", "nl", None, note="Henkie, bel 0612345678")
     await services.desk.remember_topic(chat, 31)
-    await Backlog(client, history).keep([Entry(chat, "telegram", "in", "text", "Henkie")])
+    await Backlog(client, history).keep([Entry(chat, "telegram", "in", "text", "Henkie"),
+                                         Entry("tg:99", "telegram", "in", "text", "ander")])
 
     await forget(history, client, chat)
 
     kept = await redis_text(client)
     assert chat not in kept and "Henkie" not in kept, kept
+    assert "ander" in kept, "another chat's entry in the same kept batch stays"
     async with history.sessions() as session:
         rows = [str(row) for table in Base.metadata.sorted_tables
                 for row in (await session.execute(select(table))).all()]

@@ -98,8 +98,14 @@ async def _forget_in_redis(client: "Redis", chat_id: str, digest: str) -> dict[s
     await client.zrem(keys.HANDOFF_QUEUE, chat_id)
     kept: list[Any] = await client.lrange(keys.BACKLOG, 0, -1)
     for raw in kept:
-        if any(item["chat_id"] == chat_id for item in json.loads(raw)["entries"]):
-            await client.lrem(keys.BACKLOG, 1, raw)
+        batch = json.loads(raw)
+        others = [item for item in batch["entries"] if item["chat_id"] != chat_id]
+        if len(others) == len(batch["entries"]):
+            continue
+        # Other chats' entries of the same batch are kept.
+        if await client.lrem(keys.BACKLOG, 1, raw) and others:
+            await client.rpush(keys.BACKLOG, json.dumps({**batch, "entries": others},
+                                                        ensure_ascii=False))
     await client.sadd(keys.REVOKED, digest)
     return counts
 
