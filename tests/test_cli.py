@@ -85,15 +85,11 @@ def test_run_without_token_serves_the_web_chat(tmp_path: Path) -> None:
             process.stderr.close()
 
 
-@pytest.mark.parametrize("secret", [None, "short-secret", "x" * 31, "a secret with spaces" * 2])
-def test_webhook_mode_without_a_long_secret_stops_with_exit_2(
-    tmp_path: Path, secret: str | None
-) -> None:
+def test_webhook_mode_without_a_long_secret_stops_with_exit_2(tmp_path: Path) -> None:
+    # Which secrets are refused: tests/test_intake.py, in process.
     env = {"TELEGRAM_TOKEN": "123:abc", "TELEGRAM_BASE_URL": f"http://127.0.0.1:{free_port()}/",
-           "BALIE_WEBHOOK_URL": "https://balie.example.nl/hook",
+           "BALIE_WEBHOOK_URL": "https://balie.example.nl/hook", "BALIE_WEBHOOK_SECRET": "x" * 31,
            "BALIE_WEBHOOK_PORT": str(free_port()), "BALIE_CONSOLE_PORT": str(free_port())}
-    if secret is not None:
-        env["BALIE_WEBHOOK_SECRET"] = secret
     result = balie("run", tmp_path=tmp_path, **env)
     assert result.returncode == 2, result.stderr
     assert "BALIE_WEBHOOK_SECRET" in result.stderr and "32 characters" in result.stderr

@@ -149,7 +149,8 @@ async def test_without_a_configured_secret_every_update_is_refused(
     await client.aclose()
 
 
-@pytest.mark.parametrize("secret", [None, "too-short", "ä" * 40])
+@pytest.mark.parametrize("secret", [None, "too-short", "x" * 31, "ä" * 40,
+                                    "a secret with spaces" * 2])
 async def test_webhook_mode_does_not_start_without_a_long_secret(
     settings: Settings, secret: str | None
 ) -> None:
