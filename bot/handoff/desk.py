@@ -9,7 +9,6 @@ read, so any process can serve either side and a restart loses nothing.
 
 import json
 import logging
-import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from sqlalchemy import select, update
 from bot.handoff import events
 from bot.handoff.events import Kind, as_text
 from bot.history.log import Handoff, HandoffEvent, History
-from bot.history.masking import mask
+from bot.history.masking import mask, phone_numbers
 from bot.state import keys
 from bot.state.store import trim_by_age
 
@@ -32,8 +31,6 @@ log = logging.getLogger(__name__)
 QUEUE = keys.HANDOFF_QUEUE
 TOPICS = keys.HANDOFF_TOPICS
 EVENTS_MAX = 100_000
-# Digits as people write a phone number; whether a run is one, mask() decides.
-NUMBER = re.compile(r"\+?\(?\d[\d ()./-]{7,}\d")
 
 # Moves a queued chat to with_staff for one agent; refuses if it is not (or no longer) queued.
 CLAIM = """
@@ -87,11 +84,6 @@ class Claim:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def call_back_numbers(note: str) -> str:
-    """Return the phone numbers in a call-back request (the runs mask() masks), nothing else."""
-    return " ".join(m.group() for m in NUMBER.finditer(note) if "[phone]" in mask(m.group()))
 
 
 class HandoffDesk:
@@ -165,7 +157,7 @@ class HandoffDesk:
             session.add(HandoffEvent(handoff_id=case.id, event="queued", actor="citizen", at=now))
         # Staff see a call-back request's phone number (that is what it is for), only in the
         # ticket, which goes when the handoff ends; the note itself is masked everywhere.
-        numbers = call_back_numbers(note) if note and kind == "callback" else ""
+        numbers = " ".join(phone_numbers(note)) if note and kind == "callback" else ""
         shown = f"{masked} (☎ {numbers})" if numbers else masked
         stamp = now.timestamp()
         async with self.client.pipeline(transaction=True) as pipe:
