@@ -306,7 +306,7 @@ class StateStore:
 
     async def count_turn(self, chat_id: str) -> int:
         """Count a turn of the chat in the current minute; return the count so far."""
-        flood = keys.flood(chat_id, int(time.time() // 60))
+        flood = _this_minute(chat_id)
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.incr(flood)
             pipe.expire(flood, 120)
@@ -315,7 +315,7 @@ class StateStore:
 
     async def turns(self, chat_id: str) -> int:
         """Return the chat's turns counted in the current minute."""
-        return int(await self.client.get(keys.flood(chat_id, int(time.time() // 60))) or 0)
+        return int(await self.client.get(_this_minute(chat_id)) or 0)
 
     async def first_sight(self, chat_id: str, update_id: int) -> bool:
         """Mark an update as seen; False when it was seen before (a replay)."""
@@ -337,6 +337,11 @@ async def take(client: "redis.Redis", name: str, token: str, milliseconds: int) 
     if await client.set(name, token, nx=True, px=milliseconds):
         return True
     return bool(await client.get(name) == token.encode())
+
+
+def _this_minute(chat_id: str) -> str:
+    """Return the key counting the chat's turns in the current clock minute."""
+    return keys.flood(chat_id, int(time.time() // 60))
 
 
 def trim_by_age(pipe: "Pipeline", stream: str, seconds: int) -> None:
