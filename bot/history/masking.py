@@ -1,10 +1,12 @@
 """Masking of personal data (BSN, IBAN, phone, e-mail, address, name) before text is stored.
 
 Every pattern is bounded or anchored so that a text is read in linear time, whatever it holds:
-no pattern can try a long run of letters or digits again from each of its characters.
+no pattern can try a long run of letters or digits again from each of its characters. Each
+starts with a set of characters, which the engine finds before it tries the pattern there.
 """
 
 import functools
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -12,8 +14,12 @@ from dataclasses import dataclass, field
 Span = tuple[int, int]
 
 
-def _phrases(*phrases: str) -> str:
-    """Return a pattern for any of the phrases in any case, that fails fast where none starts."""
+def _phrase_parts(*phrases: str) -> tuple[str, str]:
+    """Return the set of the phrases' first letters, and a pattern for the rest of any of them.
+
+    Any case, not inside a word. A pattern that starts with a set of characters lets the
+    regular expression engine skip every place where none of them is, without trying it there.
+    """
     def anycase(text: str) -> str:
         return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in text)
 
@@ -21,16 +27,24 @@ def _phrases(*phrases: str) -> str:
     for phrase in phrases:
         by_start.setdefault(phrase[0].lower(), []).append(
             r"\s+".join(map(anycase, phrase[1:].split(" "))))
-    groups = "|".join(f"{anycase(start)}(?:{'|'.join(rests)})"
-                      for start, rests in by_start.items())
-    starts = "".join(f"{start}{start.upper()}" for start in by_start)
-    return rf"(?=[{re.escape(starts)}])(?<!\w)(?:{groups})"
+    starts = "[" + re.escape("".join(f"{start}{start.upper()}" for start in by_start)) + "]"
+    rests = [f"(?:{'|'.join(rest)})" for rest in by_start.values()]
+    if len(by_start) > 1:
+        rests = [f"(?<={anycase(start)}){rest}"
+                 for start, rest in zip(by_start, rests, strict=True)]
+    return starts, rf"(?<!\w{starts})(?:{'|'.join(rests)})"
+
+
+def _phrases(*phrases: str) -> str:
+    """Return a pattern for any of the phrases in any case, not inside a word."""
+    return "".join(_phrase_parts(*phrases))
 
 
 # What a value's key leaves out: all that a phone number holds but its digits, and more.
 PUNCTUATION = str.maketrans("", "", " \t\n.,:;-\u2013\u2014/()+'\u2019@_%")
 NOT_DIGITS = bytes(c for c in range(128) if not chr(c).isdigit())  # to delete from ASCII
-SEP = r"(?:[ .\-\u2013\u2014/]|\s[-\u2013\u2014]\s)"  # between digits: 06-12, 06.12, 06 - 12
+# Between digits: 06-12, 06.12, 06 - 12; taken as found, for a digit must follow it.
+SEP = r"(?:\s[-\u2013\u2014]\s|[ .\-\u2013\u2014/])?+"
 EMAIL = re.compile(r"\w(?<![\w.+%-]\w)(?<!\w['\u2019]\w)"  # the start of the local part
                    r"[\w.+%'\u2019-]{0,63}+@[\w-]{1,63}+(?:\.[\w-]{1,63}+)++")
 # A country's IBAN after its code and check digits: a letter, n digit, c either.
@@ -40,29 +54,38 @@ BBAN = {"NL": "aaaannnnnnnnnn", "BE": "nnnnnnnnnnnn", "DE": "nnnnnnnnnnnnnnnnnn"
         "AT": "nnnnnnnnnnnnnnnn", "CH": "nnnnnccccccccccccc", "PL": "nnnnnnnnnnnnnnnnnnnnnnnn",
         "PT": "nnnnnnnnnnnnnnnnnnnnn", "DK": "nnnnnnnnnnnnnn"}
 _CLASS = {"a": "[A-Za-z]", "n": r"\d", "c": "[A-Za-z0-9]"}
-_IBANS = "|".join("".join(f"[{c}{c.lower()}]" for c in country) + r"[ .-]?\d\d"
-                  + "".join(f"[ .-]?{_CLASS[kind]}" for kind in bban)
+_IBANS = "|".join(f"(?<=[{country[0]}{country[0].lower()}])[{country[1]}{country[1].lower()}]"
+                  + r"[ .-]?\d\d" + "".join(f"[ .-]?{_CLASS[kind]}" for kind in bban)
                   for country, bban in BBAN.items())
-IBAN = re.compile(rf"(?=[A-Za-z]{{2}}[ .-]?\d)(?:{_IBANS})(?![.-]?\d)")
+_COUNTRIES = "".join(sorted({country[0] for country in BBAN}))
+IBAN = re.compile(rf"[{_COUNTRIES}{_COUNTRIES.lower()}](?=[A-Za-z][ .-]?\d)"
+                  rf"(?:{_IBANS})(?![.-]?\d)")
 BSN = re.compile(r"\d(?<!\d\d)(?<!\d[.,-]\d)"  # not the end of a longer number
                  r"(?:\d{8}|\d{7}|\d\d([ .-])\d{3}\1\d{3}|\d{3}([ .])\d\d\2\d{3})"
                  r"(?!\d|[.,-]\d|B\d\d)")  # nor its start; NL123456782B01 is a VAT number
+_ABROAD = (rf"(?:31\s?+(?:\(0\)\s?+)?+(?:{SEP}\d){{9}}"  # +31 (0)6 1234 5678
+           rf"|[1-9]\d{{0,2}}\s?+(?:\(0\)\s?+)?+(?:{SEP}\d){{6,12}})")  # +32 470 12 34 56
 PHONE = re.compile(
-    rf"(?=[+0(])(?<![\w+])(?:(?:\+|00)(?:31\s?(?:\(0\)\s?)?(?:{SEP}?\d){{9}}"  # +31 (0)6 1234 5678
-    rf"|[1-9]\d{{0,2}}\s?(?:\(0\)\s?)?(?:{SEP}?\d){{6,12}})"  # +32 470 12 34 56
-    rf"|(?!\d\d[-./]\d\d[-./]\d{{4}})(?:\(0\d\)\s?(?:{SEP}?\d){{8}}|\(0\d\d\)\s?(?:{SEP}?\d){{7}}"
-    rf"|\(0\d{{3}}\)\s?(?:{SEP}?\d){{6}}|0(?:{SEP}?\d){{9}}))"  # (020) 123 4567, 06.12.34.56.78
+    rf"[+0(](?<![\w+][+0(])(?:(?<=\+){_ABROAD}|(?<=0)0{_ABROAD}"  # +31 …, 0031 …
+    rf"|(?<=\()0(?:\d\)\s?(?:{SEP}\d){{8}}|\d\d\)\s?(?:{SEP}\d){{7}}|\d{{3}}\)\s?(?:{SEP}\d){{6}})"
+    rf"|(?<=0)(?!\d[-./]\d\d[-./]\d{{4}})(?:{SEP}\d){{9}})"  # (020) 123 4567, 06.12.34.56.78
     r"(?!\d|[.\-\u2013\u2014/:]\d|\s[-\u2013\u2014]\s\d)")
 _HOUSE = r"\d{1,5}(?:[ -]?[A-Za-z](?!\w)|-\d{1,4})?(?![\w%]|[.,]\d)"
-_LABEL = _phrases("huisnummer", "huisnr", "nr", "nummer") + r"\.?[ \t]*:?[ \t]*"
+_LABEL_STARTS, _LABEL_REST = _phrase_parts("huisnummer", "huisnr", "nr", "nummer")
+_LABEL_REST += r"\.?[ \t]*:?[ \t]*"
+_LABEL = _LABEL_STARTS + _LABEL_REST
 _POSTCODE = r"[1-9](?<!\w[1-9])\d{3} ?(?![sS][aAdDsS])"
-_STREET = (r"[A-Z](?<!\w[A-Z])[a-z\u00e0-\u00ff]{1,30}"
-           r"(?:straat|weg|laan|plein|singel|gracht|kade|dijk|hof|pad|dreef|steeg)")
-ADDRESS = re.compile(
-    rf"{_POSTCODE}(?P<letters>[A-Za-z]{{2}})(?![A-Za-z])[ \t]*,?[ \t]*(?:{_LABEL})?{_HOUSE}"
-    rf"|{_STREET} {_HOUSE}(?:,?[ \t]*{_POSTCODE}[A-Za-z]{{2}}(?![A-Za-z]))?"  # Kerkstraat 12a
-    rf"|{_LABEL}{_HOUSE}[ \t]*,?[ \t]*(?:{_phrases('en postcode', 'postcode')}[ \t]*:?[ \t]*)?"
-    rf"{_POSTCODE}[A-Za-z]{{2}}(?![A-Za-z])")  # huisnummer 12, postcode 1234 AB
+# Addresses that start with a postcode, and those that start with a word; two patterns, for
+# each starts with the set of characters it can start with.
+POSTCODED = re.compile(rf"{_POSTCODE}(?P<letters>[A-Za-z]{{2}})(?![A-Za-z])[ \t]*,?[ \t]*"
+                       rf"(?:{_LABEL})?{_HOUSE}")  # 1234 AB 12
+WORDED = re.compile(
+    rf"[A-Z{_LABEL_STARTS[1:-1]}](?<!\w.)(?:(?<=[A-Z])[a-z\u00e0-\u00ff]{{1,30}}"
+    r"(?:straat|weg|laan|plein|singel|gracht|kade|dijk|hof|pad|dreef|steeg)"
+    rf" {_HOUSE}(?:,?[ \t]*{_POSTCODE}[A-Za-z]{{2}}(?![A-Za-z]))?"  # Kerkstraat 12a
+    rf"|{_LABEL_REST}{_HOUSE}[ \t]*,?[ \t]*"  # huisnummer 12, postcode 1234 AB
+    rf"(?:{_phrases('en postcode', 'postcode')}[ \t]*:?[ \t]*)?"
+    rf"{_POSTCODE}[A-Za-z]{{2}}(?![A-Za-z]))")
 # What a postcode's letters cannot be: words and units ("in 2026 is 12 % meer", "1000 kg 5").
 WORDS = frozenset(("is", "en", "op", "in", "of", "at", "or", "to", "am", "pm", "as", "an", "by",
                    "be", "we", "he", "me", "my", "no", "so", "up", "us", "it", "if", "do", "go",
@@ -102,10 +125,16 @@ SIGN_OFFS = ("met vriendelijke groet", "met vriendelijke groeten", "vriendelijke
 SIGN_OFF = re.compile(
     _phrases(*SIGN_OFFS) + rf"[ \t]*[,.!:-]?\s*(?:{_phrases('van', 'from')}\s+)?{_TITLED}"
     + _NAME + r"(?=[ \t]*(?:[.!,(]|\n|$))")  # the name ends its line
+def _needed(phrases: Iterable[str]) -> frozenset[str]:
+    """Return the phrases' first words, leaving out a word that holds another of them."""
+    words = {phrase.split(" ")[0] for phrase in phrases}
+    return frozenset(word for word in words if not any(o != word and o in word for o in words))
+
+
 # Each name pattern with the words one of which it needs (the first word of each phrase):
 # a text holding none of them is not scanned with it.
 NAME_PATTERNS = tuple(
-    (pattern, frozenset(phrase.split(" ")[0] for phrase in phrases))
+    (pattern, _needed(phrases))
     for pattern, phrases in ((TITLED, TITLES), (INTRODUCTION, (*INTRODUCTIONS, "naam", "name")),
                              (SIGN_OFF, SIGN_OFFS)))
 # A number named as something else stays: "KvK 12345678", "klantnummer 123456782".
@@ -185,10 +214,11 @@ def _bsns(text: str) -> Iterator[Span]:
 
 
 def _addresses(text: str) -> Iterator[Span]:
-    for match in ADDRESS.finditer(text):
+    for match in POSTCODED.finditer(text):
         letters = match.group("letters")
-        if not letters or letters.isupper() or letters.lower() not in WORDS:
+        if letters.isupper() or letters.lower() not in WORDS:
             yield match.span()
+    yield from (match.span() for match in WORDED.finditer(text))
 
 
 def _names(text: str) -> Iterator[Span]:
@@ -202,6 +232,7 @@ def _names(text: str) -> Iterator[Span]:
 FINDERS: tuple[tuple[str, Callable[[str], Iterator[Span]]], ...] = (
     ("email", _emails), ("iban", _ibans), ("phone", _phones), ("bsn", _bsns),
     ("address", _addresses), ("name", _names))
+LABELS = {kind: f"[{kind}]" for kind, _ in FINDERS}
 
 
 @dataclass(frozen=True)
@@ -209,10 +240,9 @@ class Keep:
     """What masking leaves as it is: the municipality's own phone numbers, e-mail, addresses."""
 
     found: Mapping[str, frozenset[str]] = field(default_factory=dict)
-    # The length of the shortest key per kind: a value whose key cannot be as long is not
-    # looked up (a key is at most twice as long as its value, "İ" being lowered to two).
-    shortest: Mapping[str, int] = field(default_factory=dict)
-
+    # The last characters of the keys per kind, in both cases: a value that ends in another
+    # ASCII letter or digit is not looked up, for its key ends in that character too.
+    ends: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, facts: Iterable[object]) -> "Keep":
@@ -224,7 +254,15 @@ class Keep:
                 found.setdefault(kind, set()).update(
                     _key(kind, text[start:end]) for start, end in find(text))
         kept = {kind: frozenset(keys) for kind, keys in found.items() if keys}
-        return cls(kept, {kind: min(map(len, keys)) for kind, keys in kept.items()})
+        ends = {kind: frozenset(c for key in keys for c in (key[-1:], key[-1:].upper()))
+                for kind, keys in kept.items()}
+        return cls(kept, ends)
+
+    def keeps(self, kind: str, value: str) -> bool:
+        """Tell whether a value found as `kind` is one of the municipality's own."""
+        kept, last = self.found.get(kind), value[-1]
+        return kept is not None and (last in self.ends[kind] or not (
+            last.isascii() and last.isalnum())) and _key(kind, value) in kept
 
 
 def _texts(facts: Iterable[object]) -> Iterator[str]:
@@ -242,20 +280,24 @@ NOTHING = Keep()
 
 def mask(text: str, keep: Keep = NOTHING) -> str:
     """Replace personal data with [email], [iban], [phone], [bsn], [address] and [name]."""
-    taken = bytearray(len(text))
-    spans: list[tuple[int, int, str]] = []
-    for kind, find in FINDERS:
-        kept, shortest = keep.found.get(kind), keep.shortest.get(kind, 0)
-        for start, end in find(text):
-            if taken.find(1, start, end) >= 0:
-                continue
-            taken[start:end] = b"\x01" * (end - start)
-            if (not kept or 2 * (end - start) + 1 < shortest
-                    or _key(kind, text[start:end]) not in kept):
-                spans.append((start, end, kind))
+    found = [(start, end, kind) for kind, find in FINDERS for start, end in find(text)]
+    spans = sorted(found)
+    if any(one[1] > next_one[0] for one, next_one in itertools.pairwise(spans)):
+        spans = _by_precedence(found, len(text))
     parts, at = [], 0
-    for start, end, kind in sorted(spans):
-        parts += [text[at:start], f"[{kind}]"]
-        at = end
+    for start, end, kind in spans:  # most kinds keep nothing: no slice, no call for them
+        if kind not in keep.found or not keep.keeps(kind, text[start:end]):
+            parts += [text[at:start], LABELS[kind]]
+            at = end
     parts.append(text[at:])
     return "".join(parts)
+
+
+def _by_precedence(found: list[tuple[int, int, str]], length: int) -> list[tuple[int, int, str]]:
+    """Return the values, in the finders' order, that overlap none found before; sorted."""
+    taken, spans = bytearray(length), []
+    for start, end, kind in found:
+        if taken.find(1, start, end) < 0:
+            taken[start:end] = b"\x01" * (end - start)
+            spans.append((start, end, kind))
+    return sorted(spans)
