@@ -54,7 +54,9 @@ BBAN = {"NL": "aaaannnnnnnnnn", "BE": "nnnnnnnnnnnn", "DE": "nnnnnnnnnnnnnnnnnn"
         "AT": "nnnnnnnnnnnnnnnn", "CH": "nnnnnccccccccccccc", "PL": "nnnnnnnnnnnnnnnnnnnnnnnn",
         "PT": "nnnnnnnnnnnnnnnnnnnnn", "DK": "nnnnnnnnnnnnnn"}
 _CLASS = {"a": "[A-Za-z]", "n": r"\d", "c": "[A-Za-z0-9]"}
-_IBANS = "|".join(f"(?<=[{country[0]}{country[0].lower()}])[{country[1]}{country[1].lower()}]"
+# After the country's first letter: its second letter (which the engine checks before it tries
+# the rest), the first, then the check digits and the rest.
+_IBANS = "|".join(f"[{country[1]}{country[1].lower()}](?<=[{country[0]}{country[0].lower()}].)"
                   + r"[ .-]?\d\d" + "".join(f"[ .-]?{_CLASS[kind]}" for kind in bban)
                   for country, bban in BBAN.items())
 _COUNTRIES = "".join(sorted({country[0] for country in BBAN}))
