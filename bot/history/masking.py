@@ -8,39 +8,51 @@ starts with a set of characters, which the engine finds before it tries the patt
 import functools
 import itertools
 import re
+import string
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 Span = tuple[int, int]
 
 
+def anycase(text: str) -> str:
+    """Return a pattern for a text in any case."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in text)
+
+
 def _phrase_parts(*phrases: str) -> tuple[str, str]:
     """Return the set of the phrases' first letters, and a pattern for the rest of any of them.
 
-    Any case, not inside a word. A pattern that starts with a set of characters lets the
-    regular expression engine skip every place where none of them is, without trying it there.
+    Any case. A pattern that starts with a set of characters lets the regular expression engine
+    skip every place where none of them is, without trying it there; the rest starts with the
+    second character, which the engine checks before it tries a branch.
     """
-    def anycase(text: str) -> str:
-        return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in text)
+    def words(text: str) -> str:
+        return r"\s+".join(map(anycase, text.split(" ")))
 
-    by_start: dict[str, list[str]] = {}
+    def second_of(character: str) -> str:
+        return r"\s" if character == " " else anycase(character)
+
+    by_pair: dict[tuple[str, str], list[str]] = {}
     for phrase in phrases:
-        by_start.setdefault(phrase[0].lower(), []).append(
-            r"\s+".join(map(anycase, phrase[1:].split(" "))))
-    starts = "[" + re.escape("".join(f"{start}{start.upper()}" for start in by_start)) + "]"
-    rests = [f"(?:{'|'.join(rest)})" for rest in by_start.values()]
-    if len(by_start) > 1:
-        rests = [f"(?<={anycase(start)}){rest}"
-                 for start, rest in zip(by_start, rests, strict=True)]
-    return starts, rf"(?<!\w{starts})(?:{'|'.join(rests)})"
+        first, second = phrase[0].lower(), phrase[1].lower()
+        by_pair.setdefault((first, second), []).append(
+            r"\s*" + words(phrase[2:]) if second == " " else words(phrase[2:]))
+    branches = "|".join(
+        rf"{second_of(second)}(?<={anycase(first)}.)(?:{'|'.join(rests)})"
+        for (first, second), rests in by_pair.items())
+    firsts = "".join(sorted({first for first, _ in by_pair}))
+    return f"[{re.escape(firsts + firsts.upper())}]", f"(?:{branches})"
 
 
 def _phrases(*phrases: str) -> str:
     """Return a pattern for any of the phrases in any case, not inside a word."""
-    return "".join(_phrase_parts(*phrases))
+    starts, rest = _phrase_parts(*phrases)
+    return rf"{starts}(?<!\w.){rest}"
 
 
 # What a value's key leaves out: all that a phone number holds but its digits, and more.
+ASCII_ALNUM = frozenset(string.ascii_letters + string.digits)
 PUNCTUATION = str.maketrans("", "", " \t\n.,:;-\u2013\u2014/()+'\u2019@_%")
 NOT_DIGITS = bytes(c for c in range(128) if not chr(c).isdigit())  # to delete from ASCII
 # Between digits: 06-12, 06.12, 06 - 12; taken as found, for a digit must follow it.
@@ -75,11 +87,17 @@ PHONE = re.compile(
 _HOUSE = r"\d{1,5}(?:[ -]?[A-Za-z](?!\w)|-\d{1,4})?(?![\w%]|[.,]\d)"
 _LABEL_STARTS, _LABEL_REST = _phrase_parts("huisnummer", "huisnr", "nr", "nummer")
 _LABEL_REST += r"\.?[ \t]*:?[ \t]*"
-_LABEL = _LABEL_STARTS + _LABEL_REST
+_LABEL = rf"{_LABEL_STARTS}(?<!\w.){_LABEL_REST}"
 _POSTCODE = r"[1-9](?<!\w[1-9])\d{3} ?(?![sS][aAdDsS])"
+# What a postcode's letters cannot be: words and units ("in 2026 is 12 % meer", "1000 kg 5"),
+WORDS = frozenset(("is", "en", "op", "in", "of", "at", "or", "to", "am", "pm", "as", "an", "by",
+                   "be", "we", "he", "me", "my", "no", "so", "up", "us", "it", "if", "do", "go",
+                   "te", "al", "nu", "na", "om", "kg", "km", "cm", "mm", "mb", "gb", "kb", "ml"))
+# unless they are in capitals ("1234 IS 5").
+_NOT_WORD = rf"(?!(?:{'|'.join(map(anycase, WORDS))})(?<![A-Z]{{2}})(?![A-Za-z]))"
 # Addresses that start with a postcode, and those that start with a word; two patterns, for
 # each starts with the set of characters it can start with.
-POSTCODED = re.compile(rf"{_POSTCODE}(?P<letters>[A-Za-z]{{2}})(?![A-Za-z])[ \t]*,?[ \t]*"
+POSTCODED = re.compile(rf"{_POSTCODE}{_NOT_WORD}[A-Za-z]{{2}}(?![A-Za-z])[ \t]*,?[ \t]*"
                        rf"(?:{_LABEL})?{_HOUSE}")  # 1234 AB 12
 WORDED = re.compile(
     rf"[A-Z{_LABEL_STARTS[1:-1]}](?<!\w.)(?:(?<=[A-Z])[a-z\u00e0-\u00ff]{{1,30}}"
@@ -88,10 +106,6 @@ WORDED = re.compile(
     rf"|{_LABEL_REST}{_HOUSE}[ \t]*,?[ \t]*"  # huisnummer 12, postcode 1234 AB
     rf"(?:{_phrases('en postcode', 'postcode')}[ \t]*:?[ \t]*)?"
     rf"{_POSTCODE}[A-Za-z]{{2}}(?![A-Za-z]))")
-# What a postcode's letters cannot be: words and units ("in 2026 is 12 % meer", "1000 kg 5").
-WORDS = frozenset(("is", "en", "op", "in", "of", "at", "or", "to", "am", "pm", "as", "an", "by",
-                   "be", "we", "he", "me", "my", "no", "so", "up", "us", "it", "if", "do", "go",
-                   "te", "al", "nu", "na", "om", "kg", "km", "cm", "mm", "mb", "gb", "kb", "ml"))
 # Who wrote: "mijn naam is Jan de Vries", "Groet,\nPiet Jansen".
 _UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u017f"  # Latin-1 and Extended-A: Ş, Ł, Ő
 _LOWER = "a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u017f"
@@ -106,39 +120,41 @@ NOT_NAMES = ("Nederlander", "Nederlandse", "Nederlands", "Dutch", "Engels", "Eng
              "Belgian", "British", "American", "Maandag", "Dinsdag", "Woensdag", "Donderdag",
              "Vrijdag", "Zaterdag", "Zondag", "Monday", "Tuesday", "Wednesday", "Thursday",
              "Friday", "Saturday", "Sunday", "Sorry", "Gemeente", "Eigenaar", "Huurder", "Mijn",
-             "Ik", "Not")
+             "Ik", "Not", "Fam", "Familie", "Mevrouw", "Meneer", "Mevr", "Dhr", "Mr", "Mrs", "Ms")
 _NAMES = rf"{_WORD}(?: ?(?:{_PARTICLE} ){{0,3}}{_WORD}){{0,3}}(?!\w)"
-_NAME = rf"(?!(?:{'|'.join(NOT_NAMES)})(?!\w))(?P<name>{_NAMES})"
+_PERSON = rf"(?!(?:{'|'.join(NOT_NAMES)})(?!\w)){_NAMES}"
 TITLES = ("mevrouw", "meneer", "mevr.", "dhr.", "de heer", "mr.", "mr", "mrs.", "mrs", "ms.", "ms",
           "fam.", "familie")
 _TITLE = _phrases(*TITLES) + r"\s+"
-TITLED = re.compile(rf"{_TITLE}(?P<name>(?:{_PARTICLE} ){{0,3}}{_NAMES})")  # mevrouw van Dijk
-_TITLED = rf"(?:{_TITLE}(?:{_PARTICLE}\s+){{0,3}})?"
 INTRODUCTIONS = ("ik ben", "ik heet", "mijn naam is", "de naam is", "my name is", "i am", "i'm",
                  "t.n.v.", "tnv", "ten name van", "namens")
-INTRODUCTION = re.compile(
-    "(?:" + _phrases(*INTRODUCTIONS) + "|" + _phrases("naam", "name") + r"[ \t]*:)"
-    + rf"\s*{_TITLED}" + _NAME)
 SIGN_OFFS = ("met vriendelijke groet", "met vriendelijke groeten", "vriendelijke groet",
              "vriendelijke groeten", "hartelijke groet", "hartelijke groeten", "groet", "groeten",
              "groetjes", "mvg", "m.v.g.", "gr.", "kind regards", "best regards", "warm regards",
              "regards", "best wishes", "yours sincerely", "sincerely", "cheers", "thanks",
              "thank you", "alvast bedankt", "bedankt", "dank je wel", "dank je")
-SIGN_OFF = re.compile(
-    _phrases(*SIGN_OFFS) + rf"[ \t]*[,.!:-]?\s*(?:{_phrases('van', 'from')}\s+)?{_TITLED}"
-    + _NAME + r"(?=[ \t]*(?:[.!,(]|\n|$))")  # the name ends its line
+_PARTS = {name: _phrase_parts(*phrases) for name, phrases in (
+    ("title", TITLES), ("introduction", INTRODUCTIONS), ("label", ("naam", "name")),
+    ("sign_off", SIGN_OFFS))}
+_FIRSTS = "".join(sorted({c for starts, _ in _PARTS.values() for c in starts[1:-1]}))
+# Who wrote, in one pattern (its branches after the first character): "mevrouw van Dijk", "mijn
+# naam is Jan de Vries", "naam: J. Jansen", "Groet,\nPiet Jansen". Each names its name group.
+NAMES = re.compile(
+    rf"[{_FIRSTS}](?<!\w.)(?:{_PARTS['title'][1]}\s+(?P<titled>(?:{_PARTICLE} ){{0,3}}{_NAMES})"
+    rf"|(?:{_PARTS['introduction'][1]}|{_PARTS['label'][1]}[ \t]*:)\s*(?:{_TITLE})?"
+    rf"(?P<introduced>{_PERSON})"
+    rf"|{_PARTS['sign_off'][1]}[ \t]*[,.!:-]?\s*(?:{_phrases('van', 'from')}\s+)?(?:{_TITLE})?"
+    rf"(?P<signed>{_PERSON})(?=[ \t]*(?:[.!,(]|\n|$)))")  # a sign-off ends its line
+
+
 def _needed(phrases: Iterable[str]) -> frozenset[str]:
-    """Return the phrases' first words, leaving out a word that holds another of them."""
-    words = {phrase.split(" ")[0] for phrase in phrases}
+    """Return words one of which a text with any of the phrases holds: a longest of each."""
+    words = {max(phrase.split(" "), key=len) for phrase in phrases}
     return frozenset(word for word in words if not any(o != word and o in word for o in words))
 
 
-# Each name pattern with the words one of which it needs (the first word of each phrase):
-# a text holding none of them is not scanned with it.
-NAME_PATTERNS = tuple(
-    (pattern, _needed(phrases))
-    for pattern, phrases in ((TITLED, TITLES), (INTRODUCTION, (*INTRODUCTIONS, "naam", "name")),
-                             (SIGN_OFF, SIGN_OFFS)))
+# A text (in lower case) that holds none of these is not scanned for names.
+NAME_WORDS = _needed((*TITLES, *INTRODUCTIONS, "naam", "name", *SIGN_OFFS))
 # A number named as something else stays: "KvK 12345678", "klantnummer 123456782".
 NAMED = re.compile(
     _phrases("kvk", "kamer van koophandel", "klant", "debiteur", "aanslag", "factuur", "dossier",
@@ -187,18 +203,23 @@ def _labelled(text: str) -> frozenset[int]:
     return frozenset(match.end() for match in NAMED.finditer(text))
 
 
-def _emails(text: str) -> Iterator[Span]:
-    found = EMAIL.finditer(text) if "@" in text else ()
-    return (match.span() for match in found)
+# Spans are taken with map() where nothing is checked: no Python code runs per value.
+SPAN = re.Match.span
 
 
-def _ibans(text: str) -> Iterator[Span]:
+def _emails(text: str) -> Iterable[Span]:
+    return map(SPAN, EMAIL.finditer(text)) if "@" in text else ()
+
+
+def _ibans(text: str) -> Iterable[Span]:
     return (match.span() for match in IBAN.finditer(text) if is_iban(match.group()))
 
 
-def _phones(text: str) -> Iterator[Span]:
-    labelled = _labelled(text)
-    return (match.span() for match in PHONE.finditer(text) if match.start() not in labelled)
+def _phones(text: str) -> Iterable[Span]:
+    labelled, found = _labelled(text), PHONE.finditer(text)
+    if not labelled:
+        return map(SPAN, found)
+    return (match.span() for match in found if match.start() not in labelled)
 
 
 def phone_numbers(text: str) -> list[str]:
@@ -216,22 +237,19 @@ def _bsns(text: str) -> Iterator[Span]:
 
 
 def _addresses(text: str) -> Iterator[Span]:
-    for match in POSTCODED.finditer(text):
-        letters = match.group("letters")
-        if letters.isupper() or letters.lower() not in WORDS:
-            yield match.span()
-    yield from (match.span() for match in WORDED.finditer(text))
+    yield from map(SPAN, POSTCODED.finditer(text))
+    yield from map(SPAN, WORDED.finditer(text))
 
 
-def _names(text: str) -> Iterator[Span]:
+def _names(text: str) -> Iterable[Span]:
     lower = text.lower()
-    for pattern, words in NAME_PATTERNS:
-        if any(word in lower for word in words):
-            yield from (match.span("name") for match in pattern.finditer(text))
+    if not any(word in lower for word in NAME_WORDS):
+        return ()
+    return (match.span(str(match.lastgroup)) for match in NAMES.finditer(text))
 
 
 # In order of precedence: an IBAN's digits are no phone number, an e-mail's no name.
-FINDERS: tuple[tuple[str, Callable[[str], Iterator[Span]]], ...] = (
+FINDERS: tuple[tuple[str, Callable[[str], Iterable[Span]]], ...] = (
     ("email", _emails), ("iban", _ibans), ("phone", _phones), ("bsn", _bsns),
     ("address", _addresses), ("name", _names))
 LABELS = {kind: f"[{kind}]" for kind, _ in FINDERS}
@@ -260,12 +278,6 @@ class Keep:
                 for kind, keys in kept.items()}
         return cls(kept, ends)
 
-    def keeps(self, kind: str, value: str) -> bool:
-        """Tell whether a value found as `kind` is one of the municipality's own."""
-        kept, last = self.found.get(kind), value[-1]
-        return kept is not None and (last in self.ends[kind] or not (
-            last.isascii() and last.isalnum())) and _key(kind, value) in kept
-
 
 def _texts(facts: Iterable[object]) -> Iterator[str]:
     for fact in facts:
@@ -282,24 +294,35 @@ NOTHING = Keep()
 
 def mask(text: str, keep: Keep = NOTHING) -> str:
     """Replace personal data with [email], [iban], [phone], [bsn], [address] and [name]."""
-    found = [(start, end, kind) for kind, find in FINDERS for start, end in find(text)]
-    spans = sorted(found)
-    if any(one[1] > next_one[0] for one, next_one in itertools.pairwise(spans)):
-        spans = _by_precedence(found, len(text))
-    parts, at = [], 0
-    for start, end, kind in spans:  # most kinds keep nothing: no slice, no call for them
-        if kind not in keep.found or not keep.keeps(kind, text[start:end]):
-            parts += [text[at:start], LABELS[kind]]
+    found: list[tuple[Span, str]] = []
+    for kind, find in FINDERS:
+        found += zip(find(text), itertools.repeat(kind))
+    masked = _join(text, sorted(found), keep)
+    return masked if masked is not None else str(_join(text, _by_precedence(found), keep))
+
+
+def _join(text: str, found: list[tuple[Span, str]], keep: Keep) -> str | None:
+    """Return the text with the values found (in order) replaced; None if two overlap."""
+    parts: list[str] = []
+    at = covered = 0
+    for (start, end), kind in found:
+        if start < covered:
+            return None
+        covered = end
+        ends = keep.ends.get(kind)  # most kinds keep nothing, most values are not looked up
+        if ends is None or (text[end - 1] not in ends and text[end - 1] in ASCII_ALNUM) or (
+                _key(kind, text[start:end]) not in keep.found[kind]):
+            parts += (text[at:start], LABELS[kind])
             at = end
     parts.append(text[at:])
     return "".join(parts)
 
 
-def _by_precedence(found: list[tuple[int, int, str]], length: int) -> list[tuple[int, int, str]]:
-    """Return the values, in the finders' order, that overlap none found before; sorted."""
-    taken, spans = bytearray(length), []
-    for start, end, kind in found:
+def _by_precedence(found: list[tuple[Span, str]]) -> list[tuple[Span, str]]:
+    """Return the values, in order, that overlap none found before them by the finders."""
+    taken, kept = bytearray(max((end for (_, end), _ in found), default=0)), []
+    for (start, end), kind in found:
         if taken.find(1, start, end) < 0:
             taken[start:end] = b"\x01" * (end - start)
-            spans.append((start, end, kind))
-    return sorted(spans)
+            kept.append(((start, end), kind))
+    return sorted(kept)
