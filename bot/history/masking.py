@@ -20,6 +20,15 @@ def anycase(text: str) -> str:
     return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in text)
 
 
+def _words(*words: str) -> str:
+    """Return a pattern for any of the words, branching on their first letter."""
+    by_first: dict[str, list[str]] = {}
+    for word in words:
+        by_first.setdefault(word[0], []).append(re.escape(word[1:]))
+    return "(?:" + "|".join(f"{re.escape(first)}(?:{'|'.join(rests)})"
+                            for first, rests in by_first.items()) + ")"
+
+
 def _phrase_parts(*phrases: str) -> tuple[str, str]:
     """Return the set of the phrases' first letters, and a pattern for the rest of any of them.
 
@@ -111,7 +120,8 @@ _UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u017f"  # Latin-1 and Extended-A:
 _LOWER = "a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u017f"
 _WORD = (rf"(?:[{_UPPER}][{_LOWER}]+(?:[-'\u2019][{_UPPER}{_LOWER}][{_LOWER}]+)?"
          rf"|(?:[A-Z]\.){{1,4}})")  # Jan, Marie-Louise, J., P.J.
-_PARTICLE = r"(?:van|de|der|den|ter|ten|te|het|'t|la|le|di|da|du|del|dos|el|al|von|bin|ibn)"
+_PARTICLE = _words("van", "de", "der", "den", "ter", "ten", "te", "het", "'t", "la", "le", "di",
+                   "da", "du", "del", "dos", "el", "al", "von", "bin", "ibn")
 NOT_NAMES = ("Nederlander", "Nederlandse", "Nederlands", "Dutch", "Engels", "English", "Duits",
              "Duitse", "Duitser", "German", "Frans", "Franse", "French", "Spaans", "Spaanse",
              "Spanish", "Pools", "Poolse", "Polish", "Turks", "Turkse", "Turkish", "Marokkaans",
@@ -122,7 +132,7 @@ NOT_NAMES = ("Nederlander", "Nederlandse", "Nederlands", "Dutch", "Engels", "Eng
              "Friday", "Saturday", "Sunday", "Sorry", "Gemeente", "Eigenaar", "Huurder", "Mijn",
              "Ik", "Not", "Fam", "Familie", "Mevrouw", "Meneer", "Mevr", "Dhr", "Mr", "Mrs", "Ms")
 _NAMES = rf"{_WORD}(?: ?(?:{_PARTICLE} ){{0,3}}{_WORD}){{0,3}}(?!\w)"
-_PERSON = rf"(?!(?:{'|'.join(NOT_NAMES)})(?!\w)){_NAMES}"
+_PERSON = rf"(?!{_words(*NOT_NAMES)}(?!\w)){_NAMES}"
 TITLES = ("mevrouw", "meneer", "mevr.", "dhr.", "de heer", "mr.", "mr", "mrs.", "mrs", "ms.", "ms",
           "fam.", "familie")
 _TITLE = _phrases(*TITLES) + r"\s+"
@@ -197,62 +207,72 @@ def _key(kind: str, text: str) -> str:
     return _phone_key(text) if kind == "phone" else text.translate(PUNCTUATION).lower()
 
 
-@functools.lru_cache(maxsize=4)  # asked by the phone and the BSN finder, for one text
-def _labelled(text: str) -> frozenset[int]:
-    """Return where numbers named by a label such as "KvK" or "klantnummer" start."""
-    return frozenset(match.end() for match in NAMED.finditer(text))
+class _Text(str):
+    """A text being masked, with what more than one finder reads of it (read once)."""
+
+    @functools.cached_property
+    def labelled(self) -> frozenset[int]:
+        """Where numbers named by a label such as "KvK" or "klantnummer" start."""
+        return frozenset(match.end() for match in NAMED.finditer(self))
 
 
-# Spans are taken with map() where nothing is checked: no Python code runs per value.
+Found = tuple[Span, str]  # where a value is, and its kind
 SPAN = re.Match.span
 
 
-def _emails(text: str) -> Iterable[Span]:
-    return map(SPAN, EMAIL.finditer(text)) if "@" in text else ()
+def _of(kind: str, spans: Iterable[Span]) -> Iterable[Found]:
+    return zip(spans, itertools.repeat(kind))  # made in C, as the spans by map(SPAN, ...)
 
 
-def _ibans(text: str) -> Iterable[Span]:
-    return (match.span() for match in IBAN.finditer(text) if is_iban(match.group()))
+def _emails(text: _Text) -> Iterable[Found]:
+    return _of("email", map(SPAN, EMAIL.finditer(text))) if "@" in text else ()
 
 
-def _phones(text: str) -> Iterable[Span]:
-    labelled, found = _labelled(text), PHONE.finditer(text)
-    if not labelled:
-        return map(SPAN, found)
-    return (match.span() for match in found if match.start() not in labelled)
+def _ibans(text: _Text) -> Iterable[Found]:
+    return _of("iban", (match.span() for match in IBAN.finditer(text)
+                        if is_iban(match.group())))
+
+
+def _phones(text: _Text) -> Iterable[Found]:
+    found = list(PHONE.finditer(text))
+    if found and text.labelled:
+        found = [match for match in found if match.start() not in text.labelled]
+    return _of("phone", map(SPAN, found))
 
 
 def phone_numbers(text: str) -> list[str]:
     """Return the phone numbers in a text, as written: the ones mask() masks as [phone]."""
-    return [text[start:end] for start, end in _phones(text)]
+    return [text[start:end] for (start, end), _ in _phones(_Text(text))]
 
 
-def _bsns(text: str) -> Iterator[Span]:
-    labelled = _labelled(text)
+def _bsns(text: _Text) -> Iterator[Found]:
     for match in BSN.finditer(text):
         before = text[max(0, match.start() - 5):match.start()].rstrip().lower()
         if (is_bsn(match.group()) and not before.endswith(("€", "eur", "euro"))
-                and match.start() not in labelled):
-            yield match.span()
+                and match.start() not in text.labelled):
+            yield match.span(), "bsn"
 
 
-def _addresses(text: str) -> Iterator[Span]:
-    yield from map(SPAN, POSTCODED.finditer(text))
-    yield from map(SPAN, WORDED.finditer(text))
+def _addresses(text: _Text) -> Iterable[Found]:
+    return _of("address", itertools.chain(map(SPAN, POSTCODED.finditer(text)),
+                                          map(SPAN, WORDED.finditer(text))))
 
 
-def _names(text: str) -> Iterable[Span]:
+def _names(text: _Text) -> Iterable[Found]:
     lower = text.lower()
-    if not any(word in lower for word in NAME_WORDS):
+    if not LETTER.search(text) or not any(word in lower for word in NAME_WORDS):
         return ()
-    return (match.span(str(match.lastgroup)) for match in NAMES.finditer(text))
+    return _of("name", (match.span(str(match.lastgroup)) for match in NAMES.finditer(text)))
 
 
 # In order of precedence: an IBAN's digits are no phone number, an e-mail's no name.
-FINDERS: tuple[tuple[str, Callable[[str], Iterable[Span]]], ...] = (
-    ("email", _emails), ("iban", _ibans), ("phone", _phones), ("bsn", _bsns),
-    ("address", _addresses), ("name", _names))
-LABELS = {kind: f"[{kind}]" for kind, _ in FINDERS}
+FINDERS: tuple[Callable[[_Text], Iterable[Found]], ...] = (
+    _emails, _ibans, _phones, _bsns, _addresses, _names)
+LABELS = {kind: f"[{kind}]" for kind in ("email", "iban", "phone", "bsn", "address", "name")}
+# What a text without digits can hold: every other kind has digits in it.
+WITHOUT_DIGITS = (_emails, _names)
+DIGIT = re.compile(r"\d")
+LETTER = re.compile(r"[^\W\d_]")
 
 
 @dataclass(frozen=True)
@@ -269,10 +289,10 @@ class Keep:
         """Collect the contact details in facts (texts, or lists and tables of them)."""
         texts = list(_texts(facts))
         found: dict[str, set[str]] = {"name": {_key("name", text) for text in texts}}
-        for text in texts:
-            for kind, find in FINDERS:
-                found.setdefault(kind, set()).update(
-                    _key(kind, text[start:end]) for start, end in find(text))
+        for text in map(_Text, texts):
+            for find in FINDERS:
+                for (start, end), kind in find(text):
+                    found.setdefault(kind, set()).add(_key(kind, text[start:end]))
         kept = {kind: frozenset(keys) for kind, keys in found.items() if keys}
         ends = {kind: frozenset(c for key in keys for c in (key[-1:], key[-1:].upper()))
                 for kind, keys in kept.items()}
@@ -294,14 +314,15 @@ NOTHING = Keep()
 
 def mask(text: str, keep: Keep = NOTHING) -> str:
     """Replace personal data with [email], [iban], [phone], [bsn], [address] and [name]."""
-    found: list[tuple[Span, str]] = []
-    for kind, find in FINDERS:
-        found += zip(find(text), itertools.repeat(kind))
+    found: list[Found] = []
+    scanned = _Text(text)
+    for find in FINDERS if DIGIT.search(text) else WITHOUT_DIGITS:
+        found += find(scanned)
     masked = _join(text, sorted(found), keep)
     return masked if masked is not None else str(_join(text, _by_precedence(found), keep))
 
 
-def _join(text: str, found: list[tuple[Span, str]], keep: Keep) -> str | None:
+def _join(text: str, found: list[Found], keep: Keep) -> str | None:
     """Return the text with the values found (in order) replaced; None if two overlap."""
     parts: list[str] = []
     at = covered = 0
@@ -318,7 +339,7 @@ def _join(text: str, found: list[tuple[Span, str]], keep: Keep) -> str | None:
     return "".join(parts)
 
 
-def _by_precedence(found: list[tuple[Span, str]]) -> list[tuple[Span, str]]:
+def _by_precedence(found: list[Found]) -> list[Found]:
     """Return the values, in order, that overlap none found before them by the finders."""
     taken, kept = bytearray(max((end for (_, end), _ in found), default=0)), []
     for (start, end), kind in found:
