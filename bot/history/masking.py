@@ -280,8 +280,11 @@ class Keep:
     """What masking leaves as it is: the municipality's own phone numbers, e-mail, addresses."""
 
     found: Mapping[str, frozenset[str]] = field(default_factory=dict)
-    # The last characters of the keys per kind, in both cases: a value that ends in another
-    # ASCII letter or digit is not looked up, for its key ends in that character too.
+    # Per kind, the length of the shortest key and the last characters of the keys in both
+    # cases: a value is not looked up when its key would be shorter (an ASCII text's key is at
+    # most as long as it, another's at most twice: "İ" is lowered to two characters), or would
+    # end in another letter or digit (when it ends in an ASCII one, its key ends in that too).
+    shortest: Mapping[str, int] = field(default_factory=dict)
     ends: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
@@ -294,9 +297,16 @@ class Keep:
                 for (start, end), kind in find(text):
                     found.setdefault(kind, set()).add(_key(kind, text[start:end]))
         kept = {kind: frozenset(keys) for kind, keys in found.items() if keys}
-        ends = {kind: frozenset(c for key in keys for c in (key[-1:], key[-1:].upper()))
-                for kind, keys in kept.items()}
-        return cls(kept, ends)
+        return cls(kept, {kind: min(map(len, keys)) for kind, keys in kept.items()},
+                   {kind: frozenset(c for key in keys for c in (key[-1:], key[-1:].upper()))
+                    for kind, keys in kept.items()})
+
+    def keeps(self, kind: str, value: str) -> bool:
+        """Tell whether a value found as `kind` is one of the municipality's own."""
+        last = value[-1]
+        return ((len(value) if value.isascii() else 2 * len(value)) >= self.shortest[kind]
+                and (last in self.ends[kind] or last not in ASCII_ALNUM)
+                and _key(kind, value) in self.found[kind])
 
 
 def _texts(facts: Iterable[object]) -> Iterator[str]:
@@ -330,9 +340,8 @@ def _join(text: str, found: list[Found], keep: Keep) -> str | None:
         if start < covered:
             return None
         covered = end
-        ends = keep.ends.get(kind)  # most kinds keep nothing, most values are not looked up
-        if ends is None or (text[end - 1] not in ends and text[end - 1] in ASCII_ALNUM) or (
-                _key(kind, text[start:end]) not in keep.found[kind]):
+        # Most kinds keep nothing: no slice and no call for their values.
+        if kind not in keep.found or not keep.keeps(kind, text[start:end]):
             parts += (text[at:start], LABELS[kind])
             at = end
     parts.append(text[at:])
