@@ -20,12 +20,12 @@ def anycase(text: str) -> str:
     return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in text)
 
 
-def _words(*words: str) -> str:
+def _words(*words: str, spell: Callable[[str], str] = re.escape) -> str:
     """Return a pattern for any of the words, branching on their first letter."""
     by_first: dict[str, list[str]] = {}
     for word in words:
-        by_first.setdefault(word[0], []).append(re.escape(word[1:]))
-    return "(?:" + "|".join(f"{re.escape(first)}(?:{'|'.join(rests)})"
+        by_first.setdefault(word[0], []).append(spell(word[1:]))
+    return "(?:" + "|".join(f"{spell(first)}(?:{'|'.join(rests)})"
                             for first, rests in by_first.items()) + ")"
 
 
@@ -103,7 +103,7 @@ WORDS = frozenset(("is", "en", "op", "in", "of", "at", "or", "to", "am", "pm", "
                    "be", "we", "he", "me", "my", "no", "so", "up", "us", "it", "if", "do", "go",
                    "te", "al", "nu", "na", "om", "kg", "km", "cm", "mm", "mb", "gb", "kb", "ml"))
 # unless they are in capitals ("1234 IS 5").
-_NOT_WORD = rf"(?!(?:{'|'.join(map(anycase, WORDS))})(?<![A-Z]{{2}})(?![A-Za-z]))"
+_NOT_WORD = rf"(?!{_words(*sorted(WORDS), spell=anycase)}(?<![A-Z]{{2}})(?![A-Za-z]))"
 # Addresses that start with a postcode, and those that start with a word; two patterns, for
 # each starts with the set of characters it can start with.
 POSTCODED = re.compile(rf"{_POSTCODE}{_NOT_WORD}[A-Za-z]{{2}}(?![A-Za-z])[ \t]*,?[ \t]*"
