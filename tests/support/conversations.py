@@ -5,7 +5,6 @@ that takes a `Turn` and returns replies (the pipeline in process; the channels w
 transport around `Step`), and `Checker` says what a turn's replies got wrong.
 """
 
-import re
 import string
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ SAYS: dict[str, TurnKind] = {"say": "text", "command": "command", "press": "butt
                              "send": "non_text"}
 SOURCE = "from"  # a press: the turn whose reply holds the button (default: the newest)
 CHECKS = {"responses", "not_responses", "contains", "not_contains", "buttons", "not_buttons",
-          "replies", "language", "once"}
+          "replies", "language", "once", "in_order"}
 SETUP = {"channel", "office", "staff", "language_code"}
 
 
@@ -70,7 +69,9 @@ class Conversation:
 def load(path: Path = FILE) -> list[Conversation]:
     """Read the conversations, refusing unknown keys so a typo cannot pass as a check."""
     conversations = []
-    for entry in yaml.safe_load(path.read_text(encoding="utf-8"))["conversations"]:
+    # The C loader when PyYAML has it: the file is large and read by every test run.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    for entry in yaml.load(path.read_text(encoding="utf-8"), loader)["conversations"]:
         steps = []
         for number, raw in enumerate(entry["turns"], 1):
             [said] = [key for key in raw if key in SAYS] or [None]
@@ -126,9 +127,12 @@ async def play(conversation: Conversation, chat_id: str,
     return exchange
 
 
-def _pattern(template: str, facts: dict[str, str]) -> re.Pattern[str] | None:
-    """Return a regex for a template: facts written in, action-filled values as wildcards."""
-    parts, literal = [], ""
+def _pieces(template: str, facts: dict[str, str]) -> tuple[str, ...] | None:
+    """Return a template's fixed texts in order: facts written in, action-filled values left out.
+
+    A reply holds the response when these texts appear in it in this order.
+    """
+    pieces, literal = [], ""
     for text, name, _, _ in string.Formatter().parse(template):
         literal += text
         if name is None:
@@ -136,35 +140,34 @@ def _pattern(template: str, facts: dict[str, str]) -> re.Pattern[str] | None:
         if name in facts:
             literal += facts[name]
         else:
-            parts.append(re.escape(literal))
+            pieces.append(literal)
             literal = ""
-            parts.append(r"[\s\S]*?")
-    parts.append(re.escape(literal))
-    if sum(len(part) for part in parts if part != r"[\s\S]*?") < 8:
+    pieces = [piece for piece in [*pieces, literal] if piece]
+    if sum(map(len, pieces)) < 8:
         return None  # too little fixed text to recognise the response by
-    return re.compile("".join(parts))
+    return tuple(pieces)
 
 
 class Checker:
     """Knows every response's text in both languages, to name the responses in a reply."""
 
     def __init__(self, renderer: Renderer) -> None:
-        self.patterns: dict[Language, dict[str, re.Pattern[str]]] = {}
+        self.pieces: dict[Language, dict[str, tuple[str, ...]]] = {}
         for language in ("nl", "en"):
             facts = {name: write(name, value, language)
                      for name, value in renderer.town.facts.items() if value is not None}
             facts["opening_hours"] = renderer.town.opening_hours_text(language)
             # A topic's label ("de WOZ-waarde") is part of other texts, not a reply of its own.
-            self.patterns[language] = {
-                name: pattern for name, variants in renderer.responses.items()
+            self.pieces[language] = {
+                name: found for name, variants in renderer.responses.items()
                 if language in variants and not name.startswith("utter_label_")
-                and (pattern := _pattern(variants[language].text, facts)) is not None}
+                and (found := _pieces(variants[language].text, facts)) is not None}
 
     def names(self, replies: list[Reply], language: Language) -> list[str]:
         """Return the responses whose text appears in the replies, in one language."""
         text = "\n".join(reply.text for reply in replies)
-        return sorted(name for name, pattern in self.patterns[language].items()
-                      if pattern.search(text))
+        return sorted(name for name, pieces in self.pieces[language].items()
+                      if in_order(list(pieces), text))
 
     def problems(self, step: Step, replies: list[Reply], language: Language) -> list[str]:
         """Return what the replies to a step got wrong (nothing when every check holds)."""
@@ -173,7 +176,7 @@ class Checker:
         text = "\n".join(reply.text for reply in replies).casefold()
         titles = [button.title.casefold() for reply in replies for button in reply.buttons]
         names = set(self.names(replies, language))
-        known = set(self.patterns[language])
+        known = set(self.pieces[language])
         wrong = []
         for wanted in checks.get("responses", []):
             if not names & set(alternatives(wanted)):
@@ -194,9 +197,22 @@ class Checker:
                   if str(title).casefold() not in titles]
         wrong += [f"unexpected button {title!r}" for title in checks.get("not_buttons", [])
                   if str(title).casefold() in titles]
+        if not in_order([str(words).casefold() for words in checks.get("in_order", [])], text):
+            wrong.append(f"expected {checks['in_order']!r} in this order")
         if "replies" in checks and len(replies) != checks["replies"]:
             wrong.append(f"expected {checks['replies']} replies, got {len(replies)}")
         return wrong
+
+
+def in_order(texts: list[str], text: str) -> bool:
+    """Tell whether the texts all appear, each after the one before it."""
+    start = 0
+    for words in texts:
+        found = text.find(words, start)
+        if found < 0:
+            return False
+        start = found + len(words)
+    return True
 
 
 def once(words: str | list[str], seen: str) -> int:
