@@ -6,8 +6,8 @@ marked with `channels:` also run over the Telegram Bot API emulator and the web 
 """
 
 import html
-from collections.abc import AsyncIterator, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,27 +29,20 @@ pytestmark = pytest.mark.parametrize("backend", ["embedded"], indirect=True)
 CONVERSATIONS = load()
 STAFF_CHAT = -1001313
 CITIZEN = 5131
+Handle = Callable[[Turn], Awaitable[list[Reply]]]
 
 
-def overrides(conversation: Conversation, tmp_path: Path) -> dict[str, str]:
-    """The environment a conversation's setup asks for: opening hours and a staff desk."""
-    values = {"BALIE_FACTS_DIR": facts(tmp_path, conversation.office_open)}
-    if conversation.staffed:
-        values["BALIE_STAFF_CHAT_ID"] = str(STAFF_CHAT)
-    return values
-
-
-def in_process(settings: Settings, conversation: Conversation,
-               tmp_path: Path) -> AbstractAsyncContextManager[Services]:
-    updated = {"facts_dir": Path(overrides(conversation, tmp_path)["BALIE_FACTS_DIR"]),
-               "staff_chat_id": STAFF_CHAT if conversation.staffed else None}
-    return Services.opened(settings.model_copy(update=updated))
+def configured(settings: Settings, conversation: Conversation, tmp_path: Path) -> Settings:
+    """The settings a conversation's setup asks for: its opening hours and a staff desk."""
+    return settings.model_copy(update={
+        "facts_dir": Path(facts(tmp_path, conversation.office_open)),
+        "staff_chat_id": STAFF_CHAT if conversation.staffed else None})
 
 
 @pytest.mark.parametrize("conversation", CONVERSATIONS, ids=[c.name for c in CONVERSATIONS])
 async def test_conversation(conversation: Conversation, settings: Settings,
                             tmp_path: Path) -> None:
-    async with in_process(settings, conversation, tmp_path) as services:
+    async with Services.opened(configured(settings, conversation, tmp_path)) as services:
         channel = conversation.setup.get("channel", "test")
         exchange = await play(conversation, f"{channel}:1", services.balie.handle, channel)
         failed = verdict(conversation, exchange, Checker(services.balie.renderer))
@@ -68,54 +61,58 @@ def from_telegram(message: dict[str, Any]) -> Reply:
                  tuple(Button(b["text"], b["callback_data"]) for row in rows for b in row))
 
 
-def from_web(replies: list[dict[str, Any]]) -> list[Reply]:
-    return [Reply(str(r["text"]), tuple(Button(**b) for b in r["buttons"])) for r in replies]
-
-
 @asynccontextmanager
-async def telegram(served_bot: Any, bot_api: BotAPI, extra: dict[str, str],
-                   counts: list[int]) -> AsyncIterator[Any]:
-    """Yield a turn handler that talks to the bot served against the Bot API emulator."""
+async def telegram(updated: Settings, served_bot: Any, bot_api: BotAPI,
+                   counts: list[int]) -> AsyncIterator[Handle]:
+    """Yield a turn handler that talks to the bot served against the Bot API emulator.
+
+    `counts` says how many messages each turn gets, so a turn's answer is complete without
+    waiting for more.
+    """
+    extra = {"BALIE_FACTS_DIR": str(updated.facts_dir)}
+    if updated.staff_chat_id is not None:
+        extra["BALIE_STAFF_CHAT_ID"] = str(updated.staff_chat_id)
     served_bot(**extra)
     await bot_api.wait_for_call("getUpdates", timeout=60)
-    steps = iter(counts)
-    sent: list[dict[str, Any]] = []
+    expected = iter(counts)
+    received: list[dict[str, Any]] = []
 
     async def handle(made: Turn) -> list[Reply]:
         before = len(bot_api.sent.get(CITIZEN, []))
-        language = made.language_hint or "nl"
         if made.kind == "button":
-            [message] = [m for m in sent if any(b["callback_data"] == made.text for row in
-                         m.get("reply_markup", {}).get("inline_keyboard", []) for b in row)]
+            [message] = [m for m in received if made.text in {
+                b["callback_data"] for row in m.get("reply_markup", {}).get("inline_keyboard", [])
+                for b in row}]
             await bot_api.press(CITIZEN, message, made.text)
         else:
-            await bot_api.say(CITIZEN, made.text, language)
-        count = next(steps)
+            await bot_api.say(CITIZEN, made.text, made.language_hint or "nl")
+        count = next(expected)
         got = await bot_api.replies(CITIZEN, count, after=before) if count else []
-        sent.extend(got)
+        received.extend(got)
         return [from_telegram(message) for message in got]
 
     yield handle
 
 
+def from_web(reply: dict[str, object]) -> Reply:
+    buttons = reply["buttons"]
+    assert isinstance(buttons, list)
+    return Reply(str(reply["text"]), tuple(Button(**button) for button in buttons))
+
+
 @asynccontextmanager
-async def web(settings: Settings, extra: dict[str, str],
-              language: str) -> AsyncIterator[Any]:
+async def web(updated: Settings, language: str) -> AsyncIterator[Handle]:
     """Yield a turn handler that talks to the web chat's HTTP API, as the page does."""
-    updated = settings.model_copy(update={
-        "facts_dir": Path(extra["BALIE_FACTS_DIR"]),
-        "staff_chat_id": int(extra["BALIE_STAFF_CHAT_ID"]) if "BALIE_STAFF_CHAT_ID" in extra
-        else None})
     async with Services.opened(updated) as services, serve(
             create_app(updated, services), updated), httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{updated.console_port}", timeout=30) as client:
+            base_url=updated.console_url, timeout=30) as client:
         citizen = Citizen(client)
         await citizen.start(language)
 
         async def handle(made: Turn) -> list[Reply]:
-            if made.kind == "button":
-                return from_web(await citizen.say(button=made.text))
-            return from_web(await citizen.say(made.text))
+            said = await (citizen.say(button=made.text) if made.kind == "button"
+                          else citizen.say(made.text))
+            return [from_web(reply) for reply in said]
 
         yield handle
 
@@ -125,17 +122,15 @@ async def test_conversation_on_a_channel(
     conversation: Conversation, channel: str, settings: Settings, tmp_path: Path,
     served_bot: Any, bot_api: BotAPI,
 ) -> None:
-    extra = overrides(conversation, tmp_path)
-    # How many messages each turn gets, from the pipeline in process: the channel must send
-    # as many, and the test knows when a turn's answer is complete without waiting.
-    async with in_process(settings, conversation, tmp_path) as services:
+    updated = configured(settings, conversation, tmp_path)
+    async with Services.opened(updated) as services:
+        # The pipeline in process says how many messages each turn gets: the channel must
+        # send as many.
         counts = [len(replies) for replies in await play(
             conversation, "count:1", services.balie.handle)]
         checker = Checker(services.balie.renderer)
-    if channel == "telegram":
-        talking = telegram(served_bot, bot_api, extra, counts)
-    else:
-        talking = web(settings, extra, conversation.language_code)
+    talking = (telegram(updated, served_bot, bot_api, counts) if channel == "telegram"
+               else web(updated, conversation.language_code))
     async with talking as handle:
         exchange = await play(conversation, "", handle)
     failed = verdict(conversation, exchange, checker)
