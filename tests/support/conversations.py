@@ -1,8 +1,9 @@
 """Conversation tests as data: load tests/data/conversations.yml, play it, check each turn.
 
 The file's format is described at its top. `play` drives one conversation through anything
-that takes a `Turn` and returns replies (the pipeline in process; the channels wrap their own
-transport around `Step`), and `Checker` says what a turn's replies got wrong.
+that takes a `Turn` and returns replies (`Balie.handle` in process; the channel tests pass a
+function that talks to the Telegram emulator or the web chat), and `Checker` says what a turn's
+replies got wrong. bench/turns.py plays the same conversations to time the pipeline.
 """
 
 import string
@@ -104,7 +105,7 @@ def press(step: Step, earlier: list[list[Reply]]) -> str | None:
     return None
 
 
-def turn(step: Step, conversation: Conversation, chat_id: str, earlier: list[list[Reply]],
+def _turn(step: Step, conversation: Conversation, chat_id: str, earlier: list[list[Reply]],
          channel: str = "test") -> Turn | None:
     """Return the Turn a step makes (None when its button is not on screen)."""
     text = step.text
@@ -122,7 +123,7 @@ async def play(conversation: Conversation, chat_id: str,
     """Play every step through `handle`; a button not on screen gets no turn (and no replies)."""
     exchange: list[list[Reply]] = []
     for step in conversation.steps:
-        made = turn(step, conversation, chat_id, exchange, channel)
+        made = _turn(step, conversation, chat_id, exchange, channel)
         exchange.append(await handle(made) if made else [])
     return exchange
 
