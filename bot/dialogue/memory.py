@@ -54,6 +54,7 @@ class Memory:
     anaphors: re.Pattern[str] = NEVER
     calculation: str = ""
     calculated: frozenset[str] = frozenset()
+    questions: re.Pattern[str] = NEVER
     follow_ups: tuple[FollowUp, ...] = ()
 
 
@@ -66,6 +67,7 @@ def load(path: Path, turns: int, minutes: int) -> Memory:
     return Memory(
         turns, minutes, _pattern(data["markers"]), _pattern(data["anaphors"]),
         str(calculation.get("intent", "")), frozenset(calculation.get("topics", ())),
+        _pattern(calculation.get("questions") or ["(?!)"]),
         tuple(FollowUp(frozenset(rule["topics"]), _pattern(rule["patterns"]),
                        rule.get("intent", ""), rule.get("response", ""))
               for rule in data.get("follow_ups", ())),
@@ -106,8 +108,11 @@ def follow_up(state: ChatState, text: str, parse: Parse | None, sure: bool,
     """
     topic = state.memory.get(TOPIC)
     current = str(topic.value) if topic else ""
-    if (given(state) - {"role"} and current in memory.calculated
-            and (not sure or FOLLOW_UP in state.memory)):
+    if given(state) - {"role"} and (
+        (current in memory.calculated and (not sure or FOLLOW_UP in state.memory))
+        or (parse is not None and parse.intent in memory.calculated and sure
+            and memory.questions.search(text))
+    ):
         return FollowUp(intent=memory.calculation)
     if not current or not (memory.anaphors.search(text) or not sure):
         return None

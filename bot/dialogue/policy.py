@@ -1,6 +1,6 @@
 """Deciding: chat state + what the citizen did + what the NLU understood → the next move."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.dialogue import buttons, memory
 from bot.dialogue.memory import Memory
@@ -64,7 +64,7 @@ class Policy:
     forms: frozenset[str] = frozenset()
     form_slots: frozenset[str] = frozenset()
     form_stay: frozenset[str] = frozenset()
-    memory: Memory = Memory()
+    memory: Memory = field(default_factory=Memory)
 
 
 def screen(text: str, policy: Policy) -> Say | None:

@@ -38,7 +38,7 @@ PEOPLE = re.compile(
     rf"|\bthere\s+are\s+{_NUMBER}\s+of\s+us\b",
     re.IGNORECASE)
 ALONE = re.compile(
-    r"\b(?:woon|wonen|ben)\s+(?:\w+\s+)?alleen\b|^\W*alleen\W*$|\balleenstaand|eenpersoons"
+    r"\b(?:woon|wonen|ben)\s+(?:\w+\s+)?alleen\b|\balleen\s+(?:woon|wonen)\b|^\W*alleen\W*$|\balleenstaand|eenpersoons"
     r"|\bin\s+(?:m'n|mijn)\s+eentje\b|\bsingle\b|\balone\b|\bby myself\b|\bon my own\b",
     re.IGNORECASE)
 NEGATIVE = re.compile(r"(?<![\d,])-\s*\d")

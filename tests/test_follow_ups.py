@@ -1,0 +1,102 @@
+"""Follow-ups, corrections and rates-first answers through the real pipeline, nl and en."""
+
+import pytest
+
+from bot.pipeline import Balie
+from bot.types import Turn
+
+CHAT = "test:follow-ups"
+
+
+async def said(balie: Balie, message: str) -> str:
+    replies = await balie.handle(Turn(chat_id=CHAT, channel="test", kind="text", text=message))
+    return "\n".join(reply.text for reply in replies)
+
+
+# Each conversation: the citizen's messages, then what the last answer holds (and lacks).
+CONVERSATIONS = [
+    (["hoeveel is de hondenbelasting", "en voor twee honden?"],
+     ["Hondenbelasting (2 honden): € 240,00"], ["hond(en)"]),
+    (["how much is the dog tax", "and for two dogs?"], ["Dog tax (2 dogs): €240.00"], ["dog(s)"]),
+    (["how much is the dog tax", "2"], ["Dog tax (2 dogs): €240.00"], []),
+    (["ik wil bezwaar maken tegen mijn aanslag", "hoe lang heb ik daarvoor?"],
+     ["6 weken om bezwaar te maken"], ["Sorry"]),
+    (["I want to object to my assessment", "how long do I have for that?"],
+     ["6 weeks to object"], ["Do you mean"]),
+    (["ik wil bezwaar maken tegen mijn aanslag", "waar doe ik dat?"],
+     ["https://www.voorbeeld.example/bezwaar"], []),
+    (["I want to object to my assessment", "where do I do that?"],
+     ["https://www.voorbeeld.example/bezwaar"], []),
+    (["hoeveel ozb betaal ik bij een woz van 300.000", "en als de woz 400.000 is?"],
+     ["€ 400.000,00 × 0,0856% = € 342,40"], []),
+    (["how much property tax do I pay with a WOZ value of 300,000", "and if the WOZ is 400k?"],
+     ["€400,000.00 × 0.0856% = €342.40"], []),
+    (["we zijn met z'n drieën, huis van 410.000 en een hond, wat betalen we?",
+      "oh nee, we hebben twee honden"],
+     ["Hondenbelasting (2 honden): € 240,00", "Samen: € 1.233,56"], []),
+    (["we are three people, house worth 410,000 and one dog, what do we pay?",
+      "oh wait, two dogs"], ["Dog tax (2 dogs): €240.00", "Together: €1,233.56"], []),
+    (["wat kost het afval voor een gezin van 4", "nee, we zijn met z'n tweeën"],
+     ["Afvalstoffenheffing (2 personen): € 396,00"], []),
+    (["how much is the waste levy for a family of four", "no, we are with two"],
+     ["Waste levy (2 people): €396.00"], []),
+    (["ik heb een nieuwe hond", "wat kost dat?"], ["Hondenbelasting (1 hond): € 96,00"], []),
+    (["I have a new dog", "what does that cost?"], ["Dog tax (1 dog): €96.00"], []),
+    (["ik heb een nieuwe hond", "waar doe ik dat?"],
+     ["https://www.voorbeeld.example/hondenbelasting"], []),
+]
+
+
+@pytest.mark.parametrize(("messages", "holds", "lacks"), CONVERSATIONS)
+async def test_a_follow_up_is_read_against_the_topic_and_its_facts(
+    balie: Balie, messages: list[str], holds: list[str], lacks: list[str]
+) -> None:
+    for message in messages:
+        answer = await said(balie, message)
+    assert all(part in answer for part in holds), answer
+    assert not any(part in answer for part in lacks), answer
+
+
+@pytest.mark.parametrize(("question", "rates", "offer"), [
+    ("hoeveel is de hondenbelasting", "€ 96,00 voor je eerste hond", "Stuur hoeveel honden"),
+    ("wat kost het afval", "€ 312,00 voor een eenpersoonshuishouden", "met hoeveel mensen"),
+    ("how much is the dog tax", "€96.00 for your first dog", "Send how many dogs"),
+    ("how much is the waste levy", "€312.00 for a single-person household",
+     "how many people"),
+])
+async def test_a_general_question_about_an_amount_gets_the_rates_then_the_offer(
+    balie: Balie, question: str, rates: str, offer: str
+) -> None:
+    answer = await said(balie, question)
+    assert answer.index(rates) < answer.index(offer), answer
+
+
+@pytest.mark.parametrize(("question", "amount"), [
+    ("wat kost het afval voor een gezin van 4", "Afvalstoffenheffing (4 personen): € 396,00"),
+    ("what is the waste levy for a family of three", "Waste levy (3 people): €396.00"),
+    ("wat kost het afval als ik alleen woon", "Afvalstoffenheffing (1 persoon): € 312,00"),
+])
+async def test_a_question_with_its_fact_is_answered_at_once(
+    balie: Balie, question: str, amount: str
+) -> None:
+    assert amount in await said(balie, question)
+
+
+async def test_the_calculator_takes_the_household_from_memory(balie: Balie) -> None:
+    await said(balie, "we zijn met z'n drieën")
+    answer = await said(balie, "hoeveel afvalstoffenheffing betaal ik")
+    assert "Afvalstoffenheffing (3 personen)" in answer
+
+
+async def test_two_people_are_not_counted_as_two_dogs(balie: Balie) -> None:
+    ask = await said(balie, "hoeveel hondenbelasting betaal ik")
+    assert "Hoeveel honden heb je?" in ask
+    again = await said(balie, "we zijn met z'n tweeën en hebben een huis van 350k")
+    assert "honden" in again and "€ 240,00" not in again
+    assert "Hondenbelasting (1 hond): € 96,00" in await said(balie, "1")
+
+
+async def test_a_bsn_asked_as_a_woz_value_is_no_woz_value(balie: Balie) -> None:
+    await said(balie, "reken mijn ozb uit")
+    again = await said(balie, "111222333")
+    assert "Dat lijkt geen WOZ-waarde" in again and "111.222.333" not in again
