@@ -42,9 +42,12 @@ OWNER = re.compile(r"(eigenaar|eigen pand|bezit|\bown\b|owner)", re.IGNORECASE)
 
 
 def property_use(text: str, role: object = None) -> str:
-    """Say whose OZB applies: home (owner), or owner, user or both of non-residential property."""
+    """Say whose OZB applies: home owner or tenant, or owner, user or both of business premises.
+
+    `role` is what the citizen said they are (`bot.nlu.amounts.role`), in this message or before.
+    """
     if not NON_RESIDENTIAL.search(text):
-        return "both" if role == "business" else "home"
+        return {"business": "both", "tenant": "tenant"}.get(str(role), "home")
     owner, user = bool(OWNER.search(text)), bool(USER.search(text))
     return "owner" if owner and not user else "user" if user and not owner else "both"
 
@@ -77,7 +80,7 @@ class ActionCalculateTax(Action):
                 asked += list(known)
             wanted = [s for s in SLOTS if s in given or s in asked] or list(known)
             facts = {slot: given.get(slot, known.get(slot)) for slot in wanted}
-            use = property_use(text, tracker.get_slot("role"))
+            use = property_use(text, given.get("role", tracker.get_slot("role")))
             missing = [slot for slot in wanted if facts[slot] is None]
             if missing and not (given or invalid or PERSONAL.search(text)):
                 for slot in missing:
@@ -125,7 +128,9 @@ class ActionCalculateTax(Action):
                          "owner": [("owner", "ozb_nonresidential_owner_pct")],
                          "user": [("user", "ozb_nonresidential_user_pct")]}
             ozb_rates["both"] = ozb_rates["owner"] + ozb_rates["user"]
-            for role, key in ozb_rates[use]:
+            if use == "tenant":  # who rents a home pays no OZB
+                dispatcher.utter_message(response="utter_tax_calculation_ozb_tenant")
+            for role, key in ozb_rates.get(use, []):
                 ozb = (value * rate(key) / 100).quantize(CENT, ROUND_HALF_UP)
                 parts.append(ozb)
                 dispatcher.utter_message(

@@ -100,3 +100,26 @@ async def test_a_bsn_asked_as_a_woz_value_is_no_woz_value(balie: Balie) -> None:
     await said(balie, "reken mijn ozb uit")
     again = await said(balie, "111222333")
     assert "Dat lijkt geen WOZ-waarde" in again and "111.222.333" not in again
+
+
+@pytest.mark.parametrize(("messages", "holds", "lacks"), [
+    (["ik huur mijn huis", "hoeveel ozb betaal ik bij een woz van 300.000"],
+     "je betaalt geen OZB", "€ 256,80"),
+    (["I rent my home", "how much property tax do I pay with a WOZ value of 300,000"],
+     "you pay no OZB", "€256.80"),
+    (["ik heb een bedrijfspand", "hoeveel ozb betaal ik bij een woz van 500.000"],
+     "OZB (gebruiker bedrijfspand)", "OZB (eigenaar woning)"),
+])
+async def test_the_role_the_citizen_gave_decides_whose_ozb(
+    balie: Balie, messages: list[str], holds: str, lacks: str
+) -> None:
+    for message in messages:
+        answer = await said(balie, message)
+    assert holds in answer and lacks not in answer, answer
+
+
+async def test_stop_forgets_the_answers_given_in_the_form(balie: Balie) -> None:
+    await said(balie, "hoeveel hondenbelasting betaal ik")
+    await said(balie, "we zijn met z'n drieën")
+    await said(balie, "stop")
+    assert (await balie.store.load(CHAT)).memory.keys() <= {"topic"}

@@ -89,6 +89,11 @@ def observe(state: ChatState, text: str, memory: Memory, now: float | None = Non
         state.memory[FOLLOW_UP] = Remembered(True, state.turn, now)
 
 
+def forget(state: ChatState) -> None:
+    """Forget the remembered facts (a cancelled form's answers), keeping the topic."""
+    state.memory = {name: fact for name, fact in state.memory.items() if name == TOPIC}
+
+
 def answered(state: ChatState, intent: str, now: float | None = None) -> None:
     """Make an answered intent the current topic."""
     state.memory[TOPIC] = Remembered(intent, state.turn, time.time() if now is None else now)

@@ -200,6 +200,7 @@ def decide(state: ChatState, turn: Turn, text: str, parse: Parse | None, policy:
     memory.observe(state, text, policy.memory)
     if state.form and state.mode is None:
         if text.strip(" .!").lower() in CANCEL_WORDS:
+            memory.forget(state)
             return CancelForm()
         if not _leaves_form(text, parse, policy):
             return FillSlot(text)

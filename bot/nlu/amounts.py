@@ -49,7 +49,7 @@ DOGS = re.compile(
 BARE = re.compile(rf"^\W*{_NUMBER}\W*$|^\W*(geen|none|nul|zero)\W*$", re.IGNORECASE)
 # A WOZ value is read from an amount the message ties to a house, a value or OZB.
 WOZ_WORDS = re.compile(r"woz|ozb|huis|woning|pand|waarde|value|house|home|property|flat"
-                       r"|appartement|apartment|\bton\b|\d\s*k\b|€|eur", re.IGNORECASE)
+                       r"|appartement|apartment", re.IGNORECASE)
 ROLES: tuple[tuple[Role, re.Pattern[str]], ...] = (
     ("business", re.compile(r"bedrijfspand|bedrijfsruimte|winkelpand|kantoorpand|business premises"
                             r"|commercial property|\bmy (?:shop|office)\b", re.IGNORECASE)),
