@@ -2,7 +2,10 @@
 
 import pytest
 
+from bot.dialogue import memory
+from bot.nlu import content
 from bot.pipeline import Balie
+from bot.settings import PROJECT_DIR
 from bot.types import Turn
 
 CHAT = "test:follow-ups"
@@ -40,6 +43,12 @@ CONVERSATIONS = [
      ["Afvalstoffenheffing (2 personen): € 396,00"], []),
     (["how much is the waste levy for a family of four", "no, we are with two"],
      ["Waste levy (2 people): €396.00"], []),
+    (["wat betalen we voor afval en hondenbelasting met z'n drieën en een hond?",
+      "oh nee, twee honden"], ["Hondenbelasting (2 honden): € 240,00", "Samen: € 882,60"], []),
+    (["what do we pay for waste and dog tax, we are three people with one dog?",
+      "oh wait, two dogs"], ["Dog tax (2 dogs): €240.00", "Together: €882.60"], []),
+    (["wat kost het afval voor een gezin van 3", "nee, we zijn met z'n vieren"],
+     ["Afvalstoffenheffing (4 personen): € 396,00"], []),
     (["ik heb een nieuwe hond", "wat kost dat?"], ["Hondenbelasting (1 hond): € 96,00"], []),
     (["I have a new dog", "what does that cost?"], ["Dog tax (1 dog): €96.00"], []),
     (["ik heb een nieuwe hond", "waar doe ik dat?"],
@@ -88,18 +97,32 @@ async def test_the_calculator_takes_the_household_from_memory(balie: Balie) -> N
     assert "Afvalstoffenheffing (3 personen)" in answer
 
 
-async def test_two_people_are_not_counted_as_two_dogs(balie: Balie) -> None:
-    ask = await said(balie, "hoeveel hondenbelasting betaal ik")
-    assert "Hoeveel honden heb je?" in ask
-    again = await said(balie, "we zijn met z'n tweeën en hebben een huis van 350k")
-    assert "honden" in again and "€ 240,00" not in again
-    assert "Hondenbelasting (1 hond): € 96,00" in await said(balie, "1")
+@pytest.mark.parametrize(("question", "ask", "people", "again", "one"), [
+    ("hoeveel hondenbelasting betaal ik", "Hoeveel honden heb je?",
+     "we zijn met z'n tweeën en hebben een huis van 350k", "honden",
+     "Hondenbelasting (1 hond): € 96,00"),
+    ("how much dog tax do I pay", "How many dogs do you have?",
+     "we are with two and have a house of 350k", "dogs", "Dog tax (1 dog): €96.00"),
+])
+async def test_two_people_are_not_counted_as_two_dogs(
+    balie: Balie, question: str, ask: str, people: str, again: str, one: str
+) -> None:
+    assert ask in await said(balie, question)
+    answer = await said(balie, people)
+    assert again in answer and "240" not in answer
+    assert one in await said(balie, "1")
 
 
-async def test_a_bsn_asked_as_a_woz_value_is_no_woz_value(balie: Balie) -> None:
-    await said(balie, "reken mijn ozb uit")
+@pytest.mark.parametrize(("question", "refused"), [
+    ("reken mijn ozb uit", "Dat lijkt geen WOZ-waarde"),
+    ("calculate my property tax", "That doesn't look like a WOZ value"),
+])
+async def test_a_bsn_asked_as_a_woz_value_is_no_woz_value(
+    balie: Balie, question: str, refused: str
+) -> None:
+    await said(balie, question)
     again = await said(balie, "111222333")
-    assert "Dat lijkt geen WOZ-waarde" in again and "111.222.333" not in again
+    assert refused in again and "111" not in again
 
 
 @pytest.mark.parametrize(("messages", "holds", "lacks"), [
@@ -123,3 +146,13 @@ async def test_stop_forgets_the_answers_given_in_the_form(balie: Balie) -> None:
     await said(balie, "we zijn met z'n drieën")
     await said(balie, "stop")
     assert (await balie.store.load(CHAT)).memory.keys() <= {"topic"}
+
+
+def test_the_follow_ups_name_contract_intents_and_existing_responses() -> None:
+    loaded = content.load(PROJECT_DIR / "intents")
+    rules = memory.load(PROJECT_DIR / "intents" / "follow_ups.yml", 10, 30)
+    intents = set(loaded.contract)
+    assert rules.calculation in intents and rules.calculated <= intents
+    for rule in rules.follow_ups:
+        assert rule.topics <= intents and bool(rule.intent) != bool(rule.response)
+        assert rule.intent in intents or set(loaded.responses[rule.response]) == {"nl", "en"}

@@ -115,7 +115,7 @@ def follow_up(state: ChatState, text: str, parse: Parse | None, sure: bool,
     current = str(topic.value) if topic else ""
     if given(state) - {"role"} and (
         (current in memory.calculated and (not sure or FOLLOW_UP in state.memory))
-        or (parse is not None and parse.intent in memory.calculated and sure
+        or (parse is not None and parse.intent in memory.calculated
             and memory.questions.search(text))
     ):
         return FollowUp(intent=memory.calculation)
