@@ -1,7 +1,11 @@
 """What a household or business pays: OZB from the WOZ value, waste and sewage levies, dog tax.
 
-The facts come from the message ("350k", "we zijn met z'n drieën", "een hond"). A fact the
-question needs but does not give is asked for with `tax_form`, validated by `validate_tax_form`.
+The facts come from the message ("350k", "we zijn met z'n drieën", "een hond") or from the
+conversation memory (slots of the same names, `bot/dialogue/memory.py`). A general question
+("hoeveel is de hondenbelasting") gets the rates and an offer to calculate; a question about
+the citizen's own amount asks the missing fact with `tax_form`, validated by
+`validate_tax_form`. A follow-up ("oh nee, twee honden") redoes the calculation with every
+fact remembered.
 """
 
 import re

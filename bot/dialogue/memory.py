@@ -25,12 +25,12 @@ FOLLOW_UP = "follow_up"  # set for the turn a message continues or corrects the 
 # and the slot a running form asks.
 OFFERED = "offered_slot"
 REQUESTED = "requested_slot"
-
-
 NEVER = re.compile(r"(?!)")
 
 
 def _pattern(patterns: list[str]) -> re.Pattern[str]:
+    if not patterns:
+        return NEVER
     return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
 
 
@@ -46,10 +46,14 @@ class FollowUp:
 
 @dataclass(frozen=True)
 class Memory:
-    """How long the memory keeps a value, and the follow-ups of `intents/follow_ups.yml`."""
+    """How long the memory keeps a value, and the follow-ups of `intents/follow_ups.yml`.
 
-    turns: int = 10
-    minutes: int = 30
+    The defaults keep a value for its own turn only and read no follow-ups; `load` gives the
+    limits of the settings (BALIE_MEMORY_TURNS, BALIE_MEMORY_MINUTES).
+    """
+
+    turns: int = 0
+    minutes: int = 0
     markers: re.Pattern[str] = NEVER
     anaphors: re.Pattern[str] = NEVER
     calculation: str = ""
@@ -65,9 +69,9 @@ def load(path: Path, turns: int, minutes: int) -> Memory:
     data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     calculation = data.get("calculation") or {}
     return Memory(
-        turns, minutes, _pattern(data["markers"]), _pattern(data["anaphors"]),
+        turns, minutes, _pattern(data.get("markers", [])), _pattern(data.get("anaphors", [])),
         str(calculation.get("intent", "")), frozenset(calculation.get("topics", ())),
-        _pattern(calculation.get("questions") or ["(?!)"]),
+        _pattern(calculation.get("questions", [])),
         tuple(FollowUp(frozenset(rule["topics"]), _pattern(rule["patterns"]),
                        rule.get("intent", ""), rule.get("response", ""))
               for rule in data.get("follow_ups", ())),
