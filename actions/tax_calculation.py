@@ -1,7 +1,11 @@
 """What a household or business pays: OZB from the WOZ value, waste and sewage levies, dog tax.
 
-The facts come from the message ("350k", "we zijn met z'n drieën", "een hond"). A fact the
-question needs but does not give is asked for with `tax_form`, validated by `validate_tax_form`.
+The facts come from the message ("350k", "we zijn met z'n drieën", "een hond") or from the
+conversation memory (slots of the same names, `bot/dialogue/memory.py`). A general question
+("hoeveel is de hondenbelasting") gets the rates and an offer to calculate; a question about
+the citizen's own amount asks the missing fact with `tax_form`, validated by
+`validate_tax_form`. A follow-up ("oh nee, twee honden") redoes the calculation with every
+fact remembered.
 """
 
 import re
@@ -13,14 +17,11 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.acting.executor import action_services
+from bot.history.masking import mask
 from bot.nlu import amounts
 from bot.replies import formats
 from bot.types import Language, as_language
 
-# A WOZ value outside this range is a typo or not a WOZ value at all (a year, a count).
-WOZ_RANGE = (Decimal(10_000), Decimal(50_000_000))
-PEOPLE_MAX = 20
-DOGS_MAX = 20
 CENT = Decimal("0.01")
 SLOTS = ("woz_value", "household_size", "dogs")
 ASKS = {  # which fact a question is about, when it does not give the fact itself
@@ -30,6 +31,13 @@ ASKS = {  # which fact a question is about, when it does not give the fact itsel
                                  re.IGNORECASE),
     "dogs": re.compile(r"(hond(?!erd)|dog)", re.IGNORECASE),
 }
+# The rates a general question about a fact's tax gets first, before the calculation is offered.
+RATES = {"woz_value": "utter_property_tax", "household_size": "utter_waste_levy",
+         "dogs": "utter_dog_tax"}
+# "hoeveel betaal ik", "reken uit": a question about the citizen's own amount is calculated,
+# and the calculator asks what it misses; "hoeveel is de hondenbelasting" gets the rates first.
+PERSONAL = re.compile(r"\b(ik|mij|me|mijn|we|wij|ons|onze|reken\w*|bereken\w*|uitrekenen|i|my|"
+                      r"our|us|calculate|work out)\b", re.IGNORECASE)
 NON_RESIDENTIAL = re.compile(
     r"(bedrijfspand|bedrijfsruimte|niet-woning|winkel|kantoor|business|shop|office|"
     r"non-residential|commercial)", re.IGNORECASE)
@@ -37,36 +45,15 @@ USER = re.compile(r"(huur|gebruik|rent|tenant|\buse\b|\busing\b)", re.IGNORECASE
 OWNER = re.compile(r"(eigenaar|eigen pand|bezit|\bown\b|owner)", re.IGNORECASE)
 
 
-def property_use(text: str) -> str:
-    """Say whose OZB applies: home (owner), or owner, user or both of non-residential property."""
+def property_use(text: str, role: object = None) -> str:
+    """Say whose OZB applies: home owner or tenant, or owner, user or both of business premises.
+
+    `role` is what the citizen said they are (`bot.nlu.amounts.role`), in this message or before.
+    """
     if not NON_RESIDENTIAL.search(text):
-        return "home"
+        return {"business": "both", "tenant": "tenant"}.get(str(role), "home")
     owner, user = bool(OWNER.search(text)), bool(USER.search(text))
     return "owner" if owner and not user else "user" if user and not owner else "both"
-
-
-def count(text: str, limit: int) -> int | None:
-    """Read a count from a short answer ("3", "drie", "we zijn met z'n drieën"); None if not."""
-    if amounts.negative(text):
-        return None
-    number = amounts.household(text) or amounts.dogs(text)
-    if number is None:
-        words = re.findall(r"\w+", text.lower())
-        digits = [int(w) for w in words if w.isdigit()]
-        named = [amounts.NUMBER_WORDS[w] for w in words if w in amounts.NUMBER_WORDS]
-        if amounts.NONE.search(text):
-            named.append(0)
-        found = digits or named
-        number = found[0] if len(found) == 1 else None
-    return number if number is not None and 0 <= number <= limit else None
-
-
-def woz(text: str) -> int | None:
-    """Read a WOZ value from a text; None when there is none or it cannot be one."""
-    value = amounts.euros(text)
-    if value is None or amounts.negative(text) or not WOZ_RANGE[0] <= value <= WOZ_RANGE[1]:
-        return None
-    return int(value)
 
 
 class ActionCalculateTax(Action):
@@ -79,37 +66,52 @@ class ActionCalculateTax(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        """Utter one line per tax, then the total; ask for a missing fact; or explain."""
-        if any(tracker.get_slot(slot) is not None for slot in SLOTS):
-            facts = {slot: tracker.get_slot(slot) for slot in SLOTS}
+        """Utter one line per tax, then the total; give the rates, ask for a missing fact."""
+        text = str((tracker.latest_message or {}).get("text") or "")
+        if not text and tracker.get_slot("tax_topics"):  # tax_form is done: its facts are slots
+            wanted = list(tracker.get_slot("tax_topics"))
+            facts = {slot: tracker.get_slot(slot) for slot in wanted}
             use = str(tracker.get_slot("property_use") or "home")
         else:
-            facts, use = self._read(dispatcher, tracker)
-            missing = [s for s in SLOTS if facts[s] is None and s in facts.get("asked", ())]
+            given, invalid = self._read(dispatcher, text)
+            # What the memory remembers (bot/dialogue/memory.py), or the running form was told.
+            known = {s: tracker.get_slot(s) for s in SLOTS if tracker.get_slot(s) is not None}
+            asked = [slot for slot, words in ASKS.items() if words.search(text)] + invalid
+            if not asked and not given:  # "wat kost dat?": about the current topic
+                topic = str(tracker.get_slot("topic") or "").replace("_", " ")
+                asked = [slot for slot, words in ASKS.items() if words.search(topic)]
+            if tracker.get_slot("follow_up"):  # "oh nee, twee honden": redo the calculation
+                asked += list(known)
+            wanted = [s for s in SLOTS if s in given or s in asked] or list(known)
+            facts = {slot: given.get(slot, known.get(slot)) for slot in wanted}
+            use = property_use(text, given.get("role", tracker.get_slot("role")))
+            missing = [slot for slot in wanted if facts[slot] is None]
+            if missing and not (given or invalid or PERSONAL.search(text)):
+                for slot in missing:
+                    dispatcher.utter_message(response=RATES[slot])
+                dispatcher.utter_message(response=f"utter_tax_offer_{missing[0]}")
+                return [SlotSet("offered_slot", missing[0])]
             if missing:
-                return [*(SlotSet(s, facts[s]) for s in SLOTS), SlotSet("property_use", use),
-                        SlotSet("tax_asked", missing), ActiveLoop("tax_form"),
-                        SlotSet("requested_slot", missing[0])]
+                return [*(SlotSet(s, facts[s]) for s in wanted), SlotSet("property_use", use),
+                        SlotSet("tax_asked", missing), SlotSet("tax_topics", wanted),
+                        ActiveLoop("tax_form"), SlotSet("requested_slot", missing[0])]
         self._utter(dispatcher, as_language(tracker.get_slot("language")), facts, use)
-        return [SlotSet("property_use", None), SlotSet("tax_asked", None)]
+        return [SlotSet("property_use", None), SlotSet("tax_asked", None),
+                SlotSet("tax_topics", None)]
 
     @staticmethod
     def _read(
-        dispatcher: CollectingDispatcher, tracker: Tracker
-    ) -> tuple[dict[str, Any], str]:
-        text = str((tracker.latest_message or {}).get("text") or "")
-        amount = amounts.euros(text)
+        dispatcher: CollectingDispatcher, text: str
+    ) -> tuple[dict[str, Any], list[str]]:
+        """Return the facts a message gives, and ["woz_value"] when its WOZ value cannot be."""
+        facts = amounts.facts(text)
+        amount = amounts.euros(mask(text))
         # "1 persoon" holds a number too: only a WOZ question or a large amount is a WOZ value.
-        given = amount is not None and (amount >= 1000 or bool(ASKS["woz_value"].search(text)))
-        facts: dict[str, Any] = {"woz_value": woz(text), "household_size": amounts.household(text),
-                                 "dogs": amounts.dogs(text)}
-        facts["asked"] = [slot for slot, words in ASKS.items() if words.search(text)]
-        if given and facts["woz_value"] is None:
+        meant = amount is not None and (amount >= 1000 or bool(ASKS["woz_value"].search(text)))
+        if meant and "woz_value" not in facts:
             dispatcher.utter_message(response="utter_invalid_woz_value")
-            facts["asked"].append("woz_value")
-        if facts["household_size"] is not None and not 1 <= facts["household_size"] <= PEOPLE_MAX:
-            facts["household_size"] = None
-        return facts, property_use(text)
+            return facts, ["woz_value"]
+        return facts, []
 
     @staticmethod
     def _utter(
@@ -124,35 +126,39 @@ class ActionCalculateTax(Action):
             return Decimal(str(rates[name]))
 
         parts: list[Decimal] = []
-        if facts["woz_value"] is not None:
+        if facts.get("woz_value") is not None:
             value = Decimal(facts["woz_value"])
             ozb_rates = {"home": [("home", "ozb_home_owner_pct")],
                          "owner": [("owner", "ozb_nonresidential_owner_pct")],
                          "user": [("user", "ozb_nonresidential_user_pct")]}
             ozb_rates["both"] = ozb_rates["owner"] + ozb_rates["user"]
-            for role, key in ozb_rates[use]:
+            if use == "tenant":  # who rents a home pays no OZB
+                dispatcher.utter_message(response="utter_tax_calculation_ozb_tenant")
+            for role, key in ozb_rates.get(use, []):
                 ozb = (value * rate(key) / 100).quantize(CENT, ROUND_HALF_UP)
                 parts.append(ozb)
                 dispatcher.utter_message(
                     response=f"utter_tax_calculation_ozb{'' if role == 'home' else '_' + role}",
                     woz=money(value), rate=formats.percent(rate(key), language), amount=money(ozb))
-        if facts["household_size"]:
+        if facts.get("household_size"):
             people = int(facts["household_size"])
             waste = rate("waste_single_eur" if people == 1 else "waste_multi_eur")
             parts += [waste, rate("sewage_eur")]
-            dispatcher.utter_message(response="utter_tax_calculation_waste", people=people,
-                                     amount=money(waste))
+            dispatcher.utter_message(
+                response="utter_tax_calculation_waste" + ("_one" if people == 1 else ""),
+                people=people, amount=money(waste))
             if rates.get("waste_diftar_eur"):  # a variable part per emptying, not in the total
                 dispatcher.utter_message(response="utter_tax_calculation_diftar",
                                          amount=money(rate("waste_diftar_eur")))
             dispatcher.utter_message(response="utter_tax_calculation_sewage",
                                      amount=money(rate("sewage_eur")))
-        if facts["dogs"]:
+        if facts.get("dogs"):
             dogs = int(facts["dogs"])
             dog_tax = rate("dog_first_eur") + (dogs - 1) * rate("dog_extra_eur")
             parts.append(dog_tax)
-            dispatcher.utter_message(response="utter_tax_calculation_dogs", dogs=dogs,
-                                     amount=money(dog_tax))
+            dispatcher.utter_message(
+                response="utter_tax_calculation_dog" + ("" if dogs == 1 else "s"), dogs=dogs,
+                amount=money(dog_tax))
         if len(parts) > 1:
             dispatcher.utter_message(response="utter_tax_calculation_total",
                                      amount=money(sum(parts, Decimal(0))))
@@ -180,7 +186,7 @@ class ValidateTaxForm(FormValidationAction):
         domain: dict[str, Any],
     ) -> dict[str, Any]:
         """Accept a WOZ value between 10,000 and 50 million euros."""
-        found = woz(str(value))
+        found = amounts.facts(str(value), "woz_value").get("woz_value")
         if found is None:
             dispatcher.utter_message(response="utter_invalid_woz_value")
         return {"woz_value": found}
@@ -190,17 +196,17 @@ class ValidateTaxForm(FormValidationAction):
         domain: dict[str, Any],
     ) -> dict[str, Any]:
         """Accept 1 to 20 people."""
-        found = count(str(value), PEOPLE_MAX)
-        if not found:
+        found = amounts.facts(str(value), "household_size").get("household_size")
+        if found is None:
             dispatcher.utter_message(response="utter_invalid_household_size")
-        return {"household_size": found or None}
+        return {"household_size": found}
 
     def validate_dogs(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
         domain: dict[str, Any],
     ) -> dict[str, Any]:
-        """Accept 0 to 20 dogs."""
-        found = count(str(value), DOGS_MAX)
+        """Accept 0 to 20 dogs; "we zijn met z'n tweeën" is no number of dogs."""
+        found = amounts.facts(str(value), "dogs").get("dogs")
         if found is None:
             dispatcher.utter_message(response="utter_invalid_dogs")
         return {"dogs": found}

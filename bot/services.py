@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from bot.acting.executor import ActionServices, Executor
 from bot.acting.forms import Forms
+from bot.dialogue import memory
 from bot.dialogue.policy import Policy
 from bot.handoff.cases import SqlCases
 from bot.handoff.desk import HandoffDesk
@@ -126,4 +127,6 @@ def _policy(settings: Settings, loaded: content.Content, town: municipality.Muni
         form_slots=frozenset(slot for form in loaded.forms.values()
                              for slot in form.required_slots),
         form_stay=loaded.form_stay,
+        memory=memory.load(settings.intents_dir / "follow_ups.yml", settings.memory_turns,
+                           settings.memory_minutes),
     )

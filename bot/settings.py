@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     cache_dir: Path | None = None
 
     state_ttl_days: int = 30
+    # The conversation memory (topic, household size, dogs, WOZ value, role) forgets a value
+    # this many text turns, or minutes, after it was set.
+    memory_turns: int = 10
+    memory_minutes: int = 30
     nlu_threshold: float = 0.3
     nlu_fallback_threshold: float = 0.15
     nlu_margin: float = 0.2

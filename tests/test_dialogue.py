@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.dialogue import buttons
+from bot.dialogue import buttons, memory
 from bot.dialogue.buttons import STALE, Asked
 from bot.dialogue.policy import Policy, decide
 from bot.nlu import content
@@ -268,3 +268,44 @@ def test_a_forged_move_payload_gets_the_stale_button_answer(payload: str) -> Non
                                     Subscribe("woz"), Unsubscribe(), PollVote(7, 2, "n0nce")])
 def test_button_data_reads_back_as_the_move_it_was_made_for(choice: Asked | Move) -> None:
     assert buttons.parse(buttons.payload(choice), frozenset()) == choice
+
+
+REMEMBERING = Policy(
+    threshold=0.45, fallback=0.2, margin=0.2, max_chars=100,
+    actions={"tax_calculation": "action_calculate_tax"},
+    clarifiable=frozenset({"objection", "payment_deadline"}), form_stay=frozenset({"affirm"}),
+    memory=memory.load(PROJECT_DIR / "intents" / "follow_ups.yml", turns=10, minutes=30))
+
+
+def test_an_elliptical_question_is_answered_for_the_current_topic() -> None:
+    state = ChatState()
+    decide(state, text_turn(), "x", parse(("objection", 0.9)), REMEMBERING)
+    text = "hoe lang heb ik daarvoor?"
+    unsure = parse(("payment_deadline", 0.3), ("objection", 0.2))
+    move = decide(state, text_turn(text), text, unsure, REMEMBERING)
+    assert move == Say("utter_objection_deadline", intent="objection")
+
+
+def test_small_talk_keeps_the_topic() -> None:
+    state = ChatState()
+    decide(state, text_turn(), "x", parse(("objection", 0.9)), REMEMBERING)
+    decide(state, text_turn(), "x", parse(("affirm", 0.9)), REMEMBERING)
+    text = "waar doe ik dat?"
+    move = decide(state, text_turn(text), text, parse(("affirm", 0.5)), REMEMBERING)
+    assert move == Say("utter_objection_where", intent="objection")
+
+
+def test_a_new_fact_after_a_calculation_calculates_again() -> None:
+    state = ChatState()
+    decide(state, text_turn(), "x", parse(("tax_calculation", 0.9)), REMEMBERING)
+    text = "oh nee, twee honden"
+    move = decide(state, text_turn(text), text, parse(("deny", 0.8)), REMEMBERING)
+    assert move == Act("action_calculate_tax", intent="tax_calculation")
+    assert state.memory["dogs"].value == 2
+
+
+def test_without_a_topic_an_elliptical_question_is_not_guessed() -> None:
+    text = "hoe lang heb ik daarvoor?"
+    move = decide(ChatState(), text_turn(text), text, parse(("payment_deadline", 0.1)),
+                  REMEMBERING)
+    assert move == Fallback()

@@ -85,7 +85,9 @@ def tracker(chat_id: str, state: ChatState, text: str, parse: Parse | None) -> d
         ]
     return {
         "sender_id": chat_id,
-        "slots": {**state.slots, "language": state.language},
+        # The conversation memory's values (topic, facts) unless the running form has its own.
+        "slots": {**{name: fact.value for name, fact in state.memory.items()}, **state.slots,
+                  "language": state.language},
         "latest_message": latest,
         "events": [],
         "paused": False,

@@ -1,8 +1,9 @@
 """Deciding: chat state + what the citizen did + what the NLU understood → the next move."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from bot.dialogue import buttons
+from bot.dialogue import buttons, memory
+from bot.dialogue.memory import Memory
 from bot.nlu.content import BOT_MOVES, HANDOFF_ACTION
 from bot.state.store import ChatState, Commenting, Confirming, Noting, PollCommenting
 from bot.types import (
@@ -63,6 +64,7 @@ class Policy:
     forms: frozenset[str] = frozenset()
     form_slots: frozenset[str] = frozenset()
     form_stay: frozenset[str] = frozenset()
+    memory: Memory = field(default_factory=Memory)
 
 
 def screen(text: str, policy: Policy) -> Say | None:
@@ -114,28 +116,42 @@ def _command(state: ChatState, text: str) -> Move:
     return Say(COMMANDS.get(command, "utter_help"))
 
 
+def _answered(state: ChatState, intent: str, policy: Policy) -> Move:
+    """Answer an intent; it becomes the topic unless it is small talk (a `form_stay` intent).
+
+    The calculation is a `form_stay` intent too ("350k" answers a form), but a topic.
+    """
+    state.remember(intent)
+    state.fallbacks = 0
+    if intent not in policy.form_stay or intent in policy.memory.calculated:
+        memory.answered(state, intent)
+    return answer(intent, policy)
+
+
 def _button(state: ChatState, data: str, policy: Policy) -> Move:
     choice = buttons.read(state, data, policy.forms)
     if isinstance(choice, buttons.Asked):
-        state.remember(choice.intent)
-        state.fallbacks = 0
-        return answer(choice.intent, policy)
+        return _answered(state, choice.intent, policy)
     return choice
 
 
-def _understood(state: ChatState, parse: Parse, policy: Policy) -> Move:
+def _understood(state: ChatState, text: str, parse: Parse, policy: Policy) -> Move:
     if parse.language and not state.language_locked:
         state.language = parse.language
     runner_up, runner_up_confidence = parse.ranking[1] if len(parse.ranking) > 1 else ("", 0.0)
     confident = parse.confidence >= policy.threshold
     clear = parse.confidence - runner_up_confidence >= policy.margin
+    follow_up = memory.follow_up(state, text, parse, confident and clear, policy.memory)
+    if follow_up and follow_up.response:
+        state.fallbacks = 0
+        return Say(follow_up.response, intent=state.memory[memory.TOPIC].value)
+    if follow_up:
+        return _answered(state, follow_up.intent, policy)
     unsure = parse.confidence >= policy.fallback and not (confident and clear)
     if unsure and {parse.intent, runner_up} <= policy.clarifiable:
         return Clarify((parse.intent, runner_up))
     if confident:
-        state.remember(parse.intent)
-        state.fallbacks = 0
-        return answer(parse.intent, policy)
+        return _answered(state, parse.intent, policy)
     state.fallbacks += 1
     return Fallback(offer_handoff=policy.staffed and state.fallbacks >= FALLBACKS_BEFORE_OFFER)
 
@@ -181,8 +197,10 @@ def decide(state: ChatState, turn: Turn, text: str, parse: Parse | None, policy:
     refused = screen(text, policy)
     if refused:
         return refused
+    memory.observe(state, text, policy.memory)
     if state.form and state.mode is None:
         if text.strip(" .!").lower() in CANCEL_WORDS:
+            memory.forget(state)
             return CancelForm()
         if not _leaves_form(text, parse, policy):
             return FillSlot(text)
@@ -190,5 +208,5 @@ def decide(state: ChatState, turn: Turn, text: str, parse: Parse | None, policy:
         for slot in (*policy.form_slots, "requested_slot"):
             state.slots.pop(slot, None)
     return _in_mode(state, text, parse, policy) or (
-        _understood(state, parse, policy) if parse else Fallback()
+        _understood(state, text, parse, policy) if parse else Fallback()
     )

@@ -106,13 +106,23 @@ def _mode(stored: object) -> Mode | None:
     return LEGACY_MODES.get(str(stored))
 
 
+@dataclass(frozen=True)
+class Remembered:
+    """A value of the conversation memory, with the turn and the time (epoch s) it was set."""
+
+    value: Any
+    turn: int
+    at: float
+
+
 @dataclass
 class ChatState:
     """What Balie remembers of one conversation between turns.
 
     `mode` is what the next text answers, None when Balie just listens; `case` is the handoff
     being rated; `form` is the guided form being filled in (its slots, and `requested_slot`,
-    are in `slots`).
+    are in `slots`); `memory` is the conversation memory (`bot.dialogue.memory`), `turn`
+    counts the chat's text turns for it.
     """
 
     language: Language = "nl"
@@ -124,6 +134,8 @@ class ChatState:
     mode: Mode | None = None
     case: int = 0
     form: str = ""
+    turn: int = 0
+    memory: dict[str, Remembered] = field(default_factory=dict)
 
     def clear(self) -> None:
         """Forget everything about the conversation except its language."""
@@ -148,7 +160,9 @@ class ChatState:
             data = json.loads(raw)
             pending = data.pop("pending", None)
             mode = _mode(data.pop("mode", None))
-            return cls(**data, mode=mode, pending=Pending(**pending) if pending else None)
+            memory = {name: Remembered(**fact) for name, fact in data.pop("memory", {}).items()}
+            return cls(**data, mode=mode, pending=Pending(**pending) if pending else None,
+                       memory=memory)
         except (ValueError, TypeError, KeyError):
             log.warning("unreadable chat state replaced")
             return cls()

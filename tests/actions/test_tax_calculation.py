@@ -28,7 +28,7 @@ async def test_household_total_in_dutch(executor: Executor) -> None:
                                        "amount": "€ 350,96"}),
         ("utter_tax_calculation_waste", {"people": 3, "amount": "€ 396,00"}),
         ("utter_tax_calculation_sewage", {"amount": "€ 246,60"}),
-        ("utter_tax_calculation_dogs", {"dogs": 1, "amount": "€ 96,00"}),
+        ("utter_tax_calculation_dog", {"dogs": 1, "amount": "€ 96,00"}),
         ("utter_tax_calculation_total", {"amount": "€ 1.089,56"}),
     ]
 
@@ -53,7 +53,7 @@ async def test_household_total_in_english(executor: Executor) -> None:
     ("ozb voor mijn kantoor van 500.000", [("utter_tax_calculation_ozb_owner", "€ 1.107,00"),
                                           ("utter_tax_calculation_ozb_user", "€ 894,50"),
                                           ("utter_tax_calculation_total", "€ 2.001,50")]),
-    ("wat kost afval voor 1 persoon", [("utter_tax_calculation_waste", "€ 312,00"),
+    ("wat kost afval voor 1 persoon", [("utter_tax_calculation_waste_one", "€ 312,00"),
                                        ("utter_tax_calculation_sewage", "€ 246,60"),
                                        ("utter_tax_calculation_total", "€ 558,60")]),
     # 96.00 + 2 x 144.00 = 384.00
@@ -82,7 +82,8 @@ async def test_a_diftar_part_is_shown_per_emptying_but_not_added(
 async def test_without_anything_to_go_on_it_explains_how_it_works(executor: Executor) -> None:
     assert await run(executor, "hoeveel betaal ik") == ([("utter_tax_calculation", {})], [
         {"event": "slot", "timestamp": None, "name": "property_use", "value": None},
-        {"event": "slot", "timestamp": None, "name": "tax_asked", "value": None}])
+        {"event": "slot", "timestamp": None, "name": "tax_asked", "value": None},
+        {"event": "slot", "timestamp": None, "name": "tax_topics", "value": None}])
 
 
 @pytest.mark.parametrize(("text", "invalid", "asked"), [
@@ -91,7 +92,7 @@ async def test_without_anything_to_go_on_it_explains_how_it_works(executor: Exec
     ("woz 2026", True, ["woz_value"]),
     ("mijn huis is 900000000000 waard", True, ["woz_value"]),
     ("hoeveel afvalstoffenheffing betaal ik", False, ["household_size"]),
-    ("wat kost hondenbelasting en ozb", False, ["woz_value", "dogs"]),
+    ("wat kost mijn hondenbelasting en ozb", False, ["woz_value", "dogs"]),
 ])
 async def test_a_missing_or_impossible_fact_starts_the_form(
     text: str, invalid: bool, asked: list[str], executor: Executor

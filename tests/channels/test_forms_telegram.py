@@ -27,25 +27,11 @@ def action_server(environment: dict[str, str]) -> Iterator[str]:
         yield address
 
 
-async def test_household_total_in_dutch_and_english_and_a_missing_woz_value(
+async def test_a_missing_woz_value_then_a_household_total_and_its_correction(
     served_bot: Any, bot_api: BotAPI
 ) -> None:
     served_bot()
     await bot_api.wait_for_call("getUpdates", timeout=60)
-    [total] = await bot_api.exchange(
-        CITIZEN, "we zijn met z'n drieën, huis van 410.000 en een hond, wat betalen we?")
-    assert total["text"].splitlines() == [
-        "• OZB (eigenaar woning): € 410.000,00 \u00d7 0,0856% = € 350,96",
-        "• Afvalstoffenheffing (3 pers.): € 396,00",
-        "• Rioolheffing: € 246,60",
-        "• Hondenbelasting (1 hond(en)): € 96,00",
-        "Samen: € 1.089,56 per jaar. Huur je je woning? Dan betaal je geen OZB. Het precieze "
-        "bedrag staat op je aanslag."]
-    [total] = await bot_api.exchange(
-        CITIZEN, "we are three people, our house is worth 410,000 and we have one dog, "
-        "what do we pay?", language="en")
-    assert "Together: €1,089.56 a year." in total["text"]
-    assert "• OZB (home owner): €410,000.00 \u00d7 0.0856% = €350.96" in total["text"]
     [ask] = await bot_api.exchange(CITIZEN, "reken mijn ozb uit")
     assert ask["text"].startswith("Wat is de WOZ-waarde?")
     [again] = await bot_api.exchange(CITIZEN, "-300000")
@@ -53,6 +39,22 @@ async def test_household_total_in_dutch_and_english_and_a_missing_woz_value(
     [ozb] = await bot_api.exchange(CITIZEN, "3,5 ton")
     assert ozb["text"].startswith(
         "• OZB (eigenaar woning): € 350.000,00 \u00d7 0,0856% = € 299,60")
+    [total] = await bot_api.exchange(
+        CITIZEN, "we zijn met z'n drieën, huis van 410.000 en een hond, wat betalen we?")
+    assert total["text"].splitlines() == [
+        "• OZB (eigenaar woning): € 410.000,00 \u00d7 0,0856% = € 350,96",
+        "• Afvalstoffenheffing (3 personen): € 396,00",
+        "• Rioolheffing: € 246,60",
+        "• Hondenbelasting (1 hond): € 96,00",
+        "Samen: € 1.089,56 per jaar. Huur je je woning? Dan betaal je geen OZB. Het precieze "
+        "bedrag staat op je aanslag."]
+    [total] = await bot_api.exchange(CITIZEN, "oh nee, we hebben twee honden")
+    assert "• Hondenbelasting (2 honden): € 240,00" in total["text"]
+    [total] = await bot_api.exchange(
+        CITIZEN, "we are three people, our house is worth 410,000 and we have one dog, "
+        "what do we pay?", language="en")
+    assert "Together: €1,089.56 a year." in total["text"]
+    assert "• OZB (home owner): €410,000.00 \u00d7 0.0856% = €350.96" in total["text"]
 
 
 async def test_arrangement_form_over_the_action_server_then_its_status(
