@@ -126,4 +126,6 @@ def _policy(settings: Settings, loaded: content.Content, town: municipality.Muni
         form_slots=frozenset(slot for form in loaded.forms.values()
                              for slot in form.required_slots),
         form_stay=loaded.form_stay,
+        rated=loaded.rated,
+        cues=loaded.cues,
     )
