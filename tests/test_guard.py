@@ -23,12 +23,13 @@ async def say(balie: Balie, message: str) -> list[Reply]:
     ("bel me op 06-12345678", "bel me op"),
     ("mail me: jan@example.com", "mail me"),
     ("mijn digid wachtwoord is Zomer2026!", ""),
+    ("mijn telefoonnummer is 0612345678 en mijn mail is a@b.nl", "en"),
     ("password: hunter22", ""),
 ])
 def test_personal_data_is_found_and_left_out_of_the_rest(text: str, rest: str) -> None:
     finding = guard.find(text, KEEP)
     assert finding is not None and finding.response == "utter_guard_warning"
-    assert finding.rest == rest.rstrip("?") or finding.rest == rest
+    assert finding.rest == rest
 
 
 @pytest.mark.parametrize("text", [

@@ -22,7 +22,7 @@ TAGS = re.compile(r"\[(?:bsn|iban|phone|email|address|name|password)\]")
 _LABEL = (r"(?:digid[\s-]*)?(?:bsn|burgerservicenummer|sofinummer|iban"
           r"|(?:bank)?rekening(?:nummer)?|(?:bank\s+)?account(?:\s+number)?|telefoon(?:nummer)?"
           r"|mobiel(?:e nummer)?|nummer"
-          r"|phone(?:\s+number)?|number|e-?mail(?:adres)?|mailadres|(?:e-?mail\s+)?address"
+          r"|phone(?:\s+number)?|number|e-?mail(?:adres)?|mail(?:adres)?|(?:e-?mail\s+)?address"
           r"|wachtwoord|password|pincode|pin)")
 # "mijn bsn is [bsn]": the words that only introduce the value go with it.
 INTRODUCED = re.compile(
