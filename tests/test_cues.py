@@ -18,7 +18,7 @@ CHAT = "test:cues"
     ("ik huur, moet ik ozb betalen", "utter_property_tax_roles"),
     ("I rent my house, do I pay property tax?", "utter_property_tax_roles"),
     ("afvalstoffenheffing nu mijn vrouw gestorven is, ik woon alleen", "utter_waste_levy_death"),
-    ("waste levy now that my husband died, I live alone", "utter_waste_levy_death"),
+    ("waste levy single person rate now my partner died", "utter_waste_levy_death"),
     ("hoe lang heb ik om te betalen", "utter_payment_deadline_passed"),
     ("hoe maak ik bezwaar", "utter_objection"),
 ])
