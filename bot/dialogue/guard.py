@@ -47,6 +47,7 @@ QUESTION = re.compile(
     rf"\b(?:mag|moet|kan|kun|wil|heb|hebben|is\s+het|can|may|should|must|do|does|is\s+it|shall)"
     rf"\b(?=.{{0,60}}\b{_PERSONAL}\b)(?=.{{0,80}}\b{_SEND}\b)",
     re.IGNORECASE | re.DOTALL)
+QUESTION_CHARS = 300  # such a question is short; a letter that mentions a BSN is no question
 
 
 @dataclass(frozen=True)
@@ -68,15 +69,16 @@ def _passwords(text: str) -> list[tuple[int, int]]:
 
 def find(text: str, keep: Keep) -> Finding | None:
     """Return what the guard has to say about a message, or None when it holds nothing personal."""
-    passwords = _passwords(text) if "w" in text.lower() or "pin" in text.lower() else []
+    passwords = _passwords(text)
     logged = text
     for start, end in reversed(passwords):
         logged = f"{logged[:start]}[password]{logged[end:]}"
+    # A BSN, IBAN or phone number needs a digit, an e-mail address "@": else nothing to mask.
     masked = mask(logged, keep) if any(c.isdigit() for c in text) or "@" in text else logged
     if passwords or any(masked.count(f"[{kind}]") > text.count(f"[{kind}]") for kind in GUARDED):
         rest = TAGS.sub(" ", INTRODUCED.sub("", masked))
         return Finding("utter_guard_warning", " ".join(rest.split()).strip(" ,.;:"), logged)
-    if QUESTION.search(text):
+    if len(text) <= QUESTION_CHARS and QUESTION.search(text):
         return Finding("utter_guard_question", "", text)
     return None
 
