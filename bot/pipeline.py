@@ -10,7 +10,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.acting.forms import Forms
 from bot.acting.router import Context, Router
-from bot.dialogue import buttons, policy
+from bot.dialogue import buttons, cues, guard, policy, several
 from bot.handoff.reception import Reception
 from bot.history.backlog import Backlog
 from bot.history.log import Entry, History
@@ -20,20 +20,23 @@ from bot.nlu import sanitize
 from bot.nlu.serving import NLU
 from bot.ops import metrics
 from bot.replies.render import Renderer
-from bot.state.store import StateStore
+from bot.state.store import ChatState, StateStore
 from bot.types import (
     Act,
     Answer,
     Button,
+    ChooseLanguage,
     Clarify,
     Fallback,
     Forget,
+    Guarded,
     Language,
     Move,
     Parse,
     Relay,
     Reply,
     Say,
+    Several,
     Turn,
     as_language,
 )
@@ -66,6 +69,9 @@ class Balie:
         self.router.register(Clarify, self._clarify)
         self.router.register(Fallback, self._fallback)
         self.router.register(Forget, self._forget)
+        self.router.register(Guarded, self._guarded)
+        self.router.register(Several, self._several)
+        self.router.register(ChooseLanguage, self._choose_language)
         self.router.include(forms.router, reception.router, listening.router)
 
     async def handle(self, turn: Turn) -> list[Reply]:
@@ -89,12 +95,17 @@ class Balie:
                 logged = buttons.pressed(state, text) if turn.kind == "button" else text
                 ticket = await self.reception.desk.ticket(chat)
                 move: Move
+                said = text  # what is understood: the text without the personal data in it
                 if ticket and turn.kind != "button":
                     parse, move = None, Relay(ticket.mode == "queued")
                 else:
-                    parse = self._understand(turn, text)
-                    move = policy.decide(state, turn, text, parse, self.policy)
-                replies = await self.router.perform(move, Context(turn, state, text, parse))
+                    finding = self._guard(turn, state, text)
+                    said = finding.rest if finding else text
+                    parse, move = self._decide(turn, state, said)
+                    if finding:
+                        logged = finding.logged
+                        move = guard.guarded(finding, move, parse, state, self.policy)
+                replies = await self.router.perform(move, Context(turn, state, said, parse))
                 if move.offer_handoff:
                     replies += self.reception.offer(state)
                 replies = buttons.bind(replies, state)
@@ -128,6 +139,26 @@ class Balie:
             return None
         return self.model.parse(text)
 
+    def _guard(self, turn: Turn, state: ChatState, text: str) -> guard.Finding | None:
+        """Look for personal data in a message typed while Balie just listens or asks a form."""
+        if turn.kind != "text" or state.mode is not None:
+            return None
+        finding = guard.find(text, self.history.keep)
+        language = finding and self.model.language(text)
+        if language and not state.language_locked:
+            state.language = language
+        return finding
+
+    def _decide(self, turn: Turn, state: ChatState, text: str) -> tuple[Parse | None, Move]:
+        """Understand a text and choose the move: several questions, a cue's variant or one."""
+        parse = self._understand(turn, text)
+        if parse:
+            asked = several.decide(state, text, parse, self.model.parse, self.policy)
+            if asked:
+                return parse, asked
+        move = policy.decide(state, turn, text, parse, self.policy)
+        return parse, cues.refine(move, text, self.policy.cues) if parse else move
+
     async def _say(self, move: Say, context: Context) -> list[Reply]:
         return [self.renderer.render(move.response, context.state.language, move.values)]
 
@@ -159,6 +190,25 @@ class Balie:
             for label, intent in zip(labels, move.options, strict=True)
         )
         return [replace(reply, buttons=choices)]
+
+    async def _guarded(self, move: Guarded, context: Context) -> list[Reply]:
+        warning = self.renderer.render(move.response, context.state.language)
+        if move.then is None:
+            return [warning]
+        return [warning, *await self.router.perform(move.then, context)]
+
+    async def _several(self, move: Several, context: Context) -> list[Reply]:
+        replies: list[Reply] = []
+        for text, parse, part in move.parts:
+            replies += await self.router.perform(part, replace(context, text=text, parse=parse))
+        return replies
+
+    async def _choose_language(self, move: ChooseLanguage, context: Context) -> list[Reply]:
+        state = context.state
+        if move.language is None:
+            return [self.renderer.render("utter_language_choose", state.language)]
+        state.language, state.language_locked = move.language, True
+        return [self.renderer.render("utter_language_switched", state.language)]
 
     async def _fallback(self, move: Fallback, context: Context) -> list[Reply]:
         return [self.renderer.render("utter_fallback", context.state.language)]

@@ -129,4 +129,6 @@ def _policy(settings: Settings, loaded: content.Content, town: municipality.Muni
         form_stay=loaded.form_stay,
         memory=memory.load(settings.intents_dir / "follow_ups.yml", settings.memory_turns,
                            settings.memory_minutes),
+        rated=loaded.rated,
+        cues=loaded.cues,
     )

@@ -87,11 +87,12 @@ class Answer(Move):
     """Answer an intent with its `utter_<intent>` response."""
 
     kind: ClassVar[MoveKind] = "answer"
+    variant: str = field(default="", kw_only=True)
 
     @property
     def response(self) -> str:
-        """Return the name of the answer's response."""
-        return f"utter_{self.intent}"
+        """Return the name of the answer's response: `utter_<intent>[_<variant>]`."""
+        return f"utter_{self.intent}_{self.variant}" if self.variant else f"utter_{self.intent}"
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,29 @@ class Act(Move):
 
     kind: ClassVar[MoveKind] = "act"
     action: str
+
+
+@dataclass(frozen=True)
+class Several(Move):
+    """Answer each question of a message in turn: its text, its parse and its move."""
+
+    kind: ClassVar[MoveKind] = "answer"
+    parts: tuple[tuple[str, Parse, Move], ...]
+
+
+@dataclass(frozen=True)
+class Guarded(Move):
+    """Warn about personal data first (`response`), then carry out `then`, if anything."""
+
+    response: str
+    then: Move | None = None
+
+
+@dataclass(frozen=True)
+class ChooseLanguage(Move):
+    """Set the chat's language and keep it (`/taal en`, or a button); None offers the choice."""
+
+    language: Language | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +163,13 @@ class FillSlot(Move):
 
     kind: ClassVar[MoveKind] = "form"
     text: str
+
+
+@dataclass(frozen=True)
+class RepeatQuestion(Move):
+    """Ask the running form's question again."""
+
+    kind: ClassVar[MoveKind] = "form"
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,10 @@ def test_intent_is_answered_by_a_response_or_an_action(path: Path, town: Municip
     checks.check_answer(LOADED, path.stem, town)
 
 
+def test_cue_variants_have_their_responses() -> None:
+    checks.check_cues(LOADED)
+
+
 def test_rules_name_actions_that_exist() -> None:
     checks.check_rules(LOADED, set(Executor().names))
 

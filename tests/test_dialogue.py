@@ -12,6 +12,7 @@ from bot.types import (
     Act,
     Answer,
     CancelForm,
+    ChooseLanguage,
     Clarify,
     Fallback,
     Feedback,
@@ -100,13 +101,34 @@ def test_language_follows_the_message_unless_locked() -> None:
     assert state.language == "en"
 
 
-@pytest.mark.parametrize(("command", "language"), [("/taal", "en"), ("/language nl", "nl"),
-                                                    ("/taal en", "en"), ("/taal@balie_bot", "en")])
-def test_language_command(command: str, language: str) -> None:
+@pytest.mark.parametrize(("command", "language"), [("/taal", None), ("/language nl", "nl"),
+                                                    ("/taal en", "en"), ("/taal@balie_bot", None)])
+def test_language_command_picks_a_language_or_offers_the_choice(
+        command: str, language: str | None) -> None:
+    move = decide(ChatState(), Turn("c", "test", "command", command), command, None, POLICY)
+    assert move == ChooseLanguage(language)  # type: ignore[arg-type]
+
+
+def test_gibberish_or_an_unsure_guess_does_not_switch_the_language() -> None:
     state = ChatState(language="nl")
-    move = decide(state, Turn("c", "test", "command", command), command, None, POLICY)
-    assert move == Say("utter_language_switched")
-    assert state.language == language and state.language_locked
+    decide(state, text_turn(), "x", parse(("thank", 0.16), ("a", 0.15), language="en"), POLICY)
+    assert state.language == "nl"
+
+
+@pytest.mark.parametrize(("hint", "language"), [("en-GB", "en"), ("nl", "nl"), ("de", "nl"),
+                                                (None, "nl")])
+def test_start_takes_the_language_of_the_app_or_page(hint: str | None, language: str) -> None:
+    state = ChatState()
+    decide(state, Turn("c", "test", "command", "/start", language_hint=hint), "/start", None,
+           POLICY)
+    assert state.language == language
+
+
+@pytest.mark.parametrize("word", ["stop", "Stop.", "annuleer", "cancel"])
+def test_stop_outside_a_form_has_nothing_to_stop(word: str) -> None:
+    move = decide(ChatState(), text_turn(word), word,
+                  parse(("subscribe_updates", 0.56), ("affirm", 0.08)), POLICY)
+    assert move == Say("utter_nothing_to_stop")
 
 
 @pytest.mark.parametrize(("command", "response"), [("/start", "utter_start"),

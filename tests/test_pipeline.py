@@ -131,7 +131,8 @@ async def test_non_text_gets_i_can_only_read_text(balie: Balie) -> None:
 
 async def test_log_has_masked_text_intent_confidence_and_latency(balie: Balie) -> None:
     await say(balie, "mijn bsn is 111222333 en mail me op a@b.nl, hoe maak ik bezwaar?")
-    incoming, outgoing = await balie.history.conversation(CHAT)
+    incoming, warning, outgoing = await balie.history.conversation(CHAT)
+    assert warning.text == balie.renderer.render("utter_guard_warning", "nl").text
     assert "111222333" not in incoming.text and "[bsn]" in incoming.text
     assert "[email]" in incoming.text
     assert incoming.intent == "objection" and incoming.confidence and incoming.confidence > 0.4
@@ -242,3 +243,43 @@ async def test_a_forged_button_is_told_it_no_longer_works(balie: Balie) -> None:
     assert [r.text for r in replies] == [
         balie.renderer.render("utter_button_expired", "nl").text]
     assert await balie.reception.desk.ticket(CHAT) is None
+
+
+async def test_gibberish_and_ok_keep_the_chat_s_language(balie: Balie) -> None:
+    await say(balie, "hoe lang heb ik om bezwaar te maken?")
+    for message in ("xxxxxxxxxx", "ok"):
+        await say(balie, message)
+        assert (await balie.store.load(CHAT)).language == "nl"
+    await say(balie, "how do I object to my WOZ value")
+    await say(balie, "xxxxxxxxxx")
+    assert (await balie.store.load(CHAT)).language == "en"
+
+
+@pytest.mark.parametrize(("hint", "language"), [("en", "en"), ("nl", "nl")])
+async def test_start_speaks_the_language_of_the_app(balie: Balie, hint: str,
+                                                    language: str) -> None:
+    replies = await balie.handle(Turn(CHAT, "test", "command", "/start", language_hint=hint))
+    assert replies[0].text == balie.renderer.render("utter_start", language).text  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("command", "language"), [("/taal", "nl"), ("/language", "en")])
+async def test_language_command_without_argument_offers_two_buttons(
+        balie: Balie, command: str, language: str) -> None:
+    if language == "en":
+        await say(balie, "how do I object to my WOZ value")
+    offered = await balie.handle(Turn(CHAT, "test", "command", command))
+    assert [b.title for b in offered[0].buttons] == ["Nederlands", "English"]
+    assert (await balie.store.load(CHAT)).language == language  # nothing switched yet
+    chosen = await balie.handle(Turn(CHAT, "test", "button", offered[0].buttons[1].data))
+    assert chosen[0].text == balie.renderer.render("utter_language_switched", "en").text
+    state = await balie.store.load(CHAT)
+    assert state.language == "en" and state.language_locked
+
+
+@pytest.mark.parametrize(("word", "language"), [("stop", "nl"), ("cancel", "en")])
+async def test_stop_outside_a_form_has_nothing_to_stop(balie: Balie, word: str,
+                                                       language: str) -> None:
+    await balie.handle(Turn(CHAT, "test", "command", f"/taal {language}"))
+    replies = await say(balie, word)
+    assert replies[0].text == balie.renderer.render("utter_nothing_to_stop", language).text  # type: ignore[arg-type]
+    assert not replies[0].buttons

@@ -14,7 +14,7 @@ from bot.acting.router import Context, Router
 from bot.nlu.content import Form
 from bot.replies.render import Renderer, joined
 from bot.state.store import ChatState
-from bot.types import CancelForm, FillSlot, Parse, Reply, StartForm
+from bot.types import CancelForm, FillSlot, Parse, RepeatQuestion, Reply, StartForm
 
 REQUESTED_SLOT = "requested_slot"
 UNSET = object()
@@ -48,6 +48,7 @@ class Forms:
         self.router.register(StartForm, self._start)
         self.router.register(FillSlot, self._fill)
         self.router.register(CancelForm, self._cancel)
+        self.router.register(RepeatQuestion, self._repeat)
 
     async def act(
         self, name: str, state: ChatState, chat: str, text: str, parse: Parse | None
@@ -74,6 +75,11 @@ class Forms:
             self._forget(state, form)
         state.form = ""
         return [self.renderer.render("utter_form_cancelled", state.language)]
+
+    async def _repeat(self, move: RepeatQuestion, context: Context) -> list[Reply]:
+        """Ask the question the citizen did not answer (the privacy guard refused the answer)."""
+        state = context.state
+        return await self._next(state, context.chat_id, state.slots.get(REQUESTED_SLOT) or UNSET)
 
     async def _fill(self, move: FillSlot, context: Context) -> list[Reply]:
         """Fill the requested slot with the text, as `validate_<form>` accepts it."""

@@ -4,8 +4,8 @@ A button shown to a citizen carries `<nonce>:<n>`; the chat's state keeps the n-
 data, so only the buttons of the last message work and nobody can send other data. Poll
 buttons carry `poll:<poll>:<option>:<nonce>`, the nonce the poll was asked with in that chat
 (bot.listening.listener), so they also work in a broadcast and cannot be forged. The
-data itself is `/<intent>`, `!<move>:<argument>` or a poll vote; anything else, or a button no
-longer bound, is answered with `utter_button_expired`.
+data itself is `/<intent>`, `!<move>:<argument>` (`!language:en`, `!forget:yes`, …) or a poll
+vote; anything else, or a button no longer bound, is answered with `utter_button_expired`.
 """
 
 import secrets
@@ -13,8 +13,10 @@ from dataclasses import dataclass, replace
 
 from bot.state.store import ChatState, Pending
 from bot.types import (
+    LANGUAGES,
     AskNote,
     Button,
+    ChooseLanguage,
     Feedback,
     Forget,
     HandoffAccept,
@@ -82,6 +84,8 @@ def parse(data: str, forms: frozenset[str]) -> Asked | Move:
             return Subscribe(topic)
         case "feedback", "up" | "down":
             return Feedback(argument == "up")
+        case "language", language if language in LANGUAGES:
+            return ChooseLanguage(language)
         case "forget", "yes" | "no":
             return Forget(argument == "yes")
         case "form", form if form in forms:

@@ -4,13 +4,14 @@ from dataclasses import dataclass, field
 
 from bot.dialogue import buttons, memory
 from bot.dialogue.memory import Memory
-from bot.nlu.content import BOT_MOVES, HANDOFF_ACTION
+from bot.nlu.content import BOT_MOVES, HANDOFF_ACTION, Cue
 from bot.state.store import ChatState, Commenting, Confirming, Noting, PollCommenting
 from bot.types import (
     LANGUAGES,
     Act,
     Answer,
     CancelForm,
+    ChooseLanguage,
     ChooseTopics,
     Clarify,
     Fallback,
@@ -65,6 +66,8 @@ class Policy:
     form_slots: frozenset[str] = frozenset()
     form_stay: frozenset[str] = frozenset()
     memory: Memory = field(default_factory=Memory)
+    rated: frozenset[str] = frozenset()
+    cues: dict[str, tuple[Cue, ...]] = field(default_factory=dict)
 
 
 def screen(text: str, policy: Policy) -> Say | None:
@@ -101,14 +104,14 @@ def asks_to_forget(turn: Turn, text: str) -> bool:
     return turn.kind == "command" and _name(text) in FORGET_COMMANDS
 
 
-def _command(state: ChatState, text: str) -> Move:
+def _command(state: ChatState, turn: Turn, text: str) -> Move:
     command, argument = _name(text), text.partition(" ")[2]
     if command in LANGUAGE_COMMANDS:
         wanted = argument.strip().lower()[:2]
-        other = "en" if state.language == "nl" else "nl"
-        state.language = wanted if wanted in LANGUAGES else other  # type: ignore[assignment]
-        state.language_locked = True
-        return Say("utter_language_switched")
+        return ChooseLanguage(wanted if wanted in LANGUAGES else None)
+    hint = (turn.language_hint or "").lower()[:2]
+    if command == "/start" and hint in LANGUAGES and not state.language_locked:
+        state.language = hint  # Telegram's or the page's language
     if command in SUBSCRIBE_COMMANDS:
         return SUBSCRIBE_COMMANDS[command]
     if command in FORGET_COMMANDS:
@@ -136,10 +139,10 @@ def _button(state: ChatState, data: str, policy: Policy) -> Move:
 
 
 def _understood(state: ChatState, text: str, parse: Parse, policy: Policy) -> Move:
-    if parse.language and not state.language_locked:
-        state.language = parse.language
     runner_up, runner_up_confidence = parse.ranking[1] if len(parse.ranking) > 1 else ("", 0.0)
     confident = parse.confidence >= policy.threshold
+    if parse.language and confident and not state.language_locked:
+        state.language = parse.language  # a guess at gibberish does not switch the chat
     clear = parse.confidence - runner_up_confidence >= policy.margin
     follow_up = memory.follow_up(state, text, parse, confident and clear, policy.memory)
     if follow_up and follow_up.response:
@@ -193,13 +196,16 @@ def decide(state: ChatState, turn: Turn, text: str, parse: Parse | None, policy:
         return Say("utter_non_text")
     if turn.kind == "command":
         state.mode = None
-        return _command(state, text)
+        return _command(state, turn, text)
     refused = screen(text, policy)
     if refused:
         return refused
     memory.observe(state, text, policy.memory)
+    cancel = text.strip(" .!").lower() in CANCEL_WORDS
+    if cancel and not state.form and state.mode is None:
+        return Say("utter_nothing_to_stop")
     if state.form and state.mode is None:
-        if text.strip(" .!").lower() in CANCEL_WORDS:
+        if cancel:
             memory.forget(state)
             return CancelForm()
         if not _leaves_form(text, parse, policy):

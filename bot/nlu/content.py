@@ -47,6 +47,14 @@ class Topic:
 
 
 @dataclass(frozen=True)
+class Cue:
+    """An answer variant of an intent (`utter_<intent>_<variant>`) and the phrases that pick it."""
+
+    variant: str
+    pattern: re.Pattern[str]
+
+
+@dataclass(frozen=True)
 class Form:
     """A guided form from `forms.yml`: the slots it asks for in order, and its submit action."""
 
@@ -68,6 +76,7 @@ class Content:
     forms: dict[str, Form] = field(default_factory=dict)
     contract: dict[str, frozenset[Flag]] = field(default_factory=dict)
     placeholders: dict[str, str] = field(default_factory=dict)
+    cues: dict[str, tuple[Cue, ...]] = field(default_factory=dict)
 
     @property
     def intents(self) -> tuple[str, ...]:
@@ -175,6 +184,25 @@ def read_forms(path: Path) -> dict[str, Form]:
     }
 
 
+def _phrase(phrase: str) -> str:
+    """Return the pattern of a cue phrase: words match word starts, `*` up to three words."""
+    words = [r"(?:\W+\w+){0,3}" if word == "*" else rf"\W+{re.escape(word)}\w*"
+             for word in phrase.lower().split()]
+    return r"(?<!\w)" + "".join(words).removeprefix(r"\W+")
+
+
+def read_cues(path: Path) -> dict[str, tuple[Cue, ...]]:
+    """Read `cues.yml`: per intent, its answer variants and the phrases that choose them."""
+    if not path.exists():
+        return {}
+    return {
+        str(intent): tuple(
+            Cue(str(variant), re.compile("|".join(_phrase(str(p)) for p in phrases)))
+            for variant, phrases in variants.items())
+        for intent, variants in (_read(path).get("cues") or {}).items()
+    }
+
+
 def read_contract(path: Path) -> tuple[dict[str, frozenset[Flag]], dict[str, str]]:
     """Read `contract.yml`: {intent: its flags}, and {placeholder code fills: an example value}."""
     if not path.exists():
@@ -192,7 +220,7 @@ def read_contract(path: Path) -> tuple[dict[str, frozenset[Flag]], dict[str, str
 
 
 def load(intents_dir: Path) -> Content:
-    """Load an intents folder: `contract.yml`, `nlu/`, `responses/`, rules, topics and forms."""
+    """Load an intents folder: `contract.yml`, `nlu/`, `responses/`, rules, topics, forms, cues."""
     nlu_files = sorted((intents_dir / "nlu").glob("*.yml"))
     response_files = sorted((intents_dir / "responses").glob("*.yml"))
     rules = intents_dir / "rules.yml"
@@ -214,4 +242,5 @@ def load(intents_dir: Path) -> Content:
         forms=read_forms(intents_dir / "forms.yml"),
         contract=contract,
         placeholders=placeholders,
+        cues=read_cues(intents_dir / "cues.yml"),
     )

@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 
 MODEL_VERSION = "4"
 LANGUAGE_CONFIDENCE = 0.8
+# A real word for the language detector: three letters or more with a vowel ("xxxxxxxxxx" is none).
+WORD = re.compile(r"[^\W\d_]{3,}")
+VOWELS = frozenset("aeiouyáéíóúàèëïöüij")
 DIGITS = re.compile(r"\d+")
 Arrays = Mapping[str, npt.NDArray[np.float64]]
 
@@ -173,13 +176,19 @@ class NLU:
 
     def language(self, text: str) -> Language | None:
         """Return nl or en when the text clearly is that language, else None."""
-        if not any(ch.isalpha() for ch in text):
+        if not _has_words(text):
             return None
         probabilities = self.languages.predict_proba(text)
         best = int(np.argmax(probabilities))
         if probabilities[best] < LANGUAGE_CONFIDENCE:
             return None
         return cast(Language, self.languages.classes[best])
+
+
+def _has_words(text: str) -> bool:
+    """Tell whether a text holds a real word: three letters or more, not one letter repeated."""
+    return any(len(set(word)) > 1 and not VOWELS.isdisjoint(word)
+               for word in WORD.findall(text.lower()))
 
 
 def cached(cache_dir: Path, digest: str) -> Path:

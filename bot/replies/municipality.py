@@ -86,6 +86,8 @@ class Facts(BaseModel):
         Field(description="a table of weekdays with their hours, such as monday: '08:30-17:00'"),
     ]
     holidays: Annotated[list[date], Field(description="a list of dates written YYYY-MM-DD")] = []
+    payment_iban: Annotated[str, Field(description="an IBAN, such as NL57 BNGH 0285 1234 56")]
+    payment_account_name: Text
     notice_date: Day
     payment_due_date: Day
     next_notice_date: Day

@@ -248,3 +248,23 @@ async def test_household_total_through_telegram(served_bot: Any, bot_api: BotAPI
         CITIZEN, "we are three people, our house is worth 410,000 and we have one dog, what do "
         "we pay?", language="en")
     assert "Together: €1,089.56 a year." in reply["text"]
+
+
+async def test_language_comes_from_the_app_and_taal_offers_two_buttons(
+    served_bot: Any, bot_api: BotAPI, renderer: Renderer
+) -> None:
+    await polling_bot(served_bot, bot_api)
+    [start] = await bot_api.exchange(CITIZEN, "/start", language="en")
+    assert start["text"] == renderer.render("utter_start", "en").text
+    [offer] = await bot_api.exchange(CITIZEN, "/taal", language="en")
+    buttons = {b["text"]: b["callback_data"]
+               for row in offer["reply_markup"]["inline_keyboard"] for b in row}
+    assert list(buttons) == ["Nederlands", "English"]
+    before = len(bot_api.sent[CITIZEN])
+    await bot_api.press(CITIZEN, offer, buttons["Nederlands"])
+    [switched] = await bot_api.replies(CITIZEN, after=before)
+    assert switched["text"] == renderer.render("utter_language_switched", "nl").text
+    warning, answer = await bot_api.exchange(
+        CITIZEN, "mijn bsn is 111222333, hoe lang heb ik voor bezwaar?", count=2)
+    assert warning["text"] == renderer.render("utter_guard_warning", "nl").text
+    assert "6 weken" in answer["text"]

@@ -224,3 +224,18 @@ async def test_vergeet_revokes_the_chat_token(client: httpx.AsyncClient) -> None
         assert (await client.get(path, headers=headers)).status_code == 401
     sent = await client.post("/chat/api/send", json={"text": "hoi"}, headers=headers)
     assert sent.status_code == 401, "the page starts a new chat"
+
+
+async def test_the_page_s_language_the_guard_and_the_language_buttons(
+        client: httpx.AsyncClient) -> None:
+    citizen = Citizen(client)
+    [start] = await citizen.start("en")
+    assert start["text"].startswith("Hi! I'm Balie")  # type: ignore[union-attr]
+    warning, answer = await citizen.say("my bsn is 111222333, how do I object?")
+    assert str(warning["text"]).startswith("Please don't send personal details")
+    assert "6 weeks" in str(answer["text"])
+    [offer] = await citizen.say("/taal")
+    buttons = {b["title"]: b["data"] for b in offer["buttons"]}  # type: ignore[attr-defined]
+    assert list(buttons) == ["Nederlands", "English"]
+    [switched] = await citizen.say(button=buttons["Nederlands"])
+    assert switched["text"] == "Vanaf nu praat ik Nederlands met je."

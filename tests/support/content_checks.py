@@ -66,6 +66,15 @@ def check_response(loaded: Content, name: str, town: Municipality) -> None:
         assert len(text) <= 1000, f"answers are short: {name}"
 
 
+def check_cues(loaded: Content) -> None:
+    """Each answer variant in `cues.yml` belongs to a contract intent and has its response."""
+    for intent, cues in loaded.cues.items():
+        assert intent in loaded.contract, f"cues.yml: {intent} is not in contract.yml"
+        for cue in cues:
+            name = f"utter_{intent}_{cue.variant}"
+            assert set(loaded.responses.get(name, {})) == set(LANGUAGES), f"cues.yml: {name}"
+
+
 def check_rules(loaded: Content, actions: set[str]) -> None:
     """Rules name registered actions, forms or Balie's own moves."""
     unknown = set(loaded.actions.values()) - set(BOT_MOVES) - set(loaded.forms) - actions
