@@ -113,16 +113,16 @@ async def test_two_people_are_not_counted_as_two_dogs(
     assert one in await said(balie, "1")
 
 
-@pytest.mark.parametrize(("question", "refused"), [
-    ("reken mijn ozb uit", "Dat lijkt geen WOZ-waarde"),
-    ("calculate my property tax", "That doesn't look like a WOZ value"),
+@pytest.mark.parametrize(("question", "warned", "asked"), [
+    ("reken mijn ozb uit", "stuur geen persoonlijke gegevens", "Wat is de WOZ-waarde?"),
+    ("calculate my property tax", "don't send personal details", "What is the WOZ value?"),
 ])
 async def test_a_bsn_asked_as_a_woz_value_is_no_woz_value(
-    balie: Balie, question: str, refused: str
+    balie: Balie, question: str, warned: str, asked: str
 ) -> None:
     await said(balie, question)
     again = await said(balie, "111222333")
-    assert refused in again and "111" not in again
+    assert warned in again and asked in again and "111" not in again
 
 
 @pytest.mark.parametrize(("messages", "holds", "lacks"), [
