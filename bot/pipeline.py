@@ -89,14 +89,15 @@ class Balie:
                 logged = buttons.pressed(state, text) if turn.kind == "button" else text
                 ticket = await self.reception.desk.ticket(chat)
                 move: Move
-                if ticket and turn.kind != "button":
+                if ticket and turn.kind != "button" and await self.reception.holds(
+                        ticket, turn, text):
                     parse, move = None, Relay(ticket.mode == "queued")
                 else:
                     parse = self._understand(turn, text)
                     move = policy.decide(state, turn, text, parse, self.policy)
                 replies = await self.router.perform(move, Context(turn, state, text, parse))
                 if move.offer_handoff:
-                    replies += self.reception.offer(state)
+                    replies = self.reception.with_offer(replies, state)
                 replies = buttons.bind(replies, state)
                 await self.store.save(chat, state)
         except Exception as error:

@@ -94,7 +94,9 @@ class Listening:
         notes = await self.newsroom.for_answer(intent, state.language, self.renderer.town.now())
         last = replies[-1]
         text = "\n\n".join([last.text, *(f"📢 {note}" for note in notes)])
-        thumbs = FEEDBACK if intent in self.rated else ()
+        # A question (a form's, or one the answer ends with) is answered, not rated.
+        asks = bool(state.form) or last.text.rstrip().endswith("?")
+        thumbs = FEEDBACK if intent in self.rated and not asks else ()
         replies = [*replies[:-1], replace(last, text=text, buttons=last.buttons + thumbs)]
         poll = await self.polls.after(intent)
         if poll and not await self.polls.voted(poll.id, chat_id):

@@ -397,6 +397,10 @@ class BotAPI:
         self.topics[int(params["message_thread_id"])]["closed"] = True
         return True
 
+    async def _api_editforumtopic(self, params: dict[str, Any]) -> Any:
+        self.topics[int(params["message_thread_id"])]["name"] = params["name"]
+        return True
+
     async def _api_reopenforumtopic(self, params: dict[str, Any]) -> Any:
         self.topics[int(params["message_thread_id"])]["closed"] = False
         return True
