@@ -46,7 +46,7 @@ def write(name: str, value: Any, language: Language) -> str:
         return formats.money(value, language)
     if name.endswith("_pct"):
         return formats.percent(value, language)
-    if name == "minutes":
+    if name == "minutes" and isinstance(value, int | float):
         return formats.minutes(value, language)
     return str(value)
 

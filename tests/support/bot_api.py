@@ -88,6 +88,8 @@ class BotAPI:
         self.members: dict[int, str] = {}
         self.topics: dict[int, dict[str, Any]] = {}
         self.callback_answers: list[dict[str, Any]] = []
+        # Refuse answerCallbackQuery as Telegram does for a query answered too late.
+        self.late_queries = False
         # Telegram's limits, off unless a test sets them: messages per second over all chats,
         # seconds between two messages to one chat, and chats that blocked the bot.
         self.rate_limit: int | None = None
@@ -376,6 +378,9 @@ class BotAPI:
         raise BadRequest("Bad Request: message to edit not found")
 
     async def _api_answercallbackquery(self, params: dict[str, Any]) -> Any:
+        if self.late_queries:
+            raise BadRequest("Bad Request: query is too old and response timeout expired or "
+                             "query ID is invalid")
         async with self._changed:
             self.callback_answers.append(params)
             self._changed.notify_all()
