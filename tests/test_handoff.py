@@ -192,6 +192,21 @@ async def test_report_compares_waiting_with_the_policy_target(desk: HandoffDesk)
     assert "Staff taking a live chat: median 0.0 minutes over 1, 100% within the target of " \
            "10 minutes" in text
     assert "Staff taking a message left out of hours: no data" in text
+    cases = SqlCases(desk.history.engine)
+    left = await cases.task("tg:2", "nl", None, "graag uitleg", kind="message")
+    await cases.finish_task(left, "Anna")
+    text = await response_times(desk.history, {"target_wait_minutes": 10,
+                                               "target_message_days": 2}, 30)
+    assert "Staff taking a message left out of hours: median 0.0 days over 1, 100% within " \
+           "the target of 2 days" in text
+
+
+async def test_an_event_written_with_a_field_since_dropped_still_reads(desk: HandoffDesk) -> None:
+    await desk.client.xadd(stream.STREAM, {"type": "queued", "chat": "tg:9", "at": 1,
+                                           "case": "3", "kind": '"message"', "language": '"nl"',
+                                           "position": "1", "note": '"[phone]"'})
+    [queued] = await events(desk)
+    assert isinstance(queued, Queued) and queued.case == 3
 
 
 async def test_the_event_stream_is_trimmed_by_age(desk: HandoffDesk) -> None:

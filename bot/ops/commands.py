@@ -271,10 +271,13 @@ async def response_times(history: History, facts: dict[str, Any], days: int) -> 
         answers = (await session.scalars(select(Message.latency_ms).where(
             Message.direction == "out", Message.created_at >= since,
             Message.latency_ms.is_not(None)))).all()
-        handoffs = (await session.execute(select(Handoff.kind, Handoff.waited_seconds).where(
-            Handoff.queued_at >= since, Handoff.waited_seconds.is_not(None)))).all()
-    live = [seconds / 60 for kind, seconds in handoffs if kind == "live" and seconds is not None]
-    left = [seconds / 86400 for kind, seconds in handoffs if kind != "live" and seconds]
+        handoffs = (await session.execute(select(
+            Handoff.kind, Handoff.waited_seconds, Handoff.handled_seconds,
+        ).where(Handoff.queued_at >= since))).all()
+    # A live chat waits until a staff member claims it; a message left waits until handled.
+    live = [waited / 60 for kind, waited, _ in handoffs if kind == "live" and waited is not None]
+    left = [handled / 86400 for kind, _, handled in handoffs
+            if kind in ("message", "callback") and handled]
     target_minutes, target_days = facts["target_wait_minutes"], facts["target_message_days"]
 
     def line(name: str, values: list[float], unit: str, target: float | None) -> str:
