@@ -144,3 +144,10 @@ async def test_thumbs_never_go_under_a_question(desk: Services) -> None:
     asked = Reply("De tarieven staan hierboven. Zal ik het voor je uitrekenen?")
     [reply] = await balie.listening.after_answer("dog_tax", state, CHAT, [asked])
     assert "👍" not in titles(reply), "an answer that ends in a question is not rated"
+
+
+async def test_asking_for_a_robot_offers_a_person(desk: Services) -> None:
+    replies = await say(desk.balie, "ben ik met een robot?")
+    assert replies[0].text.startswith("Ja, ik ben Balie")
+    assert replies[-1].text == "Wil je met een medewerker chatten?"
+    assert titles(replies[-1]) == ["Ja, graag", "Nee, dank je"]
