@@ -14,6 +14,7 @@ from bot.handoff.desk import HandoffDesk, Ticket
 from bot.history.accounts import User
 from bot.history.audit import record
 from bot.history.log import Handoff, History
+from bot.replies.municipality import Municipality
 
 router = APIRouter(prefix="/staff")
 Staff = Annotated[User, Depends(allow(*STAFF))]
@@ -85,8 +86,10 @@ async def finish_task(request: Request, task_id: int, user: Staff) -> Response:
 
 async def _messages(request: Request, chat_id: str, after: int) -> list[dict[str, Any]]:
     messages = await _history(request).conversation(chat_id)
+    town: Municipality = request.app.state.town
     return [{"id": m.id, "direction": m.direction, "kind": m.kind, "text": m.text,
-             "at": m.created_at.strftime("%H:%M")} for m in messages if m.id > after]
+             "at": town.local(m.created_at).strftime("%H:%M")}
+            for m in messages if m.id > after]
 
 
 async def _state(request: Request, chat_id: str, user: User) -> dict[str, Any]:

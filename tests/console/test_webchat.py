@@ -195,6 +195,11 @@ async def test_staff_see_a_callback_number_but_a_message_masked(
     page = (await client.get("/staff")).text
     assert "bel me op [phone] (☎ 0612345678)" in page
     assert "mail naar [email] of [phone]<" in page and "a@b.nl" not in page
+    assert "<td>Terugbellen</td>" in page and "<td>Bericht</td>" in page
+    [first, _] = await cases.tasks()
+    local = web.services.town.local(first.queued_at)
+    assert local.utcoffset(), "the demo municipality's clock is not UTC"
+    assert f"<td>{local:%d/%m %H:%M}</td>" in page, "times on the municipality's clock"
 
 
 async def test_a_console_stopped_while_it_starts_closes_its_port(settings: Settings) -> None:
