@@ -96,8 +96,7 @@ class Balie:
                     parse = self._understand(turn, text)
                     move = policy.decide(state, turn, text, parse, self.policy)
                 replies = await self.router.perform(move, Context(turn, state, text, parse))
-                if move.offer_handoff:
-                    replies = self.reception.with_offer(replies, state)
+                replies = self.reception.with_offer(replies, state, move.offer_handoff, ticket)
                 replies = buttons.bind(replies, state)
                 await self.store.save(chat, state)
         except Exception as error:

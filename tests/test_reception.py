@@ -106,6 +106,11 @@ async def test_while_queued_the_bot_answers_and_staff_see_the_question(desk: Ser
     assert "6 weken" in answer.text
     ticket = await desk.desk.ticket(CHAT)
     assert ticket and ticket.mode == "queued"
+    replies = await say(balie, "ik wil een medewerker spreken")
+    assert all("Wil je met een medewerker" not in r.text for r in replies), "already waiting"
+    [fallback] = await say(balie, "blorp fnargle quux")
+    assert fallback.buttons == (), "no second offer while queued"
+    assert [c.id for c in await desk.cases.tasks()] == []
     await desk.desk.claim(CHAT, "11", "Anna")
     assert await say(balie, "hallo, ben je er?") == [], "a claimed chat is the staff member's"
 

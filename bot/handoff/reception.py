@@ -71,17 +71,36 @@ class Reception:
         state.mode = Confirming()
         return self._say("utter_handoff_confirm", state)
 
-    def with_offer(self, replies: list[Reply], state: ChatState) -> list[Reply]:
-        """Add "talk to a person?" to replies, dropping their own buttons that offer a person."""
+    def with_offer(
+        self, replies: list[Reply], state: ChatState, wanted: bool, ticket: Ticket | None
+    ) -> list[Reply]:
+        """Offer a person at most once: "talk to a person?" when wanted, not while at the desk.
+
+        The replies' own buttons that offer a person go when Balie asks itself, or when the
+        chat is already queued or with staff.
+        """
+        if not (wanted or ticket):
+            return replies
         kept = [replace(r, buttons=tuple(b for b in r.buttons if b.data not in OFFERS))
                 for r in replies]
-        return kept + self.offer(state)
+        return kept + self.offer(state) if wanted and not ticket else kept
+
+    async def _waiting(self, context: Context) -> list[Reply] | None:
+        """Tell a citizen already in the queue their place, instead of a second one."""
+        if await self.desk.ticket(context.chat_id) is None:
+            return None
+        position = await self.desk.position(context.chat_id)
+        return self._say("utter_handoff_position", context.state, position=position,
+                         minutes=await self.desk.expected_minutes(position))
 
     async def _offer(self, move: HandoffOffer, context: Context) -> list[Reply]:
-        return self.offer(context.state)
+        return await self._waiting(context) or self.offer(context.state)
 
     async def _accept(self, move: HandoffAccept, context: Context) -> list[Reply]:
         state = context.state
+        waiting = await self._waiting(context)
+        if waiting:
+            return waiting
         if not self.town.is_open(self.town.now()):
             return self._say("utter_handoff_closed_hours", state,
                              next_opening=self._next_opening(state))
