@@ -96,7 +96,8 @@ class Balie:
                 ticket = await self.reception.desk.ticket(chat)
                 move: Move
                 said = text  # what is understood: the text without the personal data in it
-                if ticket and turn.kind != "button":
+                if ticket and turn.kind != "button" and await self.reception.holds(
+                        ticket, turn, text):
                     parse, move = None, Relay(ticket.mode == "queued")
                 else:
                     finding = self._guard(turn, state, text)
@@ -106,8 +107,7 @@ class Balie:
                         logged = finding.logged
                         move = guard.guarded(finding, move, parse, state, self.policy)
                 replies = await self.router.perform(move, Context(turn, state, said, parse))
-                if move.offer_handoff:
-                    replies += self.reception.offer(state)
+                replies = self.reception.with_offer(replies, state, move.offer_handoff, ticket)
                 replies = buttons.bind(replies, state)
                 await self.store.save(chat, state)
         except Exception as error:

@@ -84,7 +84,7 @@ class Services:
                 store=store, history=history, model=model, renderer=renderer,
                 policy=_policy(settings, loaded, town, staffed),
                 forms=Forms(loaded.forms, executor, renderer),
-                reception=Reception(desk, renderer, town),
+                reception=Reception(desk, cases, renderer, town),
                 listening=Listening(newsroom, polls, store.client, renderer, loaded.topics,
                                     loaded.rated),
                 flood_per_minute=settings.flood_per_minute,

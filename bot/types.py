@@ -271,6 +271,11 @@ class LeaveNote(HandoffMove):
 
 
 @dataclass(frozen=True)
+class Withdraw(HandoffMove):
+    """Take back the message or call-back request left for staff."""
+
+
+@dataclass(frozen=True)
 class Rate(HandoffMove):
     """Rate the handled chat from 1 to 5."""
 

@@ -1,5 +1,6 @@
 """Broadcasts to 2,000 emulated subscribers: Telegram's limits, blocked chats, crash and resume."""
 
+import argparse
 import asyncio
 import json
 import os
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as redis
+from pydantic import SecretStr
 from sqlalchemy import func, select
 from telegram import Bot
 
@@ -20,6 +22,7 @@ from bot.intake.budget import RateLimit
 from bot.listening.announcements import Newsroom, Subscription
 from bot.listening.broadcast import Broadcaster, Report
 from bot.nlu import content
+from bot.ops import commands
 from bot.ops.commands import _messages, _sender, office
 from bot.settings import PROJECT_DIR, Settings
 from tests.support.bot_api import TOKEN, BotAPI
@@ -167,3 +170,11 @@ async def test_a_killed_broadcast_resumes_without_duplicates(
     assert missing <= in_doubt <= 1
     assert report["sent"] + in_doubt == SUBSCRIBERS
     assert report["sent_now"] == SUBSCRIBERS - before - missing
+
+
+async def test_resuming_with_nothing_unfinished_says_so(
+    settings: Settings, capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = settings.model_copy(update={"telegram_token": SecretStr(TOKEN)})
+    assert await commands.run(settings, argparse.Namespace(command="broadcast", id=None)) == 0
+    assert capsys.readouterr().out.strip() == "Nothing to resume: every broadcast has been sent."

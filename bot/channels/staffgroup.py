@@ -12,7 +12,6 @@ import logging
 import socket
 from datetime import datetime
 from functools import partial
-from zoneinfo import ZoneInfo
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update, User
 from telegram.constants import ChatMemberStatus, ParseMode
@@ -35,13 +34,15 @@ from bot.handoff.events import (
     Reminder,
 )
 from bot.history.log import History
+from bot.replies import formats
+from bot.replies.render import Renderer
 from bot.state import keys
 
 log = logging.getLogger(__name__)
 
 GROUP = "telegram"
 MEMBERS = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER}
-KINDS = {"live": "Chat", "message": "Bericht", "callback": "Terugbellen"}
+KINDS = {"live": "Chat", "task": "Taak", "message": "Bericht", "callback": "Terugbellen"}
 
 
 def _keyboard(*buttons: tuple[str, str]) -> InlineKeyboardMarkup:
@@ -52,11 +53,12 @@ class StaffDesk:
     """Telegram handlers for the staff group, and the reader of the handoff event stream."""
 
     def __init__(
-        self, desk: HandoffDesk, history: History, cases: SqlCases, timezone: ZoneInfo,
+        self, desk: HandoffDesk, history: History, cases: SqlCases, renderer: Renderer,
         chat_id: int, staff_ids: frozenset[int], reminder_seconds: int,
     ) -> None:
         self.desk = desk
-        self.timezone = timezone
+        self.renderer = renderer
+        self.timezone = renderer.town.timezone
         self.history = history
         self.cases = cases
         self.chat_id = chat_id
@@ -164,12 +166,27 @@ class StaffDesk:
             except Exception:
                 log.exception("handoff reminders failed; trying again later")
 
+    def _label(self, intent: str | None) -> str:
+        """Name what a citizen asked about in Dutch words, for staff."""
+        name = f"utter_label_{intent}"
+        if intent and name in self.renderer.responses:
+            return self.renderer.render(name, "nl").text
+        return "algemene vraag"
+
+    def _title(self, kind: str, case: int, reason: str | None, language: str) -> str:
+        """Return a handoff's title: `Chat #12 · bezwaar maken · NL`."""
+        return f"{KINDS.get(kind, 'Chat')} #{case} · {self._label(reason)} · {language.upper()}"
+
     async def _post_tasks(self, bot: Bot) -> None:
-        """Post each new non-live task (a payment arrangement request) once to the group."""
-        for task in await self.cases.tasks():
+        """Post each new non-live task (a payment arrangement, a message left) once."""
+        tasks = await self.cases.tasks()
+        numbers = await self.desk.numbers(tasks)
+        for task in tasks:
             if not await self.desk.client.sadd(keys.TASKS_POSTED, task.id):
                 continue
-            text = f"📋 Taak ({task.reason}) van {task.chat_id}: {task.note}"
+            phone = f" (☎ {numbers[task.id]})" if task.id in numbers else ""
+            text = (f"📋 {self._title(task.kind, task.id, task.reason, task.language)}\n"
+                    f"{task.note}{phone}")
             try:
                 await bot.send_message(self.chat_id, html.escape(text, quote=False),
                                        parse_mode=ParseMode.HTML)
@@ -204,42 +221,38 @@ class StaffDesk:
                 with contextlib.suppress(TelegramError):
                     await bot.close_forum_topic(self.chat_id, topic)
             case Reminder(minutes=minutes):
-                waited = f"⏰ Wacht al {minutes} minuten op een medewerker."
+                waited = f"⏰ Wacht al {formats.minutes(minutes, 'nl')} op een medewerker."
                 await self._post(bot, chat, waited, _keyboard(("Claim", f"staff:claim:{chat}")))
 
     async def _open_topic(self, bot: Bot, event: Queued) -> None:
         chat = event.chat_id
         topic = await self.desk.topic_of(chat)
-        name = f"{KINDS.get(event.kind, 'Chat')} · {chat} · {event.language.upper()}"
+        name = self._title(event.kind, event.case, event.reason or None, event.language)[:128]
         if topic is None:
-            created = await bot.create_forum_topic(self.chat_id, name[:128])
+            created = await bot.create_forum_topic(self.chat_id, name)
             topic = created.message_thread_id
             await self.desk.remember_topic(chat, topic)
         else:
             with contextlib.suppress(TelegramError):
                 await bot.reopen_forum_topic(self.chat_id, topic)
+                await bot.edit_forum_topic(self.chat_id, topic, name=name)
         await self._post(bot, chat, await self._summary(event),
                          _keyboard(("Claim", f"staff:claim:{chat}")))
 
     async def _summary(self, event: Queued) -> str:
         history = await self.history.conversation(event.chat_id)
         asked = [m.intent for m in history if m.intent and m.direction == "in"]
-        intents = list(dict.fromkeys(asked))
+        topics = list(dict.fromkeys(self._label(intent) for intent in asked))
         # When the chat was queued, on the municipality's clock (not the server's).
         since = datetime.fromtimestamp(event.at, self.timezone).strftime("%H:%M")
         lines = [
             f"{KINDS.get(event.kind, 'Chat')} · taal {event.language.upper()} · "
             f"plek {event.position} · sinds {since}",
-            f"Onderwerpen: {', '.join(intents[-5:]) or '-'}",
+            f"Onderwerpen: {', '.join(topics[-5:]) or '-'}",
             "Laatste berichten:",
             *(f"{'Burger' if m.direction == 'in' else 'Balie'}: {m.text[:200]}"
               for m in history[-6:]),
         ]
-        # The ticket's note shows a call-back's phone number; the event's is masked.
-        ticket = await self.desk.ticket(event.chat_id)
-        note = ticket.note if ticket else event.note
-        if note:
-            lines.append(f"{KINDS.get(event.kind, 'Bericht')}: {note}")
         return "\n".join(lines)
 
     async def _post(

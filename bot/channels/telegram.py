@@ -1,6 +1,7 @@
 """Telegram: updates become Turns, Replies become Bot API messages, each sent once."""
 
 import asyncio
+import contextlib
 import html
 import logging
 import socket
@@ -8,8 +9,9 @@ from functools import partial
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, ParseMode
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -28,17 +30,23 @@ from bot.history.log import History
 from bot.history.retention import purge
 from bot.intake import outbox
 from bot.pipeline import Balie
-from bot.replies.render import TELEGRAM_LIMIT, split
+from bot.replies.render import TELEGRAM_LIMIT, Renderer, split
 from bot.settings import Settings
-from bot.types import Reply, Turn, TurnKind
+from bot.state import keys
+from bot.types import LANGUAGES, Reply, Turn, TurnKind
 
 log = logging.getLogger(__name__)
 
 COMMANDS = ["start", "help", "hulp", "taal", "language", "abonneer", "subscribe", "afmelden",
-            "unsubscribe", "privacy", "beleid", "policy", "vergeet", "forget"]
+            "unsubscribe", "intrekken", "withdraw", "privacy", "beleid", "policy", "vergeet",
+            "forget"]
 PRIVATE = filters.ChatType.PRIVATE
 PURGE_INTERVAL = 24 * 3600
 CITIZENS = "citizens-telegram"
+# What a message that is not text holds, named as staff see it ("[sticker]").
+ATTACHMENTS = ("sticker", "photo", "animation", "video", "video_note", "voice", "audio",
+               "document", "location", "venue", "contact", "poll", "dice")
+MARKUP_SECONDS = 7 * 86400
 
 
 def chunks(text: str) -> list[str]:
@@ -68,9 +76,18 @@ def turn_from(update: Update, kind: TurnKind, text: str) -> Turn:
     )
 
 
-async def deliver(bot: Bot, chat_id: str, replies: list[Reply]) -> None:
-    """Send replies to a citizen's chat (`tg:<id>`); buttons go under the last part of a reply."""
+async def deliver(
+    bot: Bot, client: "redis.Redis", chat_id: str, replies: list[Reply], answering: bool = False
+) -> None:
+    """Send replies to a citizen's chat (`tg:<id>`); buttons go under the last part of a reply.
+
+    Once new buttons are bound, or the citizen's turn is answered, the buttons shown earlier no
+    longer work: they are taken off their messages (poll buttons stay, they keep working).
+    """
     telegram_id = int(chat_id.removeprefix("tg:"))
+    bound = any(not b.data.startswith("poll:") for reply in replies for b in reply.buttons)
+    if replies and (answering or bound):
+        await _take_off_buttons(bot, client, chat_id)
     for reply in replies:
         parts = chunks(reply.text)
         for number, part in enumerate(parts, start=1):
@@ -79,16 +96,62 @@ async def deliver(bot: Bot, chat_id: str, replies: list[Reply]) -> None:
                 markup = InlineKeyboardMarkup(
                     [[InlineKeyboardButton(b.title, callback_data=b.data)] for b in reply.buttons]
                 )
-            await outbox.send(partial(
+            sent = await outbox.send(partial(
                 bot.send_message, telegram_id, part, parse_mode=ParseMode.HTML,
                 reply_markup=markup,
             ))
+            if markup and isinstance(sent, Message) and not reply.buttons[0].data.startswith(
+                    "poll:"):
+                async with client.pipeline(transaction=True) as pipe:
+                    pipe.rpush(keys.markup(chat_id), sent.message_id)
+                    pipe.expire(keys.markup(chat_id), MARKUP_SECONDS)
+                    await pipe.execute()
 
 
-async def send(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply]) -> None:
-    """Send replies to the chat of an update."""
+async def _take_off_buttons(bot: Bot, client: "redis.Redis", chat_id: str) -> None:
+    """Remove the buttons of the chat's earlier messages; one already gone is no matter."""
+    async with client.pipeline(transaction=True) as pipe:
+        pipe.lrange(keys.markup(chat_id), 0, -1)
+        pipe.delete(keys.markup(chat_id))
+        shown, _ = await pipe.execute()
+    for message_id in shown:
+        try:
+            await bot.edit_message_reply_markup(int(chat_id.removeprefix("tg:")),
+                                                int(message_id), reply_markup=None)
+        except TelegramError as error:
+            log.info("old buttons not removed", extra={"chat": chat_id, "error": str(error)})
+
+
+async def register_commands(bot: Bot, renderer: Renderer) -> None:
+    """Show the commands in Telegram's menu, in Dutch and in English (`language_code`)."""
+    for language in LANGUAGES:
+        menu = renderer.render("utter_command_menu", language).text
+        commands = [BotCommand(*line.lstrip("/").split(" - ", 1)) for line in menu.splitlines()
+                    if line.strip()]
+        try:
+            await bot.set_my_commands(commands, language_code=language)
+        except TelegramError:
+            log.exception("the command menu was not registered", extra={"language": language})
+
+
+def _content(message: Message | None) -> tuple[TurnKind, str]:
+    """Return the kind and text of a message: its text or a photo's caption, else `[sticker]`."""
+    if message is None:
+        return "non_text", "[?]"
+    text = message.text if message.text is not None else message.caption
+    if text is not None:
+        return "text", text
+    return "non_text", f"[{next((a for a in ATTACHMENTS if getattr(message, a)), '?')}]"
+
+
+async def send(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, client: "redis.Redis",
+    replies: list[Reply],
+) -> None:
+    """Send the replies to a citizen's turn to the chat of its update."""
     if update.effective_chat is not None:
-        await deliver(context.bot, f"tg:{update.effective_chat.id}", replies)
+        await deliver(context.bot, client, f"tg:{update.effective_chat.id}", replies,
+                      answering=True)
 
 
 def build(settings: Settings, balie: Balie, staff: StaffDesk | None) -> Application:  # type: ignore[type-arg]
@@ -96,29 +159,40 @@ def build(settings: Settings, balie: Balie, staff: StaffDesk | None) -> Applicat
     if settings.telegram_token is None:
         raise ValueError("TELEGRAM_TOKEN is not set")
 
+    client = balie.store.client
+
     async def message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Answer a text, or explain that only text can be read."""
-        incoming = update.effective_message
-        text = incoming.text if incoming else None
-        kind: TurnKind = "text" if text is not None else "non_text"
-        await send(update, context, await balie.handle(turn_from(update, kind, text or "")))
+        """Answer a text (or a photo's caption), or explain that only text can be read."""
+        kind, text = _content(update.effective_message)
+        await send(update, context, client, await balie.handle(turn_from(update, kind, text)))
 
     async def command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Answer a command such as /start, /help, /taal or /vergeet."""
         incoming = update.effective_message
         text = incoming.text if incoming and incoming.text else "/help"
-        await send(update, context, await balie.handle(turn_from(update, "command", text)))
+        await send(update, context, client,
+                   await balie.handle(turn_from(update, "command", text)))
 
     async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Answer a button press; the pipeline refuses buttons it did not offer."""
+        """Answer a button press; the pipeline refuses buttons it did not offer.
+
+        The query is answered after the press is handled: answering fails for a query that
+        waited too long (a backlog, a restart), and the press must not be lost with it.
+        """
         query = update.callback_query
         if query is None or (query.message and query.message.chat.type != ChatType.PRIVATE):
             return
-        await query.answer()
         replies = await balie.handle(turn_from(update, "button", query.data or ""))
+        try:
+            await query.answer()
+        except TelegramError as error:
+            log.warning("callback query not answered", extra={"error": str(error)})
         if query.message is not None:
-            await query.edit_message_reply_markup(None)
-        await send(update, context, replies)
+            await client.lrem(keys.markup(f"tg:{query.message.chat.id}"), 0,
+                              str(query.message.message_id))
+            with contextlib.suppress(TelegramError):
+                await query.edit_message_reply_markup(None)
+        await send(update, context, client, replies)
 
     application = (
         ApplicationBuilder()
@@ -156,7 +230,7 @@ async def _tell(balie: Balie, bot: Bot, event: Event) -> None:
     if told and told.chat_id.startswith("tg:"):
         replies = await balie.notify(told.chat_id, "telegram", told.response, told.values,
                                      case=told.case)
-        await deliver(bot, told.chat_id, replies)
+        await deliver(bot, balie.store.client, told.chat_id, replies)
 
 
 async def purge_daily(history: History, days: int) -> None:

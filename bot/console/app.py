@@ -94,6 +94,8 @@ def _attach(app: FastAPI, services: Services, secret: str) -> None:
     app.state.reports = Reports(services.history, settings.nlu_threshold)
     app.state.webchat = WebChat(services.balie, services.store, services.history, secret)
     app.state.templates.env.globals["town"] = services.town.name
+    app.state.town = services.town
+    app.state.templates.env.filters["local"] = services.town.local  # times on the town's clock
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:

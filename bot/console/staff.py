@@ -14,6 +14,7 @@ from bot.handoff.desk import HandoffDesk, Ticket
 from bot.history.accounts import User
 from bot.history.audit import record
 from bot.history.log import Handoff, History
+from bot.replies.municipality import Municipality
 
 router = APIRouter(prefix="/staff")
 Staff = Annotated[User, Depends(allow(*STAFF))]
@@ -57,8 +58,10 @@ def _cases(request: Request) -> SqlCases:
 @router.get("")
 async def queue_page(request: Request, user: Staff) -> Response:
     """Show the queue (it updates itself every few seconds) and the open tasks."""
+    tasks = await _cases(request).tasks()
     return render(request, "staff_queue.html", {
-        "user": user, **await queue(request, user), "tasks": await _cases(request).tasks()})
+        "user": user, **await queue(request, user), "tasks": tasks,
+        "numbers": await _desk(request).numbers(tasks)})
 
 
 @router.get("/queue.json")
@@ -73,23 +76,27 @@ async def queue(request: Request, user: Staff) -> dict[str, Any]:
 @router.post("/tasks/{task_id}/done")
 async def finish_task(request: Request, task_id: int, user: Staff) -> Response:
     """Mark a non-live task (such as a payment arrangement request) as handled."""
-    if not await _cases(request).finish_task(task_id, user.name):
+    chat = await _cases(request).finish_task(task_id, user.name)
+    if chat is None:
         raise HTTPException(404, "No open task with that number.")
+    await _desk(request).drop_numbers(chat, [task_id])
     await record(_history(request), user.name, "task_done", str(task_id))
     return RedirectResponse("/staff", status_code=303)
 
 
 async def _messages(request: Request, chat_id: str, after: int) -> list[dict[str, Any]]:
     messages = await _history(request).conversation(chat_id)
+    town: Municipality = request.app.state.town
     return [{"id": m.id, "direction": m.direction, "kind": m.kind, "text": m.text,
-             "at": m.created_at.strftime("%H:%M")} for m in messages if m.id > after]
+             "at": town.local(m.created_at).strftime("%H:%M")}
+            for m in messages if m.id > after]
 
 
 async def _state(request: Request, chat_id: str, user: User) -> dict[str, Any]:
     ticket = await _desk(request).ticket(chat_id)
     return {"mode": ticket.mode if ticket else "bot",
             "owner": ticket.agent_name if ticket else "",
-            "kind": ticket.kind if ticket else "", "note": ticket.note if ticket else "",
+            "kind": ticket.kind if ticket else "",
             "mine": bool(ticket and ticket.agent == agent(user))}
 
 

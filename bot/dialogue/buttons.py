@@ -32,13 +32,14 @@ from bot.types import (
     StartForm,
     Subscribe,
     Unsubscribe,
+    Withdraw,
 )
 
 STALE = Say("utter_button_expired")
 HANDOFF_BUTTONS: dict[str, Move] = {
     "offer": HandoffOffer(), "accept": HandoffAccept(), "decline": HandoffDecline(),
     "cancel": HandoffCancel(), "message": AskNote("message"), "callback": AskNote("callback"),
-    "skip": SkipComment(),
+    "skip": SkipComment(), "withdraw": Withdraw(),
 }
 
 

@@ -28,6 +28,7 @@ from bot.types import (
     StartForm,
     Turn,
     Unsubscribe,
+    Withdraw,
 )
 
 COMMANDS = {"/start": "utter_start", "/help": "utter_help", "/hulp": "utter_help",
@@ -37,6 +38,7 @@ SUBSCRIBE_COMMANDS: dict[str, Move] = {
     "/abonneer": ChooseTopics(), "/subscribe": ChooseTopics(), "/afmelden": Unsubscribe(),
     "/unsubscribe": Unsubscribe(),
 }
+HANDOFF_COMMANDS: dict[str, Move] = {"/intrekken": Withdraw(), "/withdraw": Withdraw()}
 LANGUAGE_COMMANDS = {"/taal", "/language"}
 CANCEL_WORDS = {"stop", "annuleer", "annuleren", "cancel", "stoppen"}
 FALLBACKS_BEFORE_OFFER = 2
@@ -116,6 +118,8 @@ def _command(state: ChatState, turn: Turn, text: str) -> Move:
         return SUBSCRIBE_COMMANDS[command]
     if command in FORGET_COMMANDS:
         return Say("utter_forget_confirm")
+    if command in HANDOFF_COMMANDS:
+        return HANDOFF_COMMANDS[command]
     return Say(COMMANDS.get(command, "utter_help"))
 
 

@@ -28,6 +28,7 @@ REFERENCE = re.compile(r"\b(BZ|KW|BR)[\s-]?([2-9A-HJ-NP-Z]{6})\b")
 POSTCODE = re.compile(r"\b(\d{4})\s?([A-Z]{2})\b")
 HOUSE_NUMBER = re.compile(r"\b(\d{1,5})\s?([A-Z]?)\b")
 MAX_TRIES = 5
+TASK_KINDS = ("task", "message", "callback")
 TRY_WINDOW = timedelta(hours=1)
 
 
@@ -145,11 +146,16 @@ class SqlCases:
                 raise KeyError(reference)
             case.status, case.updated_at = status, _now()
 
-    async def task(self, chat_id: str, language: str, reason: str, note: str) -> int:
-        """Put a request in the staff queue as a non-live task; return its handoff id."""
+    async def task(self, chat_id: str, language: str, reason: str | None, note: str,
+                   kind: str = "task") -> int:
+        """Put a request for staff in the queue as a non-live task; return its handoff id.
+
+        A task is a payment arrangement request (`task`) or what a citizen left out of hours
+        (`message`, `callback`); staff handle it without taking over the chat.
+        """
         now = _now()
         async with self.sessions.begin() as session:
-            case = Handoff(chat_id=chat_id, kind="task", language=language, reason=reason,
+            case = Handoff(chat_id=chat_id, kind=kind, language=language, reason=reason,
                            note=note, queued_at=now, outcome="open")
             session.add(case)
             await session.flush()
@@ -159,21 +165,37 @@ class SqlCases:
     async def tasks(self) -> list[Handoff]:
         """Return the open non-live tasks, oldest first."""
         async with self.sessions() as session:
-            query = (select(Handoff).where(Handoff.kind == "task", Handoff.outcome == "open")
+            query = (select(Handoff).where(Handoff.kind.in_(TASK_KINDS),
+                                           Handoff.outcome == "open")
                      .order_by(Handoff.queued_at))
             return list((await session.scalars(query)).all())
 
-    async def finish_task(self, task_id: int, actor: str) -> bool:
-        """Mark an open task done; False when there is no such open task."""
+    async def finish_task(self, task_id: int, actor: str) -> str | None:
+        """Mark an open task done; return its chat, None when there is no such open task."""
+        return await self._end_task(task_id, actor, "done")
+
+    async def withdraw(self, chat_id: str, kinds: tuple[str, ...]) -> list[int]:
+        """The citizen takes back their open tasks of these kinds; return which they were."""
+        async with self.sessions() as session:
+            ids = list((await session.scalars(select(Handoff.id).where(
+                Handoff.chat_id == chat_id, Handoff.kind.in_(kinds),
+                Handoff.outcome == "open"))).all())
+        for task_id in ids:
+            await self._end_task(task_id, "citizen", "withdrawn")
+        return ids
+
+    async def _end_task(self, task_id: int, actor: str, outcome: str) -> str | None:
         now = _now()
         async with self.sessions.begin() as session:
             task = await session.get(Handoff, task_id)
-            if task is None or task.kind != "task" or task.outcome != "open":
-                return False
-            task.outcome, task.closed_at, task.agent_name = "done", now, actor
-            task.handled_seconds = round((now - _aware(task.queued_at)).total_seconds(), 3)
-            session.add(HandoffEvent(handoff_id=task.id, event="done", actor=actor, at=now))
-        return True
+            if task is None or task.kind not in TASK_KINDS or task.outcome != "open":
+                return None
+            task.outcome, task.closed_at = outcome, now
+            if outcome == "done":
+                task.agent_name = actor
+                task.handled_seconds = round((now - _aware(task.queued_at)).total_seconds(), 3)
+            session.add(HandoffEvent(handoff_id=task.id, event=outcome, actor=actor, at=now))
+            return task.chat_id
 
     async def wrong_tries(self, chat_id: str) -> tuple[int, datetime | None]:
         """Return the wrong tries of a chat in the window, and when the oldest of them expires."""

@@ -58,7 +58,6 @@ class Ticket:
     agent_name: str = ""
     queued_at: float = 0.0
     claimed_at: float = 0.0
-    note: str = ""
 
     @classmethod
     def from_hash(cls, chat_id: str, data: Mapping[Any, Any]) -> "Ticket | None":
@@ -70,7 +69,7 @@ class Ticket:
             chat_id=chat_id, mode=text["mode"], case=int(text["case"]), kind=text["kind"],
             language=text["language"], agent=text.get("agent", ""),
             agent_name=text.get("agent_name", ""), queued_at=float(text.get("queued_at", 0)),
-            claimed_at=float(text.get("claimed_at", 0)), note=text.get("note", ""),
+            claimed_at=float(text.get("claimed_at", 0)),
         )
 
 
@@ -143,36 +142,51 @@ class HandoffDesk:
 
     # -- transitions -------------------------------------------------------------------------
 
-    async def enqueue(
-        self, chat_id: str, kind: Kind, language: str, reason: str | None, note: str | None = None
-    ) -> int:
-        """Put a chat in the queue (a live chat, or a message left out of hours); its place."""
+    async def enqueue(self, chat_id: str, kind: Kind, language: str, reason: str | None) -> int:
+        """Put a chat in the queue for a live chat with staff; return its place."""
         now = _now()
-        masked = mask(note) if note else ""
         async with self.history.sessions.begin() as session:
             case = Handoff(chat_id=chat_id, kind=kind, language=language, reason=reason,
-                           note=masked or None, queued_at=now, outcome="open")
+                           queued_at=now, outcome="open")
             session.add(case)
             await session.flush()
             session.add(HandoffEvent(handoff_id=case.id, event="queued", actor="citizen", at=now))
-        # Staff see a call-back request's phone number (that is what it is for), only in the
-        # ticket, which goes when the handoff ends; the note itself is masked everywhere.
-        numbers = " ".join(phone_numbers(note)) if note and kind == "callback" else ""
-        shown = f"{masked} (☎ {numbers})" if numbers else masked
         stamp = now.timestamp()
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.delete(keys.handoff(chat_id))
             pipe.hset(keys.handoff(chat_id), mapping={
                 "mode": "queued", "case": case.id, "kind": kind, "language": language,
-                "queued_at": stamp, "note": shown,
+                "queued_at": stamp,
             })
             pipe.zadd(QUEUE, {chat_id: stamp})
             await pipe.execute()
         position = await self.position(chat_id)
         await self.client.hset(keys.handoff(chat_id), "told", position)
         await self.publish(events.Queued(chat_id, case.id, kind, language, position,
-                                         reason or "", masked))
+                                         reason or ""))
         return position
+
+    # Staff see a call-back request's phone numbers (that is what it is for), kept in Redis
+    # only while the task is open; the note itself is masked everywhere.
+    async def keep_numbers(self, chat_id: str, task: int, note: str) -> None:
+        """Keep the phone numbers of a call-back request for staff, until the task ends."""
+        numbers = " ".join(phone_numbers(note))
+        if numbers:
+            await self.client.hset(keys.callback_numbers(chat_id), str(task), numbers)
+
+    async def numbers(self, tasks: list[Handoff]) -> dict[int, str]:
+        """Return the phone numbers to call back, per open task."""
+        found = {}
+        for task in tasks:
+            numbers = await self.client.hget(keys.callback_numbers(task.chat_id), str(task.id))
+            if numbers:
+                found[task.id] = as_text(numbers)
+        return found
+
+    async def drop_numbers(self, chat_id: str, tasks: list[int]) -> None:
+        """Forget the phone numbers of tasks that ended."""
+        if tasks:
+            await self.client.hdel(keys.callback_numbers(chat_id), *map(str, tasks))
 
     async def claim(self, chat_id: str, agent: str, agent_name: str) -> Claim:
         """Give a waiting chat to one agent; of two at the same moment exactly one wins."""

@@ -8,7 +8,7 @@ every other field as JSON.
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar, Literal
 
 from bot.state import keys
@@ -30,7 +30,7 @@ class _Event:
 
 @dataclass(frozen=True)
 class Queued(_Event):
-    """The chat joined the queue: a live chat, or a message or call-back left out of hours."""
+    """The chat joined the queue for a live chat with staff."""
 
     type: ClassVar[str] = "queued"
     case: int
@@ -38,7 +38,6 @@ class Queued(_Event):
     language: str
     position: int
     reason: str = ""
-    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -144,5 +143,8 @@ def decode(entry: Mapping[Any, Any]) -> Event | None:
     kind = KINDS.get(text.get("type", ""))
     if kind is None:
         return None
-    values = {name: json.loads(value) for name, value in text.items() if name not in PLAIN}
+    # A field an earlier version wrote (Queued's `note`) is left out, not refused.
+    known = {field.name for field in fields(kind)}
+    values = {name: json.loads(value) for name, value in text.items()
+              if name not in PLAIN and name in known}
     return kind(text["chat"], at=float(text["at"]), **values)

@@ -12,6 +12,7 @@ from bot.dialogue.buttons import payload
 from bot.listening.announcements import Newsroom
 from bot.listening.polls import Poll, Polls
 from bot.nlu.content import Topic
+from bot.replies import formats
 from bot.replies.render import Renderer
 from bot.state import keys
 from bot.state.store import ChatState, PollCommenting
@@ -94,7 +95,9 @@ class Listening:
         notes = await self.newsroom.for_answer(intent, state.language, self.renderer.town.now())
         last = replies[-1]
         text = "\n\n".join([last.text, *(f"📢 {note}" for note in notes)])
-        thumbs = FEEDBACK if intent in self.rated else ()
+        # A question (a form's, or one the answer ends with) is answered, not rated.
+        asks = bool(state.form) or last.text.rstrip().endswith("?")
+        thumbs = FEEDBACK if intent in self.rated and not asks else ()
         replies = [*replies[:-1], replace(last, text=text, buttons=last.buttons + thumbs)]
         poll = await self.polls.after(intent)
         if poll and not await self.polls.voted(poll.id, chat_id):
@@ -104,27 +107,41 @@ class Listening:
                                      poll_buttons(poll, state.language, nonce)))
         return replies
 
-    async def _choose(self, move: ChooseTopics, context: Context) -> list[Reply]:
-        state = context.state
-        chosen = await self.newsroom.subscribed(context.chat_id)
-        topics = tuple(
+    def _picker(self, state: ChatState, chosen: set[str]) -> tuple[Button, ...]:
+        """One button per topic; ✅ marks those chosen, and pressing one of them stops it."""
+        return tuple(
             Button(("✅ " if name in chosen else "") + topic.names[state.language],
                    payload(Subscribe(name))) for name, topic in self.topics.items()
         )
+
+    async def _choose(self, move: ChooseTopics, context: Context) -> list[Reply]:
+        state = context.state
+        chosen = await self.newsroom.subscribed(context.chat_id)
         [reply] = self._say("utter_subscribe_updates", state)
-        return [replace(reply, buttons=topics + reply.buttons)]
+        return [replace(reply, buttons=self._picker(state, chosen) + reply.buttons)]
 
     async def _unsubscribe(self, move: Unsubscribe, context: Context) -> list[Reply]:
         await self.newsroom.unsubscribe(context.chat_id)
         return self._say("utter_unsubscribed", context.state)
 
     async def _subscribe(self, move: Subscribe, context: Context) -> list[Reply]:
+        """Subscribe to a topic, or stop it when it was chosen; name all topics chosen now."""
         state = context.state
         topic = self.topics.get(move.topic)
         if topic is None:
             return self._say("utter_button_expired", state)
-        await self.newsroom.subscribe(context.chat_id, topic.key, state.language)
-        return self._say("utter_subscribed", state, topic=topic.names[state.language])
+        chosen = await self.newsroom.subscribed(context.chat_id)
+        if topic.key in chosen:
+            await self.newsroom.unsubscribe(context.chat_id, topic.key)
+            chosen.discard(topic.key)
+        else:
+            await self.newsroom.subscribe(context.chat_id, topic.key, state.language)
+            chosen.add(topic.key)
+        names = [t.names[state.language] for name, t in self.topics.items() if name in chosen]
+        [reply] = (self._say("utter_subscribed", state,
+                             topic=formats.listing(names, state.language))
+                   if names else self._say("utter_unsubscribed", state))
+        return [replace(reply, buttons=self._picker(state, chosen))]
 
     async def _feedback(self, move: Feedback, context: Context) -> list[Reply]:
         state = context.state

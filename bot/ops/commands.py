@@ -182,6 +182,10 @@ async def _broadcast(desk: Office, only: int | None) -> int:
     if settings.telegram_token is None:
         print("TELEGRAM_TOKEN is not set", file=sys.stderr)
         return 1
+    chosen = [only] if only else await desk.broadcaster.unfinished()
+    if not chosen:
+        print("Nothing to resume: every broadcast has been sent.")
+        return 0
     bot = Bot(settings.telegram_token.get_secret_value(), base_url=settings.telegram_base_url,
               request=AiohttpRequest())
     # The budget the running workers share: a broadcast never crowds out their answers.
@@ -191,12 +195,14 @@ async def _broadcast(desk: Office, only: int | None) -> int:
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(store.close)
         await stack.enter_async_context(bot)
-        for broadcast_id in [only] if only else await desk.broadcaster.unfinished():
+        for broadcast_id in chosen:
             broadcast = await desk.broadcaster.get(broadcast_id)
             if broadcast is None:
-                continue
+                print(f"balie: there is no broadcast {broadcast_id}", file=sys.stderr)
+                return 1
             messages = await _messages(desk, broadcast.announcement_id, broadcast.poll_id)
-            total = sum((await desk.broadcaster.counts(broadcast_id)).values())
+            # This run sends to those still waiting, not to those reached before a crash.
+            total = (await desk.broadcaster.counts(broadcast_id)).get("pending", 0)
             report = await desk.broadcaster.run(
                 broadcast_id, _sender(bot, messages, store.client), budget,
                 settings.broadcast_per_second, progress=_bar(total))
@@ -271,10 +277,13 @@ async def response_times(history: History, facts: dict[str, Any], days: int) -> 
         answers = (await session.scalars(select(Message.latency_ms).where(
             Message.direction == "out", Message.created_at >= since,
             Message.latency_ms.is_not(None)))).all()
-        handoffs = (await session.execute(select(Handoff.kind, Handoff.waited_seconds).where(
-            Handoff.queued_at >= since, Handoff.waited_seconds.is_not(None)))).all()
-    live = [seconds / 60 for kind, seconds in handoffs if kind == "live" and seconds is not None]
-    left = [seconds / 86400 for kind, seconds in handoffs if kind != "live" and seconds]
+        handoffs = (await session.execute(select(
+            Handoff.kind, Handoff.waited_seconds, Handoff.handled_seconds,
+        ).where(Handoff.queued_at >= since))).all()
+    # A live chat waits until a staff member claims it; a message left waits until handled.
+    live = [waited / 60 for kind, waited, _ in handoffs if kind == "live" and waited is not None]
+    left = [handled / 86400 for kind, _, handled in handoffs
+            if kind in ("message", "callback") and handled]
     target_minutes, target_days = facts["target_wait_minutes"], facts["target_message_days"]
 
     def line(name: str, values: list[float], unit: str, target: float | None) -> str:

@@ -68,7 +68,7 @@ async def work(settings: Settings, shared: Services | None = None) -> None:
         staff = None
         if settings.staff_chat_id is not None:
             staff = StaffDesk(services.desk, services.history, services.cases,
-                              services.town.timezone, settings.staff_chat_id, settings.staff_ids,
+                              services.balie.renderer, settings.staff_chat_id, settings.staff_ids,
                               settings.handoff_reminder_seconds)
         # Balie drives the Application itself (initialize, process_update), so PTB's post_init
         # never runs: the services are opened here, before the first update.
@@ -77,6 +77,7 @@ async def work(settings: Settings, shared: Services | None = None) -> None:
         client = services.store.client
         await application.initialize()
         stack.push_async_callback(application.shutdown)
+        await telegram.register_commands(application.bot, services.balie.renderer)
         days = int(services.town.facts["retention_days"])
         tasks = [
             asyncio.create_task(telegram.purge_daily(services.history, days)),

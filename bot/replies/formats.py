@@ -48,6 +48,21 @@ def clock(value: time, language: Language) -> str:
     return f"{value.hour}{mark}{value.minute:02d}"
 
 
+def minutes(value: float, language: Language) -> str:
+    """Write a duration in minutes: `0,5 minuut`, `1 minuut`, `2 minuten` / `1 minute`."""
+    number = format(Decimal(str(round(value, 1))).normalize(), "f")
+    if language == "nl":
+        return f"{number.replace('.', ',')} {'minuut' if value <= 1 else 'minuten'}"
+    return f"{number} {'minute' if value == 1 else 'minutes'}"
+
+
+def listing(items: list[str], language: Language) -> str:
+    """Join names as a sentence does: `a, b en c` / `a, b and c`."""
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {'en' if language == 'nl' else 'and'} {items[-1]}"
+
+
 def in_days(days: int, language: Language) -> str:
     """Say how far off a day is: `vandaag`, `morgen`, `over 12 dagen` / `in 12 days`."""
     if language == "nl":

@@ -1,7 +1,7 @@
 """A municipality's facts: contact details, dates, rates and opening hours, from its YAML file."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo
@@ -175,6 +175,11 @@ class Municipality:
     def now(self) -> datetime:
         """Return the current local time of the municipality."""
         return datetime.now(self.timezone)
+
+    def local(self, moment: datetime) -> datetime:
+        """Return a stored moment on the municipality's clock (one without a zone is UTC)."""
+        aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite keeps none
+        return aware.astimezone(self.timezone)
 
     def hours_on(self, day: date) -> Hours | None:
         """Return the opening hours on a day, or None when the office is closed."""

@@ -24,7 +24,7 @@ class Placeholders(Mapping[str, str]):
 
     def __getitem__(self, name: str) -> str:
         if name in self.extra:
-            return str(self.extra[name])
+            return write(name, self.extra[name], self.language)
         if name == "opening_hours":
             return self.town.opening_hours_text(self.language)
         return write(name, self.town.facts[name], self.language)
@@ -46,6 +46,8 @@ def write(name: str, value: Any, language: Language) -> str:
         return formats.money(value, language)
     if name.endswith("_pct"):
         return formats.percent(value, language)
+    if name == "minutes" and isinstance(value, int | float):
+        return formats.minutes(value, language)
     return str(value)
 
 

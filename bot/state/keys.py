@@ -10,6 +10,8 @@
 | balie:<chat>:out:<update>   | hash   | tries; n → sending/sent              | outbox TTL, 1 h |
 | balie:<chat>:outbox         | list   | JSON replies for the web chat page   | 24 h            |
 | balie:<chat>:handoff        | hash   | the ticket (bot.handoff.desk.Ticket) | - (closed)      |
+| balie:<chat>:callback       | hash   | task id → phone numbers to call back | - (task done)   |
+| balie:<chat>:markup         | list   | Telegram messages with live buttons  | 7 d             |
 | balie:<chat>:poll:<poll>    | string | nonce the poll was asked with here   | 90 d            |
 | balie:seen:<digest>         | hash   | update id → token, updates handled   | 2 d after last  |
 | balie:revoked               | set    | digests of chats erased (/vergeet)   | -               |
@@ -92,6 +94,16 @@ def web_outbox(chat_id: str) -> str:
 def handoff(chat_id: str) -> str:
     """Return the key of a chat's handoff ticket."""
     return _key(chat_id, "handoff")
+
+
+def callback_numbers(chat_id: str) -> str:
+    """Return the key of the phone numbers of a chat's open call-back tasks."""
+    return _key(chat_id, "callback")
+
+
+def markup(chat_id: str) -> str:
+    """Return the key of the chat's Telegram messages whose buttons still show."""
+    return _key(chat_id, "markup")
 
 
 def poll_asked(chat_id: str, poll_id: int) -> str:

@@ -49,6 +49,14 @@ async def test_subscribe_by_buttons_and_unsubscribe(
     history = await History.open(environment["DATABASE_URL"])
     news = Newsroom(history, TOPICS)
     assert await news.subscribed(f"tg:{CITIZEN}") == {"storing"}
+    await bot_api.press(CITIZEN, menu, data(menu, "Kwijtschelding"))
+    [both] = await bot_api.replies(CITIZEN, after=3)
+    assert "berichten over: Kwijtschelding en Storingen." in both["text"], both["text"]
+    assert {"✅ Kwijtschelding", "✅ Storingen"} <= set(titles(both))
+    await bot_api.press(CITIZEN, both, data(both, "✅ Storingen"))
+    [one] = await bot_api.replies(CITIZEN, after=4)
+    assert "berichten over: Kwijtschelding." in one["text"] and "Storingen" in titles(one)
+    assert await news.subscribed(f"tg:{CITIZEN}") == {"kwijtschelding"}
     [gone] = await bot_api.exchange(CITIZEN, "/afmelden")
     assert gone["text"].startswith("Je bent afgemeld.")
     assert await news.subscribed(f"tg:{CITIZEN}") == set()

@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from bot.console import create_app, serve
+from bot.history.masking import mask
 from bot.settings import Settings
 from tests.console.conftest import Citizen, Web, from_address, log_in
 
@@ -184,15 +185,21 @@ async def test_english_page_starts_in_english(client: httpx.AsyncClient) -> None
 async def test_staff_see_a_callback_number_but_a_message_masked(
     web: Web, client: httpx.AsyncClient
 ) -> None:
-    desk = web.services.desk
-    await desk.enqueue("web:callback", "callback", "nl", None, note="bel me op 0612345678")
-    await desk.enqueue("web:message", "message", "nl", None, note="mail naar a@b.nl of 0612345678")
+    desk, cases = web.services.desk, web.services.cases
+    call = "bel me op 0612345678"
+    task = await cases.task("web:callback", "nl", None, mask(call), kind="callback")
+    await desk.keep_numbers("web:callback", task, call)
+    await cases.task("web:message", "nl", None, mask("mail naar a@b.nl of 0612345678"),
+                     kind="message")
     await log_in(client, "sam")
-    callback = (await client.get("/staff/chats/web:callback")).text
-    assert "Terugbelverzoek" in callback and "0612345678" in callback
-    message = (await client.get("/staff/chats/web:message")).text
-    assert "Bericht buiten openingstijd" in message
-    assert "0612345678" not in message and "a@b.nl" not in message
+    page = (await client.get("/staff")).text
+    assert "bel me op [phone] (☎ 0612345678)" in page
+    assert "mail naar [email] of [phone]<" in page and "a@b.nl" not in page
+    assert "<td>Terugbellen</td>" in page and "<td>Bericht</td>" in page
+    [first, _] = await cases.tasks()
+    local = web.services.town.local(first.queued_at)
+    assert local.utcoffset(), "the demo municipality's clock is not UTC"
+    assert f"<td>{local:%d/%m %H:%M}</td>" in page, "times on the municipality's clock"
 
 
 async def test_a_console_stopped_while_it_starts_closes_its_port(settings: Settings) -> None:

@@ -88,6 +88,8 @@ class BotAPI:
         self.members: dict[int, str] = {}
         self.topics: dict[int, dict[str, Any]] = {}
         self.callback_answers: list[dict[str, Any]] = []
+        # Refuse answerCallbackQuery as Telegram does for a query answered too late.
+        self.late_queries = False
         # Telegram's limits, off unless a test sets them: messages per second over all chats,
         # seconds between two messages to one chat, and chats that blocked the bot.
         self.rate_limit: int | None = None
@@ -376,6 +378,9 @@ class BotAPI:
         raise BadRequest("Bad Request: message to edit not found")
 
     async def _api_answercallbackquery(self, params: dict[str, Any]) -> Any:
+        if self.late_queries:
+            raise BadRequest("Bad Request: query is too old and response timeout expired or "
+                             "query ID is invalid")
         async with self._changed:
             self.callback_answers.append(params)
             self._changed.notify_all()
@@ -395,6 +400,10 @@ class BotAPI:
 
     async def _api_closeforumtopic(self, params: dict[str, Any]) -> Any:
         self.topics[int(params["message_thread_id"])]["closed"] = True
+        return True
+
+    async def _api_editforumtopic(self, params: dict[str, Any]) -> Any:
+        self.topics[int(params["message_thread_id"])]["name"] = params["name"]
         return True
 
     async def _api_reopenforumtopic(self, params: dict[str, Any]) -> Any:

@@ -28,7 +28,7 @@
     item.appendChild(body);
     if (buttons && buttons.length) {
       var group = document.createElement("div");
-      group.className = "buttons";
+      group.className = bound(buttons) ? "buttons" : "buttons poll";
       buttons.forEach(function (button) {
         var press = document.createElement("button");
         press.type = "button";
@@ -62,7 +62,20 @@
     });
   }
 
-  function showAll(replies) {
+  // Only the buttons of Balie's latest message work (poll buttons excepted): older ones go
+  // once new buttons come or the citizen answers, as on Telegram.
+  function bound(buttons) {
+    return (buttons || []).some(function (b) { return b.data.indexOf("poll:") !== 0; });
+  }
+
+  function dropOldButtons() {
+    log.querySelectorAll(".buttons:not(.poll)").forEach(function (group) { group.remove(); });
+  }
+
+  function showAll(replies, answering) {
+    if (answering || replies.some(function (reply) { return bound(reply.buttons); })) {
+      if (replies.length) { dropOldButtons(); }
+    }
     replies.forEach(function (reply) { show("out", reply.text, reply.buttons); });
   }
 
@@ -120,7 +133,7 @@
     return started().then(function () {
       return call("POST", "/chat/api/send", body);
     }).then(function (answer) {
-      showAll(answer.replies);
+      showAll(answer.replies, true);
     }).catch(function (error) {
       if (error.message === "expired") { ready = null; }
       status.textContent = WORDS.offline;
