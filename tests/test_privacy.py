@@ -148,7 +148,7 @@ async def test_staff_see_the_text_as_stored_without_masking_it_again(
 ) -> None:
     await Accounts(services.history, settings.password_time_cost,
                    settings.password_memory_kib).add("sam", "staff", PASSWORD, actor="test")
-    await services.desk.enqueue("web:long", "message", "nl", None, note="bel me terug")
+    await services.desk.enqueue("web:long", "live", "nl", None)
     await services.history.record([Entry("web:long", "web", "in", "text", LONG)])
     own = f"Bel ons op {services.town.facts['phone_abroad']}."
     await services.history.record([Entry("web:long", "web", "out", "text", own)])

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from bot.history.audit import Audit, record
 from bot.history.backlog import Backlog
 from bot.history.log import Base, Entry, Handoff, HandoffEvent, History, Message
+from bot.history.masking import mask
 from bot.history.retention import forget, purge
 from bot.listening.broadcast import Broadcast, Delivery
 from bot.listening.polls import AnswerFeedback, Polls, Vote
@@ -111,7 +112,11 @@ async def test_forget_leaves_no_trace_of_the_chat(
     assert await services.balie.handle(said)
     await services.cases.wrong_try(chat)
     await record(history, "anna", "chat_opened", chat)
-    await services.desk.enqueue(chat, "callback", "nl", None, note="Henkie, bel 0612345678")
+    note = "Henkie, bel 0612345678"
+    task = await services.cases.task(chat, "nl", None, mask(note), kind="callback")
+    await services.desk.keep_numbers(chat, task, note)
+    await services.desk.enqueue(chat, "live", "nl", None)
+    assert "0612345678" in await redis_text(client), "kept for staff until now"
     await services.desk.remember_topic(chat, 31)
     await Backlog(client, history).keep([Entry(chat, "telegram", "in", "text", "Henkie"),
                                          Entry("tg:99", "telegram", "in", "text", "ander")])
@@ -119,7 +124,7 @@ async def test_forget_leaves_no_trace_of_the_chat(
     await forget(history, client, chat)
 
     kept = await redis_text(client)
-    assert chat not in kept and "Henkie" not in kept, kept
+    assert chat not in kept and "Henkie" not in kept and "0612345678" not in kept, kept
     assert "ander" in kept, "another chat's entry in the same kept batch stays"
     async with history.sessions() as session:
         rows = [str(row) for table in Base.metadata.sorted_tables

@@ -47,22 +47,14 @@ async def test_older_thumbs_are_taken_off_when_a_newer_answer_comes(
     assert "👍" in titles(bot_api.sent[CITIZEN][-1]), "the newest answer keeps its thumbs"
 
 
-async def test_a_photo_caption_is_read_as_the_question(served_bot: Any, bot_api: BotAPI) -> None:
+async def test_a_caption_is_read_and_the_command_menu_is_in_dutch_and_english(
+    served_bot: Any, bot_api: BotAPI
+) -> None:
     await polling_bot(served_bot, bot_api)
     await bot_api.push({"message": updates.message(
         CITIZEN, caption="hoe lang heb ik om bezwaar te maken?", **updates.NON_TEXT["photo"])})
     [answer] = await bot_api.replies(CITIZEN)
     assert "6 weken" in answer["text"]
-
-
-async def test_the_command_menu_is_registered_in_dutch_and_english(
-    served_bot: Any, bot_api: BotAPI
-) -> None:
-    await polling_bot(served_bot, bot_api)
-    menus = await bot_api.wait(lambda: {
-        p.get("language_code"): [c["command"] for c in p["commands"]]
-        for name, p in bot_api.calls if name == "setMyCommands"} or None)
-    await bot_api.wait(lambda: len([n for n, _ in bot_api.calls if n == "setMyCommands"]) == 2)
     menus = {p.get("language_code"): [c["command"] for c in p["commands"]]
              for name, p in bot_api.calls if name == "setMyCommands"}
     assert "hulp" in menus["nl"] and "intrekken" in menus["nl"] and "help" not in menus["nl"]
