@@ -211,7 +211,9 @@ class Balie:
         return [self.renderer.render("utter_language_switched", state.language)]
 
     async def _fallback(self, move: Fallback, context: Context) -> list[Reply]:
-        return [self.renderer.render("utter_fallback", context.state.language)]
+        # The second time Balie asks whether to bring in a person, so the answer offers none.
+        response = "utter_fallback_again" if move.offer_handoff else "utter_fallback"
+        return [self.renderer.render(response, context.state.language)]
 
     async def notify(
         self, chat_id: str, channel: str, response: str, values: dict[str, object],

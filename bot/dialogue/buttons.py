@@ -36,6 +36,8 @@ from bot.types import (
 )
 
 STALE = Say("utter_button_expired")
+LATE_THUMBS = Say("utter_feedback_thanks")  # a 👍/👎 pressed under an earlier answer
+RECENT_THUMBS = 6
 HANDOFF_BUTTONS: dict[str, Move] = {
     "offer": HandoffOffer(), "accept": HandoffAccept(), "decline": HandoffDecline(),
     "cancel": HandoffCancel(), "message": AskNote("message"), "callback": AskNote("callback"),
@@ -111,8 +113,18 @@ def read(state: ChatState, data: str, forms: frozenset[str]) -> Asked | Move:
         return parse(data, forms)
     option = _option(state, data)
     if state.pending is None or option is None:
-        return STALE
+        return LATE_THUMBS if data in state.late_thumbs else STALE
     return parse(state.pending.options[option], forms)
+
+
+def expire(state: ChatState) -> None:
+    """End the buttons shown last; their 👍/👎 are still thanked when pressed later."""
+    if state.pending:
+        nonce = state.pending.nonce
+        thumbs = [f"{nonce}:{n}" for n, data in enumerate(state.pending.options)
+                  if data.startswith("!feedback:")]
+        state.late_thumbs = [*state.late_thumbs, *thumbs][-RECENT_THUMBS:]
+    state.pending = None
 
 
 def pressed(state: ChatState, data: str) -> str:
@@ -127,6 +139,7 @@ def bind(replies: list[Reply], state: ChatState) -> list[Reply]:
     """Bind the buttons of this turn to the chat, so only they can be pressed next."""
     if not any(reply.buttons for reply in replies):
         return replies
+    expire(state)
     nonce = secrets.token_urlsafe(6)
     pending = Pending(nonce, [])
     bound = []

@@ -86,10 +86,11 @@ def observe(state: ChatState, text: str, memory: Memory, now: float | None = Non
     state.memory = {name: fact for name, fact in state.memory.items()
                     if name != FOLLOW_UP and state.turn - fact.turn < memory.turns
                     and fact.at >= oldest}
-    asked = state.slots.pop(OFFERED, None) or (state.slots.get(REQUESTED) if state.form else None)
-    for name, value in amounts.facts(text, asked).items():
+    offered = state.slots.pop(OFFERED, None)
+    given = amounts.facts(text, offered or (state.slots.get(REQUESTED) if state.form else None))
+    for name, value in given.items():
         state.memory[name] = Remembered(value, state.turn, now)
-    if memory.markers.search(text):
+    if memory.markers.search(text) or offered in given:  # "350.000" after the offer continues
         state.memory[FOLLOW_UP] = Remembered(True, state.turn, now)
 
 

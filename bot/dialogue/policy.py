@@ -155,6 +155,10 @@ def _understood(state: ChatState, text: str, parse: Parse, policy: Policy) -> Mo
     if follow_up:
         return _answered(state, follow_up.intent, policy)
     unsure = parse.confidence >= policy.fallback and not (confident and clear)
+    calculation = policy.memory.calculation
+    if unsure and {parse.intent, runner_up} - {calculation} <= policy.memory.calculated and (
+            calculation in {parse.intent, runner_up}):
+        return _answered(state, calculation, policy)  # its action gives rates or an amount
     if unsure and {parse.intent, runner_up} <= policy.clarifiable:
         return Clarify((parse.intent, runner_up))
     if confident:
@@ -191,11 +195,11 @@ def decide(state: ChatState, turn: Turn, text: str, parse: Parse | None, policy:
     """Choose the next move and update the chat state for it."""
     if turn.kind == "button":
         move = _button(state, text, policy)
-        if move != buttons.STALE:
-            state.pending = None
+        if move not in (buttons.STALE, buttons.LATE_THUMBS):
+            buttons.expire(state)
             state.mode = state.mode if isinstance(move, HandoffMove) else None
         return move
-    state.pending = None
+    buttons.expire(state)
     if turn.kind == "non_text":
         return Say("utter_non_text")
     if turn.kind == "command":

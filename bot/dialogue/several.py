@@ -10,17 +10,18 @@ answered by a response or an action, not a form.
 import re
 from collections.abc import Callable
 
-from bot.dialogue import cues
+from bot.dialogue import buttons, cues
 from bot.dialogue.policy import Policy, answer
 from bot.state.store import ChatState
 from bot.types import Act, Answer, Parse, Several
 
-SPLIT = re.compile(r"\?+\s*|[,;]?\s+(?:en|and)(?:\s+(?:ook|also))?\s+(?=\w)", re.IGNORECASE)
+_ASKING = (r"(?:hoe|wat|wanneer|waar|waarom|welke|hoeveel|kan|kun|mag|moet|is|zijn|heb|how|what"
+           r"|when|where|why|which|can|may|must|do|does|are|should)\b")
+# Between questions: a question mark, "en"/"and", or a comma before a question word.
+SPLIT = re.compile(rf"\?+\s*|[,;]?\s+(?:en|and)(?:\s+(?:ook|also))?\s+(?=\w)|,\s*(?={_ASKING})",
+                   re.IGNORECASE)
 # "... en hoe lang ...": a conjunction that starts a new question, even after a clear one.
-ASKS_AGAIN = re.compile(
-    r"\s(?:en|and)\s+(?:ook\s+|also\s+)?(?:hoe|wat|wanneer|waar|waarom|welke|hoeveel|kan|kun|mag"
-    r"|moet|is|zijn|heb|how|what|when|where|why|which|can|may|must|do|does|are|should)\b",
-    re.IGNORECASE)
+ASKS_AGAIN = re.compile(rf"\s(?:en|and)\s+(?:ook\s+|also\s+)?{_ASKING}", re.IGNORECASE)
 MAX_PARTS = 3
 
 
@@ -58,6 +59,7 @@ def decide(state: ChatState, text: str, parse: Parse, understand: Callable[[str]
         state.language = parse.language
     for intent in intents:
         state.remember(intent)
-    state.pending, state.fallbacks = None, 0
+    buttons.expire(state)
+    state.fallbacks = 0
     return Several(tuple(zip(pieces, parses, moves, strict=True)), intent=intents[0],
                    offer_handoff=any(move.offer_handoff for move in moves))

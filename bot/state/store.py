@@ -136,6 +136,7 @@ class ChatState:
     form: str = ""
     turn: int = 0
     memory: dict[str, Remembered] = field(default_factory=dict)
+    late_thumbs: list[str] = field(default_factory=list)  # 👍/👎 of earlier messages
 
     def clear(self) -> None:
         """Forget everything about the conversation except its language."""
