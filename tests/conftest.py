@@ -322,6 +322,9 @@ async def bot_process(
         await process.stop()
 
 
+STOP_TRIES = 4  # cancellations of a served bot, 30 s apart, before its test fails
+
+
 class ServedBot:
     """`balie run` served in this process (bot/ops/runner.py): PTB over real HTTP, uvicorn."""
 
@@ -339,9 +342,15 @@ class ServedBot:
         # read on Python 3.11), which leaves the run waiting for that part: cancel again. Not
         # sooner than 30 s: on a busy machine closing takes seconds, and a second cancellation
         # during it would leave a Redis connection open.
-        while not self.task.done():
+        for _ in range(STOP_TRIES):
+            if self.task.done():
+                break
             self.task.cancel()
             await asyncio.wait({self.task}, timeout=30)
+        else:
+            for task in asyncio.all_tasks():
+                task.print_stack(file=sys.stderr)
+            raise AssertionError("the served bot did not stop: its tasks are printed above")
         with contextlib.suppress(asyncio.CancelledError):
             self.task.result()
         gc.unfreeze()  # the worker froze the heap as it does in its own process
