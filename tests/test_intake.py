@@ -6,7 +6,7 @@ import json
 import logging
 import socket
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -301,3 +301,25 @@ async def test_the_poller_moves_the_offset_only_once_redis_has_the_update(
         assert await client.llen(keys.inbox("tg:7002")) == 1
         await client.aclose()
     await away.aclose()
+
+
+async def test_a_drain_lock_keeper_ends_when_redis_loses_its_cancellation() -> None:
+    calling = asyncio.Event()
+
+    class Swallowing:
+        """A Redis client whose call turns a cancellation into a reply, as redis-py can."""
+
+        async def pexpire(self, key: str, milliseconds: int) -> bool:
+            calling.set()
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                return True
+            return True
+
+    lock = inbox.DrainLock(cast(Any, Swallowing()), "tg:1", milliseconds=30)
+    keeper = asyncio.create_task(lock.keep())
+    await calling.wait()
+    keeper.cancel()
+    await asyncio.wait({keeper}, timeout=10)
+    assert keeper.cancelled(), "the keeper stopped renewing the lock"

@@ -118,12 +118,17 @@ class DrainLock:
 
     async def keep(self) -> None:
         """Renew the lock until cancelled, so a slow turn keeps it and a dead holder loses it."""
+        task = asyncio.current_task()
         while True:
             await asyncio.sleep(self.milliseconds / 3000)
             try:
                 await self.client.pexpire(self.key, self.milliseconds)
             except (RedisError, OSError):
                 log.warning("drain lock not renewed", extra={"key": self.key})
+            # redis-py can lose a cancellation that comes during the call (Python 3.11): the
+            # lock would then be renewed for ever, and the process never stop.
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError
 
     async def release(self) -> int:
         """Release the lock if this worker still holds it; return the updates left in the inbox.
