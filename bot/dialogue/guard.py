@@ -11,8 +11,7 @@ about sending personal data ("mag ik mijn BSN sturen?") is answered: never in ch
 import re
 from dataclasses import dataclass
 
-from bot.dialogue.policy import Policy
-from bot.dialogue.several import clear
+from bot.dialogue.policy import Policy, clear
 from bot.history.masking import Keep, mask
 from bot.state.store import ChatState
 from bot.types import CancelForm, FillSlot, Guarded, Move, Parse, RepeatQuestion, Several

@@ -142,19 +142,24 @@ def _button(state: ChatState, data: str, policy: Policy) -> Move:
     return choice
 
 
+def clear(parse: Parse, policy: Policy) -> bool:
+    """Tell whether a parse is confident and well ahead of the runner-up."""
+    runner_up = parse.ranking[1][1] if len(parse.ranking) > 1 else 0.0
+    return parse.confidence >= policy.threshold and parse.confidence - runner_up >= policy.margin
+
+
 def _understood(state: ChatState, text: str, parse: Parse, policy: Policy) -> Move:
-    runner_up, runner_up_confidence = parse.ranking[1] if len(parse.ranking) > 1 else ("", 0.0)
-    confident = parse.confidence >= policy.threshold
+    runner_up = parse.ranking[1][0] if len(parse.ranking) > 1 else ""
+    confident, sure = parse.confidence >= policy.threshold, clear(parse, policy)
     if parse.language and confident and not state.language_locked:
         state.language = parse.language  # a guess at gibberish does not switch the chat
-    clear = parse.confidence - runner_up_confidence >= policy.margin
-    follow_up = memory.follow_up(state, text, parse, confident and clear, policy.memory)
+    follow_up = memory.follow_up(state, text, parse, sure, policy.memory)
     if follow_up and follow_up.response:
         state.fallbacks = 0
         return Say(follow_up.response, intent=state.memory[memory.TOPIC].value)
     if follow_up:
         return _answered(state, follow_up.intent, policy)
-    unsure = parse.confidence >= policy.fallback and not (confident and clear)
+    unsure = parse.confidence >= policy.fallback and not sure
     calculation = policy.memory.calculation
     if unsure and {parse.intent, runner_up} - {calculation} <= policy.memory.calculated and (
             calculation in {parse.intent, runner_up}):

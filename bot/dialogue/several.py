@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 
 from bot.dialogue import buttons, cues
-from bot.dialogue.policy import Policy, answer
+from bot.dialogue.policy import Policy, answer, clear
 from bot.state.store import ChatState
 from bot.types import Act, Answer, Parse, Several
 
@@ -28,12 +28,6 @@ MAX_PARTS = 3
 def parts(text: str) -> list[str]:
     """Return the pieces of a text between question marks and the conjunctions en/and."""
     return [piece for piece in (p.strip(" ,.;!") for p in SPLIT.split(text)) if piece]
-
-
-def clear(parse: Parse, policy: Policy) -> bool:
-    """Tell whether a parse is confident and well ahead of the runner-up."""
-    runner_up = parse.ranking[1][1] if len(parse.ranking) > 1 else 0.0
-    return parse.confidence >= policy.threshold and parse.confidence - runner_up >= policy.margin
 
 
 def decide(state: ChatState, text: str, parse: Parse, understand: Callable[[str], Parse],
