@@ -4,7 +4,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import uvicorn
@@ -13,6 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.channels.webchat import WebChat
 from bot.console import admin, auth, chat, publishing, staff, supervisor
@@ -50,31 +52,42 @@ def console_secret(settings: Settings) -> str:
     return path.read_text().strip()
 
 
-def _headers(settings: Settings) -> Callable[[Request, Callable[[Request], Awaitable[Response]]],
-                                            Awaitable[Response]]:
-    """Add a strict Content-Security-Policy and friends to every response."""
-    embed = " ".join(settings.chat_embed_origins.split())
-    https = settings.console_url.startswith("https://")
+class SecurityHeaders:
+    """Add a strict Content-Security-Policy and friends to every response.
 
-    async def middleware(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        embeddable = request.url.path == "/chat" and embed
-        response.headers["Content-Security-Policy"] = CSP.format(
-            ancestors=f"'self' {embed}" if embeddable else "'none'")
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "same-origin"
-        response.headers["Permissions-Policy"] = PERMISSIONS
-        if https:
-            response.headers["Strict-Transport-Security"] = HSTS
-        if not embeddable:
-            response.headers["X-Frame-Options"] = "DENY"
-        if request.url.path.startswith(NO_STORE):
-            response.headers["Cache-Control"] = "no-store"
-        return response
+    Plain ASGI, not `BaseHTTPMiddleware`, which runs each request in a task of its own.
+    """
 
-    return middleware
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.embed = " ".join(settings.chat_embed_origins.split())
+        self.https = settings.console_url.startswith("https://")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; add the headers when the response starts."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        embeddable = path == "/chat" and self.embed
+
+        async def start(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Content-Security-Policy"] = CSP.format(
+                    ancestors=f"'self' {self.embed}" if embeddable else "'none'")
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["Referrer-Policy"] = "same-origin"
+                headers["Permissions-Policy"] = PERMISSIONS
+                if self.https:
+                    headers["Strict-Transport-Security"] = HSTS
+                if not embeddable:
+                    headers["X-Frame-Options"] = "DENY"
+                if path.startswith(NO_STORE):
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, start)
 
 
 def _attach(app: FastAPI, services: Services, secret: str) -> None:
@@ -121,7 +134,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals.update(csrf_token=csrf_token)
     app.state.templates = templates
-    app.middleware("http")(_headers(settings))
+    app.add_middleware(SecurityHeaders, settings=settings)
     app.add_middleware(SessionMiddleware, secure=settings.console_url.startswith("https://"))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(chat.router, max_body_size=settings.chat_max_bytes)
