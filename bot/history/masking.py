@@ -294,12 +294,13 @@ class Keep:
     """What masking leaves as it is: the municipality's own phone numbers, e-mail, addresses."""
 
     found: Mapping[str, frozenset[str]] = field(default_factory=dict)
-    # Per kind, the length of the shortest key and the last characters of the keys in both
-    # cases: a value is not looked up when its key would be shorter (an ASCII text's key is at
-    # most as long as it, another's at most twice: "İ" is lowered to two characters), or would
-    # end in another letter or digit (when it ends in an ASCII one, its key ends in that too).
+    # Per kind, the length of the shortest key: a value is not looked up when its key would be
+    # shorter (an ASCII text's key is at most as long as it, another's at most twice: "İ" is
+    # lowered to two characters).
     shortest: Mapping[str, int] = field(default_factory=dict)
-    ends: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # Per kind, the ASCII letters and digits no key ends in, in either case: a value ending in
+    # one is not kept (its key ends in that character too).
+    unlike: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, facts: Iterable[object]) -> "Keep":
@@ -312,14 +313,13 @@ class Keep:
                     found.setdefault(kind, set()).add(_key(kind, text[start:end]))
         kept = {kind: frozenset(keys) for kind, keys in found.items() if keys}
         return cls(kept, {kind: min(map(len, keys)) for kind, keys in kept.items()},
-                   {kind: frozenset(c for key in keys for c in (key[-1:], key[-1:].upper()))
+                   {kind: ASCII_ALNUM - {c for key in keys for c in (key[-1:], key[-1:].upper())}
                     for kind, keys in kept.items()})
 
     def keeps(self, kind: str, value: str) -> bool:
         """Tell whether a value found as `kind` is one of the municipality's own."""
-        last = value[-1]
-        return ((len(value) if value.isascii() else 2 * len(value)) >= self.shortest[kind]
-                and (last in self.ends[kind] or last not in ASCII_ALNUM)
+        return (value[-1] not in self.unlike[kind]
+                and (len(value) if value.isascii() else 2 * len(value)) >= self.shortest[kind]
                 and _key(kind, value) in self.found[kind])
 
 
@@ -354,8 +354,10 @@ def _join(text: str, found: list[Found], keep: Keep) -> str | None:
         if start < covered:
             return None
         covered = end
-        # Most kinds keep nothing: no slice and no call for their values.
-        if kind not in keep.found or not keep.keeps(kind, text[start:end]):
+        # Most values are of a kind that keeps nothing, or end in a character no kept value of
+        # their kind ends in: no slice and no call for them.
+        unlike = keep.unlike.get(kind)
+        if unlike is None or text[end - 1] in unlike or not keep.keeps(kind, text[start:end]):
             parts += (text[at:start], LABELS[kind])
             at = end
     parts.append(text[at:])
