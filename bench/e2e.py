@@ -372,30 +372,30 @@ class Run:
         env = {"TELEGRAM_TOKEN": TOKEN, "TELEGRAM_BASE_URL": api.base_url}
         started = []
         try:
-            if os.environ.get("BENCH_PROFILE") and self.workers:
+            profiled = bool(os.environ.get("BENCH_PROFILE") and self.workers)
+            if profiled:
                 env["PROMETHEUS_MULTIPROC_DIR"] = str(self.folder / "metrics")
                 (self.folder / "metrics").mkdir()
-                started.append(self.start("intake", "run", "--intake-only", **env))
-                started += [self.start(f"worker-{n}", "worker", **env)
-                            for n in range(1, self.workers + 1)]
-                processes = {"intake": started[0].pid,
-                             **{f"worker {n}": p.pid for n, p in enumerate(started[1:], 1)}}
-            else:
-                started.append(self.start("intake", "run", "--workers", str(self.workers), **env))
+            started.append(self.start("intake", "run", *(
+                ["--intake-only"] if profiled else ["--workers", str(self.workers)]), **env))
             while not api.webhook:
                 self.check(started)
                 await asyncio.sleep(0.1)
+            if profiled:  # after the intake migrated the database, as `balie run` does
+                started += [self.start(f"worker-{n}", "worker", **env)
+                            for n in range(1, self.workers + 1)]
             # Warm up connection pools and caches with as many chats as will be measured.
             await closed_loop(api, [1_000 + n for n in range(self.citizens)], 2)
-            if len(started) == 1:
-                processes = {"intake": started[0].pid, **{
-                    f"worker {n}": pid for n, pid in enumerate(children(started[0].pid), 1)}}
+            workers = [p.pid for p in started[1:]] or children(started[0].pid)
+            processes = {"intake": started[0].pid,
+                         **{f"worker {n}": pid for n, pid in enumerate(workers, 1)}}
             chats = [100_000 + n for n in range(self.citizens)]
             meter = await Meter.start(processes, self.client, self.database)
             began = time.perf_counter()
             latencies = await closed_loop(api, chats, self.messages)
             elapsed = time.perf_counter() - began
             costs = await meter.per_message(len(latencies))
+            self.check(started)
             throughput = len(latencies) / elapsed
             # Let the end of the burst settle: otherwise the first messages of the next phase
             # wait behind it (0.3-1 s), which is not the latency of a steady half load. What
