@@ -11,6 +11,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from bot.acting.forms import Forms
 from bot.acting.router import Context, Router
 from bot.dialogue import buttons, cues, guard, policy, several
+from bot.handoff.desk import Ticket
 from bot.handoff.reception import Reception
 from bot.history.backlog import Backlog
 from bot.history.log import Entry, History
@@ -81,19 +82,18 @@ class Balie:
         try:
             # A redelivered update was started by a worker that died: answer it again (its
             # messages already sent are skipped by bot.intake.outbox).
-            if turn.update_id is not None and not await self.store.first_sight(
-                chat, turn.update_id
-            ) and not turn.redelivered:
+            begun = await self.store.begin(chat, turn.update_id, turn.redelivered,
+                                           self.flood_per_minute)
+            if begun is None:
                 log.info("replayed update ignored", extra={"chat": chat, "update": turn.update_id})
                 return []
-            turns = await self.store.count_turn(chat)
-            if turns > self.flood_per_minute:
-                return await self._flooded(turn, turns)
-            async with self.store.locked(chat):
-                state = await self.store.load(chat)
+            if begun.token is None:
+                return await self._flooded(turn, begun.turns, begun.state.language)
+            try:
+                state = begun.state
                 text = sanitize.clean(turn.text)
                 logged = buttons.pressed(state, text) if turn.kind == "button" else text
-                ticket = await self.reception.desk.ticket(chat)
+                ticket = Ticket.from_hash(chat, begun.ticket)
                 move: Move
                 said = text  # what is understood: the text without the personal data in it
                 if ticket and turn.kind != "button" and await self.reception.holds(
@@ -109,7 +109,10 @@ class Balie:
                 replies = await self.router.perform(move, Context(turn, state, said, parse))
                 replies = self.reception.with_offer(replies, state, move.offer_handoff, ticket)
                 replies = buttons.bind(replies, state)
-                await self.store.save(chat, state)
+            except BaseException:
+                await self.store.unlock(chat, begun.token)
+                raise
+            await self.store.end(chat, state, begun.token)
         except Exception as error:
             if turn.queued and isinstance(error, RedisConnectionError | RedisTimeoutError):
                 raise  # Redis is away: the worker tries the update again, no apology needed
@@ -120,7 +123,7 @@ class Balie:
             await self._record(turn, logged, state.language, parse, move, replies, latency)
         return replies
 
-    async def _flooded(self, turn: Turn, turns: int) -> list[Reply]:
+    async def _flooded(self, turn: Turn, turns: int, language: Language) -> list[Reply]:
         """Too many turns this minute: one polite notice, then quiet; flooded turns are counted.
 
         One row marks the flood in the log; the flooded texts themselves are not stored.
@@ -128,7 +131,6 @@ class Balie:
         metrics.FLOODED.inc()
         if turns > self.flood_per_minute + 1:
             return []
-        language = (await self.store.load(turn.chat_id)).language
         replies = [self.renderer.render("utter_flood", language)]
         marker = f"[flood: more than {self.flood_per_minute} messages in a minute]"
         await self._record(turn, marker, language, None, Say("utter_flood"), replies, 0.0)

@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 import redis.asyncio as redis
 
+from bot.intake import inbox
 from bot.intake.outbox import Outbox
+from bot.state import keys
 
 
 @pytest.fixture
@@ -47,7 +49,8 @@ async def test_a_retried_update_skips_sent_messages_and_resends_the_one_in_doubt
     assert await second.send(phone.call("one")) is None, "sent before: skipped"
     assert await second.send(phone.call("two")) == "two", "in doubt: sent again"
     assert await second.send(phone.call("three")) == "three"
-    await second.finish()
+    await client.rpush(keys.inbox("tg:7"), "update 1")
+    assert await inbox.pop(client, "tg:7", "update 1", second.key) is None
     assert phone.received == ["one", "two", "two", "three"]
     assert not await client.exists(second.key)
 

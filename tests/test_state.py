@@ -54,11 +54,34 @@ async def test_missing_or_broken_state_is_fresh(store: StateStore) -> None:
 
 
 async def test_an_update_is_seen_once(store: StateStore) -> None:
-    assert await store.first_sight("tg:1", 7)
-    assert not await store.first_sight("tg:1", 7)
-    assert await store.first_sight("tg:2", 7), "update ids are per chat"
+    first = await store.begin("tg:1", 7, False, 100)
+    assert first is not None and first.token is not None
+    await store.end("tg:1", first.state, first.token)
+    assert await store.begin("tg:1", 7, False, 100) is None
+    assert await store.begin("tg:2", 7, False, 100), "update ids are per chat"
     assert 0 < await store.client.ttl(keys.seen("tg:1")) <= 2 * 86400
     assert "tg:1" not in keys.seen("tg:1"), "kept by digest, so it outlives /vergeet"
+
+
+async def test_a_turn_begins_and_ends_in_one_round_trip_each(store: StateStore) -> None:
+    state = ChatState(language="en", case=3)
+    await store.save("tg:1", state)
+    await store.client.hset(keys.handoff("tg:1"), "mode", "queued")
+    begun = await store.begin("tg:1", 8, False, 2)
+    assert begun is not None and begun.token is not None
+    assert begun.state == state and begun.ticket == {b"mode": b"queued"} and begun.turns == 1
+    assert await store.client.get(keys.lock("tg:1")) == begun.token.encode()
+    begun.state.case = 4
+    await store.end("tg:1", begun.state, begun.token)
+    assert (await store.load("tg:1")).case == 4
+    assert not await store.client.exists(keys.lock("tg:1"))
+    redelivered = await store.begin("tg:1", 8, True, 2)
+    assert redelivered is not None and redelivered.turns == 2, "a redelivered update is answered"
+    assert redelivered.token is not None
+    await store.unlock("tg:1", redelivered.token)
+    flooded = await store.begin("tg:1", 9, False, 2)
+    assert flooded is not None and flooded.token is None and flooded.state.language == "en"
+    assert not await store.client.exists(keys.lock("tg:1")), "a flooded turn takes no lock"
 
 
 async def test_lock_serialises_turns_of_one_chat(store: StateStore) -> None:

@@ -22,18 +22,32 @@ import redis.asyncio as redis
 from redis.exceptions import RedisError, ResponseError
 
 from bot.state import keys
-from bot.state.store import take, trim_by_age
+from bot.state.store import trim_by_age
 
 log = logging.getLogger(__name__)
-# A plain LPOP repeated by redis-py after a lost answer would drop the next update too.
+# Take the drain lock (read back after a repeat) and read the inbox's head: one round trip.
+_TAKE = """
+if not redis.call('set', KEYS[1], ARGV[1], 'nx', 'px', ARGV[2])
+    and redis.call('get', KEYS[1]) ~= ARGV[1] then return {0} end
+return {1, redis.call('lindex', KEYS[2], 0)}
+"""
+# A plain LPOP repeated by redis-py after a lost answer would drop the next update too. The
+# handled update's send marks (KEYS[2]) go with it: a replay is then a seen update.
 _POP = """
 if redis.call('lindex', KEYS[1], 0) == ARGV[1] then redis.call('lpop', KEYS[1]) end
+if KEYS[2] then redis.call('del', KEYS[2]) end
 return redis.call('lindex', KEYS[1], 0)
 """
-# Release the drain lock if it is ours, and say how many updates are left (one round trip).
+# Release the drain lock if it is ours and say how many updates are left; with none left,
+# acknowledge and delete the stream entry (ARGV[2]) that brought the worker here.
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end
-return redis.call('llen', KEYS[2])
+local left = redis.call('llen', KEYS[2])
+if left == 0 and ARGV[2] then
+  redis.call('xack', KEYS[3], ARGV[3], ARGV[2])
+  redis.call('xdel', KEYS[3], ARGV[2])
+end
+return left
 """
 STREAM = keys.UPDATES
 GROUP = "workers"
@@ -85,12 +99,15 @@ async def done(client: "redis.Redis", entry_id: str) -> None:
         await pipe.execute()
 
 
-async def pop(client: "redis.Redis", chat: str, raw: bytes | str) -> bytes | None:
-    """Remove a handled update from the head of the chat's inbox; return the next, if any.
+async def pop(
+    client: "redis.Redis", chat: str, raw: bytes | str, marks: str | None
+) -> bytes | None:
+    """Remove a handled update and its send marks (key `marks`); return the next, if any.
 
     Safe to repeat: the head is removed only while it is the handled update.
     """
-    return cast(bytes | None, await cast(Any, client.eval(_POP, 1, keys.inbox(chat), raw)))
+    names = [keys.inbox(chat), *([marks] if marks else [])]
+    return cast(bytes | None, await cast(Any, client.eval(_POP, len(names), *names, raw)))
 
 
 async def create_group(client: "redis.Redis") -> None:
@@ -111,10 +128,14 @@ class DrainLock:
         self.inbox = keys.inbox(chat)
         self.milliseconds = milliseconds
         self.token = secrets.token_hex(8)
+        self.head: bytes | None = None
 
     async def take(self) -> bool:
-        """Take the lock; False when another worker holds it."""
-        return await take(self.client, self.key, self.token, self.milliseconds)
+        """Take the lock and read the inbox's oldest update (`head`); False when held elsewhere."""
+        reply: Any = await cast(Any, self.client.eval(
+            _TAKE, 2, self.key, self.inbox, self.token, self.milliseconds))
+        self.head = reply[1] if len(reply) > 1 else None
+        return bool(reply[0])
 
     async def keep(self) -> None:
         """Renew the lock until cancelled, so a slow turn keeps it and a dead holder loses it."""
@@ -130,14 +151,15 @@ class DrainLock:
             if task is not None and task.cancelling():
                 raise asyncio.CancelledError
 
-    async def release(self) -> int:
+    async def release(self, entry_id: str) -> int:
         """Release the lock if this worker still holds it; return the updates left in the inbox.
 
         Counted after the release: an update that came while the lock was held is seen here,
-        or by the worker that reads its stream entry and finds the lock free.
+        or by the worker that reads its stream entry and finds the lock free. With none left
+        the stream entry `entry_id` is acknowledged and deleted in the same round trip.
         """
-        return int(await cast(Any, self.client.eval(_RELEASE, 2, self.key, self.inbox,
-                                                      self.token)))
+        return int(await cast(Any, self.client.eval(
+            _RELEASE, 3, self.key, self.inbox, STREAM, self.token, entry_id, GROUP)))
 
 
 async def stream_stats(client: "redis.Redis") -> dict[str, int]:

@@ -1,12 +1,12 @@
 """Every outgoing message of an update is marked before and after its send.
 
 `balie:<chat_id>:out:<update_id>` is a hash while the update is handled: `tries` counts how
-often a worker started it, and field `<n>` is `sending` or `sent` for the update's
-n-th outgoing message; it is deleted when the update is finished. A worker that takes over an
-update after a crash computes the answer again and skips every message marked `sent`. A
-message still marked `sending` was under way when the worker died: Telegram cannot say
-whether it arrived, so it is sent again (logged and counted). A citizen may then, rarely,
-see one answer twice, but never none.
+often a worker started it, and field `<n>` is `sending` or `sent` for the update's n-th
+outgoing message; it is deleted as the update leaves its inbox (`bot.intake.inbox.pop`). A
+worker that takes over an update after a crash computes the answer again and skips every
+message marked `sent`. A message still marked `sending` was under way when the worker died:
+Telegram cannot say whether it arrived, so it is sent again (logged and counted). A citizen
+may then, rarely, see one answer twice, but never none.
 """
 
 import asyncio
@@ -49,10 +49,6 @@ class Outbox:
             pipe.expire(self.key, self.ttl)
             tries, _ = await pipe.execute()
         self.redelivered = int(tries) > 1
-
-    async def finish(self) -> None:
-        """Forget the marks: the update leaves the inbox next, and a replay is a seen update."""
-        await self.client.delete(self.key)
 
     async def send(self, call: Callable[[], Awaitable[T]]) -> T | None:
         """Send the next message unless an earlier attempt sent it."""

@@ -113,9 +113,7 @@ class Worker:
             entry_id, chat, claimed = entry
             done: bool | None = False
             try:
-                done = await self.drain(chat, patient=claimed)
-                if done:
-                    await inbox.done(self.client, entry_id)
+                done = await self.drain(chat, entry_id, patient=claimed)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -126,10 +124,10 @@ class Worker:
             else:
                 self.outstanding.discard(entry_id)
 
-    async def drain(self, chat: str, patient: bool) -> bool | None:
+    async def drain(self, chat: str, entry_id: str, patient: bool) -> bool | None:
         """Handle a batch of the chat's inbox in order.
 
-        True: the inbox is empty or another worker holds it (acknowledge the entry). False:
+        True: the inbox is empty or another worker holds it (the entry is acknowledged). False:
         the lock could not be had in time. None: updates remain, so the entry goes to the back
         of the queue and a chatty citizen does not hold up the other chats.
         """
@@ -138,20 +136,21 @@ class Worker:
             # The holder looks at the inbox again after releasing; a claimed entry may
             # belong to a dead holder, so it waits for the lock to expire instead.
             if not patient:
+                await inbox.done(self.client, entry_id)
                 return True
             if not await self._wait(lock):
                 return False
         keeper = asyncio.create_task(lock.keep())
         try:
-            raw = await self.client.lindex(lock.inbox, 0)
+            raw = lock.head
             for _ in range(DRAIN_BATCH):
                 if raw is None:
                     break
-                await self.process(chat, raw)
-                raw = await inbox.pop(self.client, chat, raw)
+                marks = await self.process(chat, raw)
+                raw = await inbox.pop(self.client, chat, raw, marks)
         finally:
             keeper.cancel()
-            left = await lock.release()
+            left = await lock.release(entry_id)
         return None if left else True
 
     async def _wait(self, lock: inbox.DrainLock) -> bool:
@@ -162,14 +161,17 @@ class Worker:
                 return True
         return False
 
-    async def process(self, chat: str, raw: bytes | str) -> None:
-        """Answer one update; its messages go out through its outbox, each once."""
+    async def process(self, chat: str, raw: bytes | str) -> str | None:
+        """Answer one update; its messages go out through its outbox, each once.
+
+        Return the key of the update's send marks, deleted as the update leaves the inbox.
+        """
         try:
             data = json.loads(raw)
             update_id = int(data["update_id"])
         except (ValueError, KeyError, TypeError):
             log.error("unreadable update dropped", extra={"chat": chat})
-            return
+            return None
         outbox = Outbox(self.client, chat, update_id, self.settings.outbox_ttl_seconds)
         await outbox.begin()
         token = CURRENT.set(outbox)
@@ -179,4 +181,4 @@ class Worker:
             CURRENT.reset(token)
         if outbox.broken:
             raise RuntimeError(f"update {update_id} of {chat} not fully sent; tried again later")
-        await outbox.finish()
+        return outbox.key

@@ -40,6 +40,29 @@ _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
 """
+# The start of a turn in one round trip: mark the update seen (False for a replay unless it is
+# redelivered), count the turn, and unless flooded take the chat's lock and read its state and
+# handoff ticket. Safe to repeat: the seen mark and the lock are read back by their tokens.
+_BEGIN = """
+if ARGV[1] ~= '' then
+  local added = redis.call('hsetnx', KEYS[1], ARGV[1], ARGV[2])
+  redis.call('expire', KEYS[1], ARGV[3])
+  if added == 0 and redis.call('hget', KEYS[1], ARGV[1]) ~= ARGV[2] and ARGV[4] ~= '1' then
+    return {-1}
+  end
+end
+local turns = redis.call('incr', KEYS[2])
+redis.call('expire', KEYS[2], 120)
+if turns > tonumber(ARGV[5]) then return {turns, 0, redis.call('get', KEYS[4]) or ''} end
+local locked = redis.call('set', KEYS[3], ARGV[6], 'nx', 'px', ARGV[7])
+if not locked and redis.call('get', KEYS[3]) ~= ARGV[6] then return {turns, 0} end
+return {turns, 1, redis.call('get', KEYS[4]) or '', redis.call('hgetall', KEYS[5])}
+"""
+# The end of a turn: save the state and release the lock if it is ours (safe to repeat).
+_END = """
+redis.call('set', KEYS[1], ARGV[1], 'ex', ARGV[2])
+if redis.call('get', KEYS[2]) == ARGV[3] then redis.call('del', KEYS[2]) end
+"""
 SEEN_TTL = timedelta(days=2)
 RECENT_INTENTS = 5
 STOP_SECONDS = 30
@@ -104,6 +127,19 @@ def _mode(stored: object) -> Mode | None:
     if isinstance(stored, str) and stored.startswith("poll_comment:"):
         return PollCommenting(int(stored.partition(":")[2]))
     return LEGACY_MODES.get(str(stored))
+
+
+@dataclass
+class Begun:
+    """A turn under way: its count this minute and, unless flooded, the lock, state and ticket.
+
+    `ticket` is the chat's handoff hash as Redis returned it (read by bot.handoff.desk.Ticket).
+    """
+
+    turns: int
+    state: "ChatState"
+    token: str | None = None
+    ticket: dict[bytes, bytes] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -281,6 +317,8 @@ class StateStore:
         self.client = client
         self.ttl = ttl
         self.server = server
+        self._begin = client.register_script(_BEGIN)
+        self._end = client.register_script(_END)
 
     @classmethod
     def open(cls, url: str | None, data_dir: Path, ttl: timedelta) -> "StateStore":
@@ -309,11 +347,7 @@ class StateStore:
     async def locked(self, chat_id: str) -> AsyncIterator[None]:
         """Hold the chat's lock so its turns are handled one at a time."""
         name, token = keys.lock(chat_id), secrets.token_hex(8)
-        deadline = time.monotonic() + LOCK_SECONDS
-        while not await take(self.client, name, token, LOCK_SECONDS * 1000):
-            if time.monotonic() > deadline:
-                raise LockError(f"{name} stayed taken for {LOCK_SECONDS} s")
-            await asyncio.sleep(LOCK_POLL)
+        await self._wait_for(name, token)
         try:
             yield
         finally:
@@ -332,15 +366,57 @@ class StateStore:
         """Return the chat's turns counted in the current minute."""
         return int(await self.client.get(_this_minute(chat_id)) or 0)
 
-    async def first_sight(self, chat_id: str, update_id: int) -> bool:
-        """Mark an update as seen; False when it was seen before (a replay)."""
-        seen, field, token = keys.seen(chat_id), str(update_id), secrets.token_hex(3)
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.hsetnx(seen, field, token)
-            pipe.expire(seen, SEEN_TTL)
-            added, _ = await pipe.execute()
-        # A repeated HSETNX (redis-py retries when an answer was lost) finds our own token.
-        return bool(added) or await self.client.hget(seen, field) == token.encode()
+    async def begin(
+        self, chat_id: str, update_id: int | None, redelivered: bool, flood_limit: int
+    ) -> Begun | None:
+        """Start a turn in one round trip: mark the update seen, count it, lock and load.
+
+        None for a replayed update (seen before and not redelivered). Past `flood_limit` turns
+        this minute the chat is not locked (`token` None). A lock held elsewhere (a notice from
+        staff, a web chat page) is waited for as `locked` does.
+        """
+        seen_token, token = secrets.token_hex(3), secrets.token_hex(8)
+        reply: Any = await self._begin(
+            keys=[keys.seen(chat_id), _this_minute(chat_id), keys.lock(chat_id),
+                  keys.state(chat_id), keys.handoff(chat_id)],
+            args=["" if update_id is None else update_id, seen_token,
+                  int(SEEN_TTL.total_seconds()), int(redelivered), flood_limit, token,
+                  LOCK_SECONDS * 1000])
+        turns = int(reply[0])
+        if turns < 0:
+            return None
+        if turns > flood_limit:
+            return Begun(turns, ChatState.from_json(reply[2]))
+        if not reply[1]:
+            await self._wait_for(keys.lock(chat_id), token)
+            async with self.client.pipeline(transaction=False) as pipe:
+                pipe.get(keys.state(chat_id))
+                pipe.hgetall(keys.handoff(chat_id))
+                reply = [turns, 1, *await pipe.execute()]
+        return Begun(turns, ChatState.from_json(reply[2]), token, _pairs(reply[3]))
+
+    async def end(self, chat_id: str, state: ChatState, token: str) -> None:
+        """Save the chat's state and release the lock `begin` took, in one round trip."""
+        await self._end(keys=[keys.state(chat_id), keys.lock(chat_id)],
+                        args=[state.to_json(), int(self.ttl.total_seconds()), token])
+
+    async def unlock(self, chat_id: str, token: str) -> None:
+        """Release the lock `begin` took, after a failed turn."""
+        await release(self.client, keys.lock(chat_id), token)
+
+    async def _wait_for(self, name: str, token: str) -> None:
+        deadline = time.monotonic() + LOCK_SECONDS
+        while not await take(self.client, name, token, LOCK_SECONDS * 1000):
+            if time.monotonic() > deadline:
+                raise LockError(f"{name} stayed taken for {LOCK_SECONDS} s")
+            await asyncio.sleep(LOCK_POLL)
+
+
+def _pairs(flat: Any) -> dict[bytes, bytes]:
+    """Turn HGETALL's reply (a flat list from a script, a dict from redis-py) into a dict."""
+    if isinstance(flat, dict):
+        return flat
+    return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
 async def take(client: "redis.Redis", name: str, token: str, milliseconds: int) -> bool:
