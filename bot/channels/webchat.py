@@ -20,7 +20,7 @@ from bot.handoff.events import Event
 from bot.history.log import History
 from bot.pipeline import Balie
 from bot.state import keys
-from bot.state.store import ChatState, StateStore
+from bot.state.store import ChatState, StateStore, this_minute
 from bot.types import Reply, Turn, TurnKind, as_language
 
 CHANNEL = "web"
@@ -54,16 +54,30 @@ class WebChat:
 
         /vergeet revokes the chat's token (`bot.history.retention.forget`).
         """
-        if not token:
+        chat_id = self._named(token)
+        if chat_id is None or await self.store.client.sismember(keys.REVOKED,
+                                                                keys.digest(chat_id)):
             return None
-        try:
-            chat_id = self.tokens.loads(token)
-        except BadSignature:
-            return None
-        if not isinstance(chat_id, str) or not chat_id.startswith(f"{CHANNEL}:"):
-            return None
-        revoked = await self.store.client.sismember(keys.REVOKED, keys.digest(chat_id))
-        return None if revoked else chat_id
+        return chat_id
+
+    async def sender(self, token: str | None) -> tuple[str | None, int | None]:
+        """Return the chat a token names (as `chat_of`), and the seconds to wait if it is flooded.
+
+        In one round trip. The turn that crosses the limit still gets Balie's notice; the ones
+        after it wait.
+        """
+        chat_id = self._named(token)
+        if chat_id is None:
+            return None, None
+        async with self.store.client.pipeline(transaction=False) as pipe:
+            pipe.sismember(keys.REVOKED, keys.digest(chat_id))
+            pipe.get(this_minute(chat_id))
+            revoked, turns = await pipe.execute()
+        if revoked:
+            return None, None
+        if int(turns or 0) <= self.balie.flood_per_minute:
+            return chat_id, None
+        return chat_id, 60 - int(time.time()) % 60
 
     async def say(self, chat_id: str, kind: TurnKind, text: str,
                   language: str | None = None) -> list[dict[str, Any]]:
@@ -72,14 +86,17 @@ class WebChat:
                     language_hint=language)
         return as_json(await self.balie.handle(turn))
 
-    async def flooded(self, chat_id: str) -> int | None:
-        """Return the seconds to wait when the chat is over its flood limit, else None.
-
-        The turn that crosses the limit still gets Balie's notice; the ones after it wait.
-        """
-        if await self.store.turns(chat_id) <= self.balie.flood_per_minute:
+    def _named(self, token: str | None) -> str | None:
+        """Return the web chat a token names by its signature, revoked or not."""
+        if not token:
             return None
-        return 60 - int(time.time()) % 60
+        try:
+            chat_id = self.tokens.loads(token)
+        except BadSignature:
+            return None
+        if not isinstance(chat_id, str) or not chat_id.startswith(f"{CHANNEL}:"):
+            return None
+        return chat_id
 
     async def collect(self, chat_id: str) -> list[dict[str, Any]]:
         """Take the replies waiting in the chat's outbox."""

@@ -18,6 +18,7 @@ TOKEN_HEADER = "X-Chat-Token"
 MAX_BODY_CHARS = 20_000
 # New chats per minute from one address (a municipality's office may share one address).
 STARTS_PER_MINUTE = 60
+UNKNOWN = "unknown chat; start a new one"
 
 
 class Said(BaseModel):
@@ -41,7 +42,7 @@ def _webchat(request: Request) -> WebChat:
 async def _chat(request: Request, token: str | None) -> str:
     chat_id = await _webchat(request).chat_of(token)
     if chat_id is None:
-        raise HTTPException(401, "unknown chat; start a new one")
+        raise HTTPException(401, UNKNOWN)
     return chat_id
 
 
@@ -75,8 +76,9 @@ async def send(
     request: Request, said: Said, token: Annotated[str | None, Header(alias=TOKEN_HEADER)] = None
 ) -> dict[str, Any]:
     """Answer a text, a /command or a button press."""
-    chat_id = await _chat(request, token)
-    wait = await _webchat(request).flooded(chat_id)
+    chat_id, wait = await _webchat(request).sender(token)
+    if chat_id is None:
+        raise HTTPException(401, UNKNOWN)
     if wait is not None:
         raise HTTPException(429, "too many messages; try again in a minute",
                             headers={"Retry-After": str(wait)})

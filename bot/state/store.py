@@ -355,16 +355,12 @@ class StateStore:
 
     async def count_turn(self, chat_id: str) -> int:
         """Count a turn of the chat in the current minute; return the count so far."""
-        flood = _this_minute(chat_id)
+        flood = this_minute(chat_id)
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.incr(flood)
             pipe.expire(flood, 120)
             count, _ = await pipe.execute()
         return int(count)
-
-    async def turns(self, chat_id: str) -> int:
-        """Return the chat's turns counted in the current minute."""
-        return int(await self.client.get(_this_minute(chat_id)) or 0)
 
     async def begin(
         self, chat_id: str, update_id: int | None, redelivered: bool, flood_limit: int
@@ -377,7 +373,7 @@ class StateStore:
         """
         seen_token, token = secrets.token_hex(3), secrets.token_hex(8)
         reply: Any = await self._begin(
-            keys=[keys.seen(chat_id), _this_minute(chat_id), keys.lock(chat_id),
+            keys=[keys.seen(chat_id), this_minute(chat_id), keys.lock(chat_id),
                   keys.state(chat_id), keys.handoff(chat_id)],
             args=["" if update_id is None else update_id, seen_token,
                   int(SEEN_TTL.total_seconds()), int(redelivered), flood_limit, token,
@@ -430,7 +426,7 @@ async def take(client: "redis.Redis", name: str, token: str, milliseconds: int) 
     return bool(await client.get(name) == token.encode())
 
 
-def _this_minute(chat_id: str) -> str:
+def this_minute(chat_id: str) -> str:
     """Return the key counting the chat's turns in the current clock minute."""
     return keys.flood(chat_id, int(time.time() // 60))
 
