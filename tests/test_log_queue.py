@@ -97,7 +97,7 @@ async def test_rows_pushed_by_two_processes_are_all_written_once(
             backlog.write([Entry(f"two:{side}", "test", "in", "text", f"vraag {number}"),
                            Entry(f"two:{side}", "test", "out", "answer", f"antwoord {number}")])
             for number in range(60) for side, backlog in enumerate(backlogs)))
-        while await clients[0].llen(BACKLOG):
+        while await clients[0].llen(BACKLOG):  # noqa: ASYNC110 - the state is in Redis
             await asyncio.sleep(0.01)
     finally:
         for task in flushers:
@@ -127,7 +127,7 @@ async def test_a_flush_waits_for_the_interval_or_the_number_of_turns(services: S
         assert not backlog.due.is_set() and await logged(history) == [], "two turns wait"
         await backlog.write([Entry("count:1", "test", "in", "text", "vraag 2")])
         assert backlog.due.is_set(), "the third turn makes the flush due at once"
-        while len(await logged(history)) < 3:
+        while len(await logged(history)) < 3:  # noqa: ASYNC110 - the state is in the database
             await asyncio.sleep(0.01)
     finally:
         flusher.cancel()
