@@ -13,7 +13,6 @@ from bot.acting.router import Context, Router
 from bot.dialogue import buttons, cues, guard, policy, several
 from bot.handoff.desk import Ticket
 from bot.handoff.reception import Reception
-from bot.history.backlog import Backlog
 from bot.history.log import Entry, History
 from bot.history.retention import forget
 from bot.listening.listener import Listening
@@ -244,7 +243,7 @@ class Balie:
         return [self.renderer.render("utter_forgotten", state.language)]
 
     async def _write(self, entries: list[Entry]) -> None:
-        await Backlog(self.store.client, self.history).write(entries)
+        await self.history.log(entries)
 
     def _apology(self, turn: Turn) -> Reply:
         return self.renderer.render("utter_technical_problem", as_language(turn.language_hint))

@@ -18,6 +18,7 @@ from bot.handoff.cases import SqlCases
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.reception import Reception
 from bot.history.accounts import STAFF_ROLES, Accounts
+from bot.history.backlog import Backlog
 from bot.history.log import History
 from bot.history.masking import Keep
 from bot.intake.budget import RateLimit
@@ -49,6 +50,7 @@ class Services:
     polls: Polls
     cases: SqlCases
     balie: Balie
+    backlog: Backlog
     _stack: contextlib.AsyncExitStack
 
     @classmethod
@@ -67,6 +69,8 @@ class Services:
             keep = Keep.of([*town.facts.values(), "Balie"])
             history = await History.open(settings.sqlalchemy_url, keep)
             stack.push_async_callback(history.close)
+            backlog = history.backlog = Backlog(store.client, history, settings.log_flush_seconds,
+                                                settings.log_flush_turns)
             cases = SqlCases(history.engine)
             executor = Executor(ActionServices(cases, town), settings.action_endpoint,
                                 settings.actions_dir)
@@ -91,7 +95,7 @@ class Services:
             )
             return cls(settings, loaded, town, store, history, executor,
                        RateLimit(store.client, settings.send_per_second), desk, newsroom, polls,
-                       cases, balie, stack)
+                       cases, balie, backlog, stack)
         except BaseException:
             await stack.aclose()
             raise

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     worker_claim_idle_ms: int = 2000
     drain_lock_ms: int = 3000
     outbox_ttl_seconds: int = 3600
+    # The conversation log's queue in Redis is written to the database this often, and at once
+    # when a turn's push finds this many turns (batches of rows) waiting.
+    log_flush_seconds: float = Field(default=0.2, gt=0)
+    log_flush_turns: int = Field(default=50, ge=1)
 
     staff_chat_id: int | None = None
     staff_ids: Annotated[frozenset[int], NoDecode] = frozenset()

@@ -109,6 +109,7 @@ async def test_a_question_about_sending_personal_data_says_never_in_chat(
 
 async def test_the_log_keeps_no_password_or_bsn(balie: Balie) -> None:
     await say(balie, "mijn digid wachtwoord is Zomer2026! en mijn bsn is 111222333")
+    await balie.history.settle()
     async with balie.history.engine.connect() as connection:
         texts = (await connection.execute(sqlalchemy.text(
             "select text from messages where direction = 'in'"))).scalars().all()

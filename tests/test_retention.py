@@ -10,7 +10,7 @@ from unittest.mock import ANY
 from sqlalchemy import func, select
 
 from bot.history.audit import Audit, record
-from bot.history.backlog import Backlog
+from bot.history.backlog import BACKLOG, encode
 from bot.history.log import Base, Entry, Handoff, HandoffEvent, History, Message
 from bot.history.masking import mask
 from bot.history.retention import forget, purge
@@ -118,8 +118,9 @@ async def test_forget_leaves_no_trace_of_the_chat(
     await services.desk.enqueue(chat, "live", "nl", None)
     assert "0612345678" in await redis_text(client), "kept for staff until now"
     await services.desk.remember_topic(chat, 31)
-    await Backlog(client, history).keep([Entry(chat, "telegram", "in", "text", "Henkie"),
-                                         Entry("tg:99", "telegram", "in", "text", "ander")])
+    await client.rpush(BACKLOG, encode([Entry(chat, "telegram", "in", "text", "Henkie"),
+                                        Entry("tg:99", "telegram", "in", "text", "ander")],
+                                       datetime.now(UTC)))
 
     await forget(history, client, chat)
 

@@ -117,15 +117,17 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
-            own = services
+            own, running = services, []
             if own is None:
                 own = await stack.enter_async_context(Services.opened(settings))
+                # The web chat's turns queue log rows: this process writes them too.
+                running.append(asyncio.create_task(own.backlog.run()))
             _attach(app, own, secret)
-            relay = await app.state.webchat.relay()
+            running.append(await app.state.webchat.relay())
             try:
                 yield
             finally:
-                await tasks.stop(relay)
+                await tasks.stop(*running)
 
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[Depends(check_csrf)], max_body_size=settings.form_max_bytes)

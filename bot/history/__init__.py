@@ -1,1 +1,1 @@
-"""Everything kept in SQL: the log, masking, backlog, retention, audit, reports, accounts."""
+"""Everything kept in SQL: the log and its queue (backlog), masking, retention, audit, reports."""

@@ -1,80 +1,154 @@
-"""Log entries the database could not take, kept in Redis and written when it is back.
+"""The conversation log's write-behind queue: a turn's rows wait in Redis, flushed in batches.
 
-`balie:history:backlog` is a list of JSON batches (masked texts, the time of the turn). A
-worker writes them to the database oldest first; a batch leaves the list only after it was
-written, so a crash in between writes it twice rather than never.
+`balie:history:backlog` is a list of JSON batches, one per turn (masked texts, the time of the
+turn, a random batch id). A turn pushes its batch with one RPUSH; a flusher in every process
+that handles turns writes the list to the database every `log_flush_seconds`, or at once when
+this process's push finds `log_flush_turns` batches waiting: one multi-row INSERT per flush,
+oldest first. A batch leaves the list only after it was written. While the database is away
+the batches wait, and are written when it is back.
+
+Several flushers: each flush holds `balie:history:flush` (a token with a TTL), and the LTRIM
+after the INSERT happens only while that token is still ours, in one Lua script. A flusher
+whose lock ran out meanwhile trims nothing: its batches stay and are written again. Each row
+carries `row_key` (batch id and position, made once when the batch is encoded) under a unique
+index, and the INSERT skips keys already there, so a batch written twice (a crash or a lost
+lock between INSERT and trim) leaves no duplicates. Erasure (`drop`) edits the list under the
+same lock, so no flush in progress writes the erased chat's rows afterwards.
 """
 
 import asyncio
+import contextlib
 import json
 import logging
+import secrets
+import time
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import redis.asyncio as redis
+from redis.exceptions import LockError, RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.history.log import Entry, History
 from bot.state import keys
+from bot.state.store import release, take
 
 log = logging.getLogger(__name__)
 
 BACKLOG = keys.BACKLOG
-INTERVAL = 2.0
-_POP = """
-if redis.call('lindex', KEYS[1], 0) == ARGV[1] then return redis.call('lpop', KEYS[1]) end
-return false
+LOCK_MS = 10_000
+LOCK_POLL = 0.005
+RETRY_SECONDS = 2.0
+GONE = "-"
+_TRIM = """
+if redis.call('get', KEYS[2]) ~= ARGV[1] then return 0 end
+redis.call('ltrim', KEYS[1], ARGV[2], -1)
+return 1
 """
 
 
-class Backlog:
-    """Keeps refused log entries in Redis and writes them to the database later."""
+def encode(entries: list[Entry], at: datetime) -> str:
+    """Return a turn's masked entries as one queued batch; each row's key is made here, once."""
+    batch = secrets.token_hex(8)
+    return json.dumps({"at": at.isoformat(), "entries": [
+        {**asdict(entry), "row_key": f"{batch}:{position}"}
+        for position, entry in enumerate(entries)]}, ensure_ascii=False)
 
-    def __init__(self, client: "redis.Redis", history: History) -> None:
+
+def rows(raw: bytes | str) -> list[dict[str, Any]]:
+    """Return a queued batch's rows for the messages table (without keys if queued before 0007)."""
+    batch: dict[str, Any] = json.loads(raw)
+    at = datetime.fromisoformat(batch["at"])
+    return [{"row_key": None, **item, "created_at": at} for item in batch["entries"]]
+
+
+class Backlog:
+    """Queues the log's rows in Redis and writes them to the database in batches."""
+
+    def __init__(self, client: "redis.Redis", history: History, seconds: float = 0.2,
+                 turns: int = 50) -> None:
         self.client = client
         self.history = history
+        self.seconds = seconds
+        self.turns = turns
+        self.due = asyncio.Event()
 
     async def write(self, entries: list[Entry]) -> None:
-        """Write entries to the database masked, or keep them when it cannot take them now."""
+        """Queue entries masked; straight to the database only when Redis refuses them."""
         masked = await self.history.masked(entries)
         try:
-            await self.history.store(masked)
-            return
-        except (SQLAlchemyError, OSError):
-            log.warning("conversation log write failed; kept in Redis",
+            waiting = await self.client.rpush(BACKLOG, encode(masked, datetime.now(UTC)))
+        except RedisError:
+            log.warning("conversation log not queued; written at once",
                         extra={"chat": masked[0].chat_id})
+        else:
+            if waiting >= self.turns:
+                self.due.set()
+            return
         try:
-            await self.keep(masked)
+            await self.history.store(masked)
         except Exception:
             log.exception("conversation log write failed", extra={
                 "chat": masked[0].chat_id, "texts": [entry.text for entry in masked],
             })
 
-    async def keep(self, entries: list[Entry]) -> None:
-        """Keep masked entries with the time they happened."""
-        batch = {"at": datetime.now(UTC).isoformat(),
-                 "entries": [asdict(entry) for entry in entries]}
-        await self.client.rpush(BACKLOG, json.dumps(batch, ensure_ascii=False))
-
     async def flush(self) -> int:
-        """Write kept batches oldest first; return how many were written."""
+        """Write the queued batches oldest first; return how many were written."""
         written = 0
-        while (raw := await self.client.lindex(BACKLOG, 0)) is not None:
-            batch: dict[str, Any] = json.loads(raw)
-            entries = [Entry(**item) for item in batch["entries"]]
-            await self.history.store(entries, at=datetime.fromisoformat(batch["at"]))
-            await cast(Any, self.client.eval(_POP, 1, BACKLOG, raw))
-            written += 1
+        async with _FlushLock(self.client) as token:
+            while raws := cast(list[bytes], await self.client.lrange(BACKLOG, 0, self.turns - 1)):
+                await self.history.insert([row for raw in raws for row in rows(raw)])
+                if not await cast(Any, self.client.eval(_TRIM, 2, BACKLOG, keys.BACKLOG_LOCK,
+                                                        token, len(raws))):
+                    break  # the lock ran out: another flusher writes them (again, no doubles)
+                written += len(raws)
         return written
 
     async def run(self) -> None:
-        """Flush every few seconds until cancelled."""
+        """Flush every `seconds`, or when a push found `turns` batches waiting, until cancelled."""
         while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.due.wait(), self.seconds)
+            self.due.clear()
             try:
-                if written := await self.flush():
-                    log.info("conversation log backlog written", extra={"batches": written})
-            except Exception as error:
-                log.warning("conversation log backlog kept; database still unavailable",
+                await self.flush()
+            except (SQLAlchemyError, OSError, RedisError) as error:
+                log.warning("conversation log kept in Redis; database unavailable",
                             extra={"error": type(error).__name__})
-            await asyncio.sleep(INTERVAL)
+                await asyncio.sleep(RETRY_SECONDS)
+
+
+class _FlushLock:
+    """Holds `balie:history:flush` for one flush or erasure; waits while another holds it."""
+
+    def __init__(self, client: "redis.Redis") -> None:
+        self.client = client
+        self.token = secrets.token_hex(8)
+
+    async def __aenter__(self) -> str:
+        deadline = time.monotonic() + LOCK_MS / 1000
+        while not await take(self.client, keys.BACKLOG_LOCK, self.token, LOCK_MS):
+            if time.monotonic() > deadline:
+                raise LockError(f"{keys.BACKLOG_LOCK} stayed taken for {LOCK_MS} ms")
+            await asyncio.sleep(LOCK_POLL)
+        return self.token
+
+    async def __aexit__(self, *_: object) -> None:
+        await release(self.client, keys.BACKLOG_LOCK, self.token)
+
+
+async def drop(client: "redis.Redis", chat_id: str) -> int:
+    """Remove a chat's queued entries (other chats' entries of a batch stay); return how many."""
+    dropped = 0
+    # Under the flush lock nothing trims the list and pushes only append: the indexes hold.
+    async with _FlushLock(client):
+        for index, raw in enumerate(cast(list[bytes], await client.lrange(BACKLOG, 0, -1))):
+            batch = json.loads(raw)
+            others = [item for item in batch["entries"] if item["chat_id"] != chat_id]
+            if len(others) < len(batch["entries"]):
+                dropped += len(batch["entries"]) - len(others)
+                await client.lset(BACKLOG, index, json.dumps(
+                    {**batch, "entries": others}, ensure_ascii=False) if others else GONE)
+        await client.lrem(BACKLOG, 0, GONE)
+    return dropped

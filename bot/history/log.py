@@ -1,10 +1,14 @@
-"""The conversation log in SQL: every inbound and outbound message, masked before it is stored."""
+"""The conversation log in SQL: every inbound and outbound message, masked before it is stored.
+
+A turn's rows go through the write-behind queue in Redis (bot.history.backlog) when the
+History has one (every `Services` gives it one); reads of a chat write what is queued first.
+"""
 
 import asyncio
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
@@ -17,14 +21,17 @@ from sqlalchemy import (
     String,
     Text,
     event,
-    insert,
     select,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bot.history.masking import NOTHING, Keep, mask
+
+if TYPE_CHECKING:
+    from bot.history.backlog import Backlog
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # SQLite only auto-increments an INTEGER primary key; PostgreSQL gets a BIGINT.
@@ -53,6 +60,8 @@ class Message(Base):
     latency_ms: Mapped[float | None] = mapped_column(Float)
     update_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # Made when a turn's rows are queued: a batch written twice adds nothing the second time.
+    row_key: Mapped[str | None] = mapped_column(String(24), index=True, unique=True)
 
 
 @dataclass(frozen=True)
@@ -99,6 +108,7 @@ class History:
         self.engine = engine
         self.keep = keep
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self.backlog: Backlog | None = None
 
     @classmethod
     async def open(cls, url: str, keep: Keep = NOTHING) -> "History":
@@ -119,6 +129,18 @@ class History:
         """Release the connections."""
         await self.engine.dispose()
 
+    async def log(self, entries: list[Entry]) -> None:
+        """Log a turn's messages masked: queued, or stored at once when there is no queue."""
+        if self.backlog is None:
+            await self.record(entries)
+        else:
+            await self.backlog.write(entries)
+
+    async def settle(self) -> None:
+        """Write the rows still queued, so that what is read next includes them."""
+        if self.backlog is not None:
+            await self.backlog.flush()
+
     async def record(self, entries: list[Entry], at: datetime | None = None) -> None:
         """Store messages with personal data masked (at `at`, by default now)."""
         await self.store(await self.masked(entries), at)
@@ -135,14 +157,20 @@ class History:
     async def store(self, entries: list[Entry], at: datetime | None = None) -> None:
         """Store messages whose texts are masked already (at `at`, by default now)."""
         now = at or datetime.now(UTC)
-        rows = [{**entry.__dict__, "created_at": now} for entry in entries]
+        await self.insert([{**entry.__dict__, "created_at": now} for entry in entries])
+
+    async def insert(self, rows: list[dict[str, Any]]) -> None:
+        """Insert message rows in one statement, skipping those whose `row_key` is there."""
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(Message).values(rows).on_conflict_do_nothing()
         # One INSERT with all rows is atomic by itself: no BEGIN and COMMIT round trips.
         async with self.engine.connect() as connection:
             autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await autocommit.execute(insert(Message).values(rows))
+            await autocommit.execute(statement)
 
     async def conversation(self, chat_id: str) -> list[Message]:
-        """Return a chat's messages, oldest first."""
+        """Return a chat's messages, oldest first, queued ones included."""
+        await self.settle()
         async with self.sessions() as session:
             query = select(Message).where(Message.chat_id == chat_id).order_by(Message.id)
             return list((await session.scalars(query)).all())

@@ -130,6 +130,7 @@ class Reports:
         """Return the newest citizen messages that match, up to `limit`."""
         query = (select(Message).where(*_conditions(search, self.threshold))
                  .order_by(Message.id.desc()).limit(limit))
+        await self.history.settle()
         async with self.history.sessions() as session:
             return [_row(message) for message in (await session.scalars(query)).all()]
 

@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from sqlalchemy import delete, select, text, update
 
 from bot.history.audit import Audit, entry
+from bot.history.backlog import drop
 from bot.history.log import Handoff, HandoffEvent, History, Message
 from bot.listening.announcements import Subscription
 from bot.listening.broadcast import Broadcast, Delivery
@@ -53,7 +54,9 @@ async def forget(history: History, client: "Redis", chat_id: str) -> dict[str, i
     What stays, by that hash only: the update ids seen (a replayed old update is not answered
     again), the chat's revocation (its web chat token stops working) and wrong case-status
     tries until their hour is over. SQLite overwrites the deleted rows and empties its WAL.
+    The chat's rows still queued for the log are dropped first, so none is written afterwards.
     """
+    queued = await drop(client, chat_id)
     digest = keys.digest(chat_id)
     citizen = f"citizen:{digest}"
     handoffs = select(Handoff.id).where(Handoff.chat_id == chat_id)
@@ -79,13 +82,13 @@ async def forget(history: History, client: "Redis", chat_id: str) -> dict[str, i
     if sqlite:
         async with history.engine.connect() as connection:
             await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    counts.update(await _forget_in_redis(client, chat_id, digest))
+    counts.update(await _forget_in_redis(client, chat_id, digest), queued_messages=queued)
     log.info("chat forgotten", extra={"chat_hash": digest, **counts})
     return counts
 
 
 async def _forget_in_redis(client: "Redis", chat_id: str, digest: str) -> dict[str, int]:
-    """Delete the chat's keys, handoff events, staff topic, queue place and kept log batches."""
+    """Delete the chat's keys, handoff events, staff topic and queue place."""
     # The turn that asked for this, and the updates that came after it, are under way: their
     # locks, inbox, stream entries and send marks (no text) stay until they are handled.
     found = [key async for key in client.scan_iter(match=keys.chat_pattern(chat_id))
@@ -96,16 +99,6 @@ async def _forget_in_redis(client: "Redis", chat_id: str, digest: str) -> dict[s
     if topic is not None:
         await client.hdel(keys.HANDOFF_TOPICS, chat_id, f"t:{topic.decode()}")
     await client.zrem(keys.HANDOFF_QUEUE, chat_id)
-    kept: list[Any] = await client.lrange(keys.BACKLOG, 0, -1)
-    for raw in kept:
-        batch = json.loads(raw)
-        others = [item for item in batch["entries"] if item["chat_id"] != chat_id]
-        if len(others) == len(batch["entries"]):
-            continue
-        # Other chats' entries of the same batch are kept.
-        if await client.lrem(keys.BACKLOG, 1, raw) and others:
-            await client.rpush(keys.BACKLOG, json.dumps({**batch, "entries": others},
-                                                        ensure_ascii=False))
     await client.sadd(keys.REVOKED, digest)
     return counts
 

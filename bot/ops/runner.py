@@ -17,7 +17,6 @@ from bot.channels import telegram
 from bot.channels.staffgroup import StaffDesk
 from bot.console import create_app, serve
 from bot.console.app import QuietServer
-from bot.history.backlog import Backlog
 from bot.history.log import History
 from bot.intake import outbox, receiver
 from bot.intake.worker import Worker
@@ -81,7 +80,7 @@ async def work(settings: Settings, shared: Services | None = None) -> None:
         days = int(services.town.facts["retention_days"])
         tasks = [
             asyncio.create_task(telegram.purge_daily(services.history, days)),
-            asyncio.create_task(Backlog(client, services.history).run()),
+            asyncio.create_task(services.backlog.run()),
             asyncio.create_task(telegram.tell_citizens(services.balie, client, application.bot)),
         ]
         if staff:

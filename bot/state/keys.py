@@ -22,7 +22,10 @@
 | balie:handoff:tasks_posted  | set    | task ids posted to the staff group   | -               |
 | balie:send:<second>         | string | sends of all workers that second     | 2 s             |
 | balie:send:pause            | string | set after a 429: all sends wait      | retry_after     |
-| balie:history:backlog       | list   | JSON log batches the DB refused      | -               |
+| balie:history:backlog       | list   | JSON log batches (a turn's masked    | -               |
+|                             |        | rows) waiting for the database       |                 |
+| balie:history:flush         | string | token of the flusher (or erasure)    | 10 s            |
+|                             |        | working on the backlog               |                 |
 | balie:console:session:<sha> | string | JSON of a console session, by the    | idle time, at   |
 |                             |        | SHA-256 of the id in its cookie      | most 8 h        |
 | balie:console:user:<id>     | set    | a user's session digests, to revoke  | 8 h after last  |
@@ -144,3 +147,4 @@ TASKS_POSTED = _key("handoff", "tasks_posted")
 SEND_PAUSE = _key("send", "pause")
 REVOKED = _key("revoked")
 BACKLOG = _key("history", "backlog")
+BACKLOG_LOCK = _key("history", "flush")
