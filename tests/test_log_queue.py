@@ -190,3 +190,19 @@ async def test_the_row_key_migration_keeps_existing_rows(history: History) -> No
     async with history.sessions() as session:
         count = await session.scalar(select(func.count()).select_from(Message))
     assert count == 4, "a key written before is skipped; NULL keys never clash"
+
+
+async def test_a_batch_the_database_refuses_is_dropped_and_the_rest_written(
+    services: Services,
+) -> None:
+    """A batch no database takes (here a row without text) must not hold up the log forever."""
+    backlog, client = Backlog(services.store.client, services.history), services.store.client
+    await backlog.write([Entry("refused:1", "test", "in", "text", "voor")])
+    await client.rpush(BACKLOG, '{"at": "2026-12-01T10:00:00+00:00", "entries": [{"chat_id":'
+                       ' "refused:1", "channel": "test", "direction": "in", "kind": "text",'
+                       ' "text": null, "row_key": "poison:0"}]}')
+    await client.rpush(BACKLOG, "not json")
+    await backlog.write([Entry("refused:1", "test", "in", "text", "na")])
+    assert await backlog.flush() == 4
+    assert [m.text for m in await logged(services.history, "refused:1")] == ["voor", "na"]
+    assert await client.llen(BACKLOG) == 0

@@ -28,7 +28,7 @@ from typing import Any, cast
 
 import redis.asyncio as redis
 from redis.exceptions import LockError, RedisError
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 
 from bot.history.log import Entry, History
 from bot.state import keys
@@ -96,14 +96,32 @@ class Backlog:
     async def flush(self) -> int:
         """Write the queued batches oldest first; return how many were written."""
         written = 0
+        if not await self.client.llen(BACKLOG):
+            return written  # nothing waits: no lock taken
         async with _FlushLock(self.client) as token:
             while raws := cast(list[bytes], await self.client.lrange(BACKLOG, 0, self.turns - 1)):
-                await self.history.insert([row for raw in raws for row in rows(raw)])
+                try:
+                    await self.history.insert([row for raw in raws for row in rows(raw)])
+                except (DBAPIError, ValueError, KeyError, TypeError) as error:
+                    if isinstance(error, DBAPIError) and _away(error):
+                        raise
+                    raws = raws[:1]  # one batch the database refuses must not stop the rest
+                    await self._refused(raws[0])
                 if not await cast(Any, self.client.eval(_TRIM, 2, BACKLOG, keys.BACKLOG_LOCK,
                                                         token, len(raws))):
                     break  # the lock ran out: another flusher writes them (again, no doubles)
                 written += len(raws)
         return written
+
+    async def _refused(self, raw: bytes) -> None:
+        """Write the oldest batch alone; when the database refuses even that, log and drop it."""
+        try:
+            await self.history.insert(rows(raw))
+        except (DBAPIError, ValueError, KeyError, TypeError) as error:
+            if isinstance(error, DBAPIError) and _away(error):
+                raise
+            log.exception("conversation log batch refused by the database; dropped",
+                          extra={"batch": raw.decode(errors="replace")})
 
     async def run(self) -> None:
         """Flush every `seconds`, or when a push found `turns` batches waiting, until cancelled."""
@@ -117,6 +135,11 @@ class Backlog:
                 log.warning("conversation log kept in Redis; database unavailable",
                             extra={"error": type(error).__name__})
                 await asyncio.sleep(RETRY_SECONDS)
+
+
+def _away(error: DBAPIError) -> bool:
+    """Tell whether the database is away (try again later) rather than refusing the rows."""
+    return error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)
 
 
 class _FlushLock:
