@@ -125,9 +125,15 @@ class Backlog:
 
     async def run(self) -> None:
         """Flush every `seconds`, or when a push found `turns` batches waiting, until cancelled."""
+        task = asyncio.current_task()
         while True:
+            # Python 3.11's wait_for, and redis-py, can swallow a cancellation that arrives as
+            # they finish: a stopping process must not flush for ever.
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.due.wait(), self.seconds)
+                async with asyncio.timeout(self.seconds):
+                    await self.due.wait()
             self.due.clear()
             try:
                 await self.flush()

@@ -137,6 +137,7 @@ class Reports:
     async def intents(self) -> list[str]:
         """Return the intents that occur in the log, for the filter's choices."""
         query = select(Message.intent).where(Message.intent.is_not(None)).distinct()
+        await self.history.settle()
         async with self.history.sessions() as session:
             return sorted(str(intent) for intent in (await session.scalars(query)).all())
 
@@ -145,6 +146,7 @@ class Reports:
         today = today or datetime.now(UTC).date()
         first = today - timedelta(days=days - 1)
         since = datetime.combine(first, time(), UTC)
+        await self.history.settle()
         async with self.history.sessions() as session:
             inbound = (await session.execute(
                 select(Message.chat_id, Message.created_at, Message.intent, Message.kind,

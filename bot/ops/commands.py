@@ -273,6 +273,7 @@ def _bar(total: int, width: int = 40) -> Progress:
 async def response_times(history: History, facts: dict[str, Any], days: int) -> str:
     """Measured response times of the last `days` days next to the policy's targets."""
     since = datetime.now(UTC) - timedelta(days=days)
+    await history.settle()
     async with history.sessions() as session:
         answers = (await session.scalars(select(Message.latency_ms).where(
             Message.direction == "out", Message.created_at >= since,
