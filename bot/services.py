@@ -71,6 +71,7 @@ class Services:
             stack.push_async_callback(history.close)
             backlog = history.backlog = Backlog(store.client, history, settings.log_flush_seconds,
                                                 settings.log_flush_turns)
+            stack.push_async_callback(backlog.close)
             cases = SqlCases(history.engine)
             executor = Executor(ActionServices(cases, town), settings.action_endpoint,
                                 settings.actions_dir)

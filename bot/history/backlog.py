@@ -28,7 +28,7 @@ from typing import Any, cast
 
 import redis.asyncio as redis
 from redis.exceptions import LockError, RedisError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from bot.history.log import Entry, History
 from bot.state import keys
@@ -41,6 +41,9 @@ LOCK_MS = 10_000
 LOCK_POLL = 0.005
 RETRY_SECONDS = 2.0
 GONE = "-"
+# What the database refuses in a batch itself (a missing value, a value out of range) and a
+# batch that cannot be read; anything else (the database away, a table missing) is tried again.
+REFUSED = (IntegrityError, DataError, ValueError, KeyError, TypeError)
 _TRIM = """
 if redis.call('get', KEYS[2]) ~= ARGV[1] then return 0 end
 redis.call('ltrim', KEYS[1], ARGV[2], -1)
@@ -102,9 +105,7 @@ class Backlog:
             while raws := cast(list[bytes], await self.client.lrange(BACKLOG, 0, self.turns - 1)):
                 try:
                     await self.history.insert([row for raw in raws for row in rows(raw)])
-                except (DBAPIError, ValueError, KeyError, TypeError) as error:
-                    if isinstance(error, DBAPIError) and _away(error):
-                        raise
+                except REFUSED:
                     raws = raws[:1]  # one batch the database refuses must not stop the rest
                     await self._refused(raws[0])
                 if not await cast(Any, self.client.eval(_TRIM, 2, BACKLOG, keys.BACKLOG_LOCK,
@@ -113,13 +114,19 @@ class Backlog:
                 written += len(raws)
         return written
 
+    async def close(self) -> None:
+        """Write what is queued before the process stops; what cannot be written now waits."""
+        try:
+            await self.flush()
+        except (SQLAlchemyError, OSError, RedisError) as error:
+            log.warning("conversation log left in Redis at stop; another process writes it",
+                        extra={"error": type(error).__name__})
+
     async def _refused(self, raw: bytes) -> None:
         """Write the oldest batch alone; when the database refuses even that, log and drop it."""
         try:
             await self.history.insert(rows(raw))
-        except (DBAPIError, ValueError, KeyError, TypeError) as error:
-            if isinstance(error, DBAPIError) and _away(error):
-                raise
+        except REFUSED:
             log.exception("conversation log batch refused by the database; dropped",
                           extra={"batch": raw.decode(errors="replace")})
 
@@ -141,11 +148,6 @@ class Backlog:
                 log.warning("conversation log kept in Redis; database unavailable",
                             extra={"error": type(error).__name__})
                 await asyncio.sleep(RETRY_SECONDS)
-
-
-def _away(error: DBAPIError) -> bool:
-    """Tell whether the database is away (try again later) rather than refusing the rows."""
-    return error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)
 
 
 class _FlushLock:
