@@ -1,5 +1,7 @@
 """Forms through the whole pipeline: asking, re-asking, submitting, cancelling."""
 
+from zoneinfo import ZoneInfo
+
 from bot.handoff.cases import SqlCases
 from bot.history.reports import Reports
 from bot.pipeline import Balie
@@ -160,5 +162,5 @@ async def test_answers_to_a_form_are_logged_as_the_forms_not_as_questions(balie:
     assert [(m.intent, m.confidence is None) for m in logged] == [
         ("tax_calculation", False), ("form:tax_form", True), ("form:tax_form", True)]
     assert "111222333" not in logged[-1].text
-    report = await Reports(balie.history, 0.5).dashboard(1)
+    report = await Reports(balie.history, 0.5, ZoneInfo("Europe/Amsterdam")).dashboard(1)
     assert report.top_intents == [("tax_calculation", 1)], "answers are not counted as asked"

@@ -22,7 +22,8 @@ async def conversations(client: httpx.AsyncClient) -> tuple[Citizen, Citizen]:
 
 async def test_search_filters_and_masks(web: Web, client: httpx.AsyncClient) -> None:
     dutch, english = await conversations(client)
-    reports = Reports(web.balie.history, web.services.settings.nlu_threshold)
+    reports = Reports(web.balie.history, web.services.settings.nlu_threshold,
+                      web.services.town.timezone)
     everything = await reports.search(LogFilter())
     assert {row.chat_id for row in everything} == {dutch.chat_id, english.chat_id}
     assert all(row.channel == "web" for row in everything)
@@ -66,7 +67,8 @@ async def test_dashboard_answers_what_was_asked_and_where_balie_failed(
     answer = await extra.say("wanneer moet ik de aanslag betalen?")
     thumbs = {b["title"]: b["data"] for b in answer[-1]["buttons"]}
     await extra.say(button=thumbs["👎"])
-    reports = Reports(web.balie.history, web.services.settings.nlu_threshold)
+    reports = Reports(web.balie.history, web.services.settings.nlu_threshold,
+                      web.services.town.timezone)
     report = await reports.dashboard(7)
     assert report.total_conversations == 3
     assert report.conversations[-1] == 3 and sum(report.conversations[:-1]) == 0
