@@ -57,7 +57,8 @@ def routes(web: Web) -> list[tuple[str, str]]:
     for route in (route for router in ROUTERS for route in router.routes):
         if isinstance(route, APIRoute):
             path = (route.path.replace("{chat_id}", "tg:1").replace("{name}", "sam")
-                    .replace("{task_id}", "1"))
+                    .replace("{task_id}", "1").replace("{announcement_id}", "1")
+                    .replace("{poll_id}", "1"))
             found += [(method, path) for method in sorted(route.methods)]
     return found
 
