@@ -12,7 +12,9 @@ HEIGHT = 160  # the plot area, in SVG units
 LEFT = 44  # room for the value axis' labels
 BOTTOM = 24  # room for the category labels
 TOP = 16  # room for the value above the highest bar
-SLOT = 44  # per category
+SLOT = 44  # per category, at least
+WIDTH = 360  # at least, so that a chart of two bars is not a narrow strip
+BAR = 40  # at most
 LABELLED_VALUES = 14  # more categories than this: values only in the table and the tooltips
 LABELLED_DAYS = 16  # more than this: every few categories named on the axis
 
@@ -74,13 +76,15 @@ def bars(title: str, series: tuple[str, ...], categories: list[str],
     top = max((value for row in values for value in row), default=0)
     spacing = step(max(top, 1))
     scale_top = -(-max(top, 1) // spacing) * spacing
-    width = (SLOT - 8) / len(series)
+    slot = max(SLOT, (WIDTH - LEFT - 4) / max(len(categories), 1))
+    width = min((slot - 8) / len(series), BAR)
+    margin = (slot - width * len(series)) / 2
     drawn: list[Bar] = []
     for index, (category, row) in enumerate(zip(categories, values, strict=True)):
         for number_in_group, value in enumerate(row):
             height = value / scale_top * HEIGHT
             drawn.append(Bar(
-                number_in_group, LEFT + index * SLOT + 4 + number_in_group * width,
+                number_in_group, LEFT + index * slot + margin + number_in_group * width,
                 TOP + HEIGHT - height, width - 1, height, number(value),
                 f"{category}: {number(value)} {series[number_in_group]}"))
     every = 1 if len(categories) <= LABELLED_DAYS else -(-len(categories) // 8)
@@ -90,8 +94,8 @@ def bars(title: str, series: tuple[str, ...], categories: list[str],
         bars=tuple(drawn),
         ticks=tuple((TOP + HEIGHT - line / scale_top * HEIGHT, number(line))
                     for line in range(0, scale_top + 1, spacing)),
-        labels=tuple((LEFT + index * SLOT + SLOT / 2, category)
+        labels=tuple((LEFT + index * slot + slot / 2, category)
                      for index, category in enumerate(categories) if index % every == 0),
-        width=LEFT + len(categories) * SLOT + 4,
+        width=round(LEFT + len(categories) * slot + 4),
         values_shown=len(categories) <= LABELLED_VALUES,
     )
