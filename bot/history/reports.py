@@ -222,7 +222,8 @@ class Reports:
                 select(Vote.created_at, Vote.poll_id, Vote.comment)
                 .where(Vote.comment.is_not(None)).order_by(Vote.created_at.desc()).limit(limit)
             )).all()
-        found = [(at, f"rating {rating}" if rating else "handoff", str(text))
+        found = [(at, f"gesprek met medewerker, cijfer {rating}" if rating
+                  else "gesprek met medewerker", str(text))
                  for at, rating, text in after_handoff if at] + [
-                 (at, f"poll {poll}", str(text)) for at, poll, text in on_polls]
+                 (at, f"peiling {poll}", str(text)) for at, poll, text in on_polls]
         return sorted(found, key=lambda item: item[0], reverse=True)[:limit]

@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 from sqlalchemy import select
@@ -234,3 +234,18 @@ def test_numbers_and_durations_are_written_the_dutch_way() -> None:
     chart = bars("Stemmen", ("stemmen",), ["Ja", "Nee"], [[1234], [0]])
     assert [label for _, label in chart.ticks] == ["0", "500", "1.000", "1.500"]
     assert [bar.value for bar in chart.bars] == ["1.234", "0"]
+
+
+async def test_days_are_the_municipalitys_days(web: Web) -> None:
+    # 23:30 UTC on 1 December is 00:30 on 2 December in Amsterdam.
+    late = datetime(2026, 12, 1, 23, 30, tzinfo=UTC)
+    await web.balie.history.record([Entry("tg:8", "telegram", "in", "text", "hallo", "nl")],
+                                   late)
+    reports = Reports(web.balie.history, web.services.settings.nlu_threshold,
+                      web.services.town.timezone)
+    second = date(2026, 12, 2)
+    assert [row.chat_id for row in await reports.search(LogFilter(start=second, end=second))
+            ] == ["tg:8"]
+    assert not await reports.search(LogFilter(end=date(2026, 12, 1)))
+    report = await reports.dashboard(2, today=second)
+    assert report.messages == [0, 1], "counted on 2 December"
