@@ -12,8 +12,8 @@ HEIGHT = 160  # the plot area, in SVG units
 LEFT = 44  # room for the value axis' labels
 BOTTOM = 24  # room for the category labels
 TOP = 16  # room for the value above the highest bar
-SLOT = 44  # per category, at least
-WIDTH = 360  # at least, so that a chart of two bars is not a narrow strip
+SLOT = 44  # per category, while the chart fits in WIDTHS
+WIDTHS = (360, 540)  # so that two bars make no narrow strip, and 90 days no thin line
 BAR = 40  # at most
 LABELLED_VALUES = 14  # more categories than this: values only in the table and the tooltips
 LABELLED_DAYS = 16  # more than this: every few categories named on the axis
@@ -76,8 +76,9 @@ def bars(title: str, series: tuple[str, ...], categories: list[str],
     top = max((value for row in values for value in row), default=0)
     spacing = step(max(top, 1))
     scale_top = -(-max(top, 1) // spacing) * spacing
-    slot = max(SLOT, (WIDTH - LEFT - 4) / max(len(categories), 1))
-    width = min((slot - 8) / len(series), BAR)
+    count = max(len(categories), 1)
+    slot = (min(max(LEFT + count * SLOT + 4, WIDTHS[0]), WIDTHS[1]) - LEFT - 4) / count
+    width = min(slot * 0.8 / len(series), BAR)
     margin = (slot - width * len(series)) / 2
     drawn: list[Bar] = []
     for index, (category, row) in enumerate(zip(categories, values, strict=True)):
@@ -96,6 +97,6 @@ def bars(title: str, series: tuple[str, ...], categories: list[str],
                     for line in range(0, scale_top + 1, spacing)),
         labels=tuple((LEFT + index * slot + slot / 2, category)
                      for index, category in enumerate(categories) if index % every == 0),
-        width=round(LEFT + len(categories) * slot + 4),
+        width=round(LEFT + count * slot + 4),
         values_shown=len(categories) <= LABELLED_VALUES,
     )

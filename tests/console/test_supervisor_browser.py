@@ -34,11 +34,11 @@ async def seen(page: Page, name: str) -> None:
 
 
 async def inside(page: Page, selector: str) -> None:
-    """The element is shown and lies within the window's width."""
+    """The element is shown, at least 100 px high, and lies within the window's width."""
     box = await page.locator(selector).first.bounding_box()
     width = page.viewport_size["width"] if page.viewport_size else 0
-    assert box and box["width"] > 0 and box["x"] >= 0 and box["x"] + box["width"] <= width, (
-        selector, box)
+    assert box and box["height"] >= 100 and box["x"] >= 0, (selector, box)
+    assert box["x"] + box["width"] <= width, (selector, box)
 
 
 async def test_a_supervisor_reads_exports_announces_and_polls(
@@ -64,6 +64,10 @@ async def test_a_supervisor_reads_exports_announces_and_polls(
         await inside(page, "svg.chart")
         await inside(page, "#per-day-chart-table")
         await seen(page, f"dashboard-{size}")
+        await page.goto(f"{site}/supervisor?days=90")
+        await expect(page.locator("#per-day-chart-table tbody tr")).to_have_count(90)
+        await inside(page, "svg.chart")
+        await seen(page, f"dashboard-90-{size}")
         await page.goto(f"{site}/supervisor/log")
         await expect(page.locator("#results")).to_contain_text("Formulier: bedrag berekenen")
         await seen(page, f"log-{size}")
