@@ -340,6 +340,8 @@ async def test_the_admin_page_refuses_weak_passwords(web: Web, client: httpx.Asy
         response = await client.post("/admin/users", data={
             "csrf": token, "name": "eve", "role": "staff", "password": password})
         assert response.status_code == 400, password
+        assert 'value="eve"' in response.text, "the name typed is kept"
+        assert f'value="{password}"' not in response.text, "never the password"
     assert ">eve<" not in (await client.get("/admin/users")).text
 
 
