@@ -41,7 +41,7 @@ async def add_user(
     try:
         await _accounts(request).add(name, role, password, actor=user.name)
     except AccountError as error:
-        return await _users_page(request, user, str(error), status=400,
+        return await _users_page(request, user, error.dutch, status=400,
                                  typed={"name": name, "role": role})
     return await _users_page(request, user)
 
@@ -57,7 +57,7 @@ async def change_user(
             name, user.name, role=role or None,
             active={"yes": True, "no": False}.get(active))
     except AccountError as error:
-        return await _users_page(request, user, str(error), status=400)
+        return await _users_page(request, user, error.dutch, status=400)
     return await _users_page(request, user)
 
 
@@ -68,10 +68,11 @@ async def reset_password(
     """Give another user a new password to pass on; their sessions end."""
     try:
         if name == user.name:
-            raise AccountError("change your own password under Wachtwoord wijzigen")
+            raise AccountError("change your own password under Wachtwoord wijzigen",
+                               "Je eigen wachtwoord wijzig je onder Wachtwoord wijzigen.")
         await _accounts(request).set_password(name, password, actor=user.name)
     except AccountError as error:
-        return await _users_page(request, user, str(error), status=400)
+        return await _users_page(request, user, error.dutch, status=400)
     return await _users_page(request, user)
 
 

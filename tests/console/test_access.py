@@ -341,6 +341,7 @@ async def test_the_admin_page_refuses_weak_passwords(web: Web, client: httpx.Asy
             "csrf": token, "name": "eve", "role": "staff", "password": password})
         assert response.status_code == 400, password
         assert 'value="eve"' in response.text, "the name typed is kept"
+        assert re.search(r'role="alert">(Een|Dit) wachtwoord', response.text), "in Dutch"
         assert f'value="{password}"' not in response.text, "never the password"
     assert ">eve<" not in (await client.get("/admin/users")).text
 
