@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.console.conftest import Citizen
@@ -41,6 +42,8 @@ async def inside(page: Page, selector: str) -> None:
     assert box["x"] + box["width"] <= width, (selector, box)
 
 
+# One backend is enough here: the HTTP tests run these pages' queries on both.
+@pytest.mark.parametrize("backend", ["embedded"], indirect=True)
 async def test_a_supervisor_reads_exports_announces_and_polls(
     site: str, browser: Browser, tmp_path: Path
 ) -> None:
