@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.console.conftest import Citizen
 from tests.console.test_browser import ARTIFACTS, AXE, PHONE, browser, log_in, pytestmark, site
 
-__all__ = ["browser", "pytestmark", "site"]
+__all__ = ["browser", "pytestmark", "site"]  # pytestmark: chromium needed, and its backends
 DESKTOP = {"width": 1366, "height": 768}
 
 
@@ -42,8 +41,6 @@ async def inside(page: Page, selector: str) -> None:
     assert box["x"] + box["width"] <= width, (selector, box)
 
 
-# One backend is enough here: the HTTP tests run these pages' queries on both.
-@pytest.mark.parametrize("backend", ["embedded"], indirect=True)
 async def test_a_supervisor_reads_exports_announces_and_polls(
     site: str, browser: Browser, tmp_path: Path
 ) -> None:
