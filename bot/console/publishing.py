@@ -55,10 +55,13 @@ def _town(request: Request) -> Municipality:
 
 
 def _day(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        return None
+    """Read a date as a date field sends it (2026-12-15) or as it is typed (15-12-2026)."""
+    for reading in (date.fromisoformat, lambda t: datetime.strptime(t, "%d-%m-%Y").date()):
+        try:
+            return reading(text.strip())
+        except ValueError:
+            continue
+    return None
 
 
 def check(draft: Draft, town: Municipality, topics: set[str]) -> Checked | dict[str, str]:

@@ -148,7 +148,9 @@ async def test_an_announcement_published_changed_and_withdrawn_in_the_console(
         assert refused.status_code == 400 and message in refused.text
         assert ">Let op: de aanslagen 2027 komen op 26 februari.</textarea>" in refused.text, (
             "what was typed is kept")
-    published = await client.post("/supervisor/announcements", data=form, follow_redirects=True)
+    typed = {**form, "valid_until": last.strftime("%d-%m-%Y")}  # typed without a date picker
+    published = await client.post("/supervisor/announcements", data=typed,
+                                  follow_redirects=True)
     assert "De aankondiging is gepubliceerd." in published.text
     assert f"t/m {last.strftime('%d-%m-%Y')}" in published.text, "the last day, as typed"
     citizen = Citizen(client)
