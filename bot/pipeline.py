@@ -13,7 +13,7 @@ from bot.acting.router import Context, Router
 from bot.dialogue import buttons, cues, guard, policy, several
 from bot.handoff.desk import Ticket
 from bot.handoff.reception import Reception
-from bot.history.log import Entry, History
+from bot.history.log import FORM_ANSWER, Entry, History
 from bot.history.retention import forget
 from bot.listening.listener import Listening
 from bot.nlu import sanitize
@@ -25,15 +25,18 @@ from bot.types import (
     Act,
     Answer,
     Button,
+    CancelForm,
     ChooseLanguage,
     Clarify,
     Fallback,
+    FillSlot,
     Forget,
     Guarded,
     Language,
     Move,
     Parse,
     Relay,
+    RepeatQuestion,
     Reply,
     Say,
     Several,
@@ -43,6 +46,13 @@ from bot.types import (
 
 log = logging.getLogger(__name__)
 FORGOTTEN = Forget(True)
+
+
+def answered_form(move: Move, form: str) -> str:
+    """Name the form a turn answered (`form:tax_form`), or "" for a turn that asked something."""
+    step = move.then if isinstance(move, Guarded) else move
+    return FORM_ANSWER + form if form and isinstance(
+        step, FillSlot | RepeatQuestion | CancelForm) else ""
 
 
 class Balie:
@@ -94,6 +104,7 @@ class Balie:
                 logged = buttons.pressed(state, text) if turn.kind == "button" else text
                 ticket = Ticket.from_hash(chat, begun.ticket)
                 move: Move
+                form = ""
                 said = text  # what is understood: the text without the personal data in it
                 if ticket and turn.kind != "button" and await self.reception.holds(
                         ticket, turn, text):
@@ -105,6 +116,7 @@ class Balie:
                     if finding:
                         logged = finding.logged
                         move = guard.guarded(finding, move, parse, state, self.policy)
+                    form = answered_form(move, state.form)
                 replies = await self.router.perform(move, Context(turn, state, said, parse))
                 replies = self.reception.with_offer(replies, state, move.offer_handoff, ticket)
                 replies = buttons.bind(replies, state)
@@ -119,7 +131,7 @@ class Balie:
             return [self._apology(turn)]
         latency = (time.perf_counter() - started) * 1000
         if move != FORGOTTEN:
-            await self._record(turn, logged, state.language, parse, move, replies, latency)
+            await self._record(turn, logged, state.language, parse, move, replies, latency, form)
         return replies
 
     async def _flooded(self, turn: Turn, turns: int, language: Language) -> list[Reply]:
@@ -250,13 +262,15 @@ class Balie:
 
     async def _record(
         self, turn: Turn, text: str, language: Language, parse: Parse | None, move: Move,
-        replies: list[Reply], latency_ms: float,
+        replies: list[Reply], latency_ms: float, form: str = "",
     ) -> None:
+        """Log the turn; an answer to a form's question under the form, without a confidence."""
         entry = partial(Entry, chat_id=turn.chat_id, channel=turn.channel, language=language)
         entries = [entry(
             direction="in", kind=turn.kind, text=text,
-            intent=parse.intent if parse else move.intent,
-            confidence=parse.confidence if parse else None, update_id=turn.update_id,
+            intent=form or (parse.intent if parse else move.intent),
+            confidence=parse.confidence if parse and not form else None,
+            update_id=turn.update_id,
         )]
         entries += [
             entry(direction="out", kind=move.kind, text=reply.text, intent=move.intent,

@@ -1,6 +1,9 @@
 """Forms through the whole pipeline: asking, re-asking, submitting, cancelling."""
 
+from zoneinfo import ZoneInfo
+
 from bot.handoff.cases import SqlCases
+from bot.history.reports import Reports
 from bot.pipeline import Balie
 from bot.types import Reply, Turn
 
@@ -149,3 +152,15 @@ async def test_probably_no_remission_offers_the_arrangement_form(balie: Balie) -
     assert "€ 2.001,00" in rules.text
     [ask] = await press(balie, unlikely, "Regeling aanvragen")
     assert ask.text == said(balie, "utter_ask_amount_due")
+
+
+async def test_answers_to_a_form_are_logged_as_the_forms_not_as_questions(balie: Balie) -> None:
+    await say(balie, "reken mijn ozb uit")
+    await say(balie, "3000")
+    await say(balie, "mijn bsn is 111222333")
+    logged = [m for m in await balie.history.conversation(CHAT) if m.direction == "in"]
+    assert [(m.intent, m.confidence is None) for m in logged] == [
+        ("tax_calculation", False), ("form:tax_form", True), ("form:tax_form", True)]
+    assert "111222333" not in logged[-1].text
+    report = await Reports(balie.history, 0.5, ZoneInfo("Europe/Amsterdam")).dashboard(1)
+    assert report.top_intents == [("tax_calculation", 1)], "answers are not counted as asked"

@@ -18,11 +18,12 @@ def _accounts(request: Request) -> Accounts:
     return accounts
 
 
-async def _users_page(request: Request, user: User, error: str = "",
-                      status: int = 200) -> Response:
+async def _users_page(request: Request, user: User, error: str = "", status: int = 200,
+                      typed: dict[str, str] | None = None) -> Response:
+    """The users page; a refused new user's name and role come back as typed (no password)."""
     return render(request, "users.html", {
         "user": user, "users": await _accounts(request).users(), "roles": ROLES,
-        "error": error}, status)
+        "error": error, "typed": typed or {}}, status)
 
 
 @router.get("/users")
@@ -40,7 +41,8 @@ async def add_user(
     try:
         await _accounts(request).add(name, role, password, actor=user.name)
     except AccountError as error:
-        return await _users_page(request, user, str(error), status=400)
+        return await _users_page(request, user, error.dutch, status=400,
+                                 typed={"name": name, "role": role})
     return await _users_page(request, user)
 
 
@@ -55,7 +57,7 @@ async def change_user(
             name, user.name, role=role or None,
             active={"yes": True, "no": False}.get(active))
     except AccountError as error:
-        return await _users_page(request, user, str(error), status=400)
+        return await _users_page(request, user, error.dutch, status=400)
     return await _users_page(request, user)
 
 
@@ -66,10 +68,11 @@ async def reset_password(
     """Give another user a new password to pass on; their sessions end."""
     try:
         if name == user.name:
-            raise AccountError("change your own password under Wachtwoord wijzigen")
+            raise AccountError("change your own password under Wachtwoord wijzigen",
+                               "Je eigen wachtwoord wijzig je onder Wachtwoord wijzigen.")
         await _accounts(request).set_password(name, password, actor=user.name)
     except AccountError as error:
-        return await _users_page(request, user, str(error), status=400)
+        return await _users_page(request, user, error.dutch, status=400)
     return await _users_page(request, user)
 
 

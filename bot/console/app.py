@@ -17,12 +17,13 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.channels.webchat import WebChat
-from bot.console import admin, auth, chat, publishing, staff, supervisor
+from bot.console import admin, auth, chat, pages, polling, publishing, staff, supervisor
 from bot.console.security import NotLoggedIn, Throttle, check_csrf, csrf_token
 from bot.console.sessions import SessionMiddleware, Sessions
 from bot.history.accounts import LOCK_OUT, Accounts
 from bot.history.reports import Reports
 from bot.ops import tasks
+from bot.replies import labels
 from bot.services import Services
 from bot.settings import Settings
 
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 SESSION_SECONDS = 8 * 3600
 ROUTERS = (auth.router, staff.router, supervisor.router, publishing.router,
-           admin.router)
+           polling.router, admin.router)
 HSTS = "max-age=31536000; includeSubDomains"
 PERMISSIONS = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 NO_STORE = ("/login", "/account", "/staff", "/supervisor", "/admin", "/chat/api")
@@ -104,11 +105,14 @@ def _attach(app: FastAPI, services: Services, secret: str) -> None:
                                   app.state.sessions.revoke)
     app.state.throttle = Throttle(services.store.client, settings.login_failures_per_address,
                                   int(LOCK_OUT.total_seconds()))
-    app.state.reports = Reports(services.history, settings.nlu_threshold)
+    app.state.reports = Reports(services.history, settings.nlu_threshold,
+                                services.town.timezone)
     app.state.webchat = WebChat(services.balie, services.store, services.history, secret)
-    app.state.templates.env.globals["town"] = services.town.name
     app.state.town = services.town
-    app.state.templates.env.filters["local"] = services.town.local  # times on the town's clock
+    # The supervisor's pages: times on the town's clock, numbers, intent labels, polls.
+    app.state.labels = labels.load(settings.intents_dir / "labels.yml")
+    pages.install(app.state.templates, services.town, app.state.labels)
+    app.state.polls = services.polls
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:

@@ -85,7 +85,7 @@ async def change_password(
         try:
             await accounts.set_password(user.name, new, actor=user.name)
         except AccountError as refused:
-            error = str(refused)
+            error = refused.dutch
     if error:
         return render(request, "password.html", {"user": user, "error": error}, 400)
     log_in(request, user)

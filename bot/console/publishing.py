@@ -1,19 +1,47 @@
-"""Supervisors publish announcements that Balie adds to its answers on a topic."""
+"""Supervisors publish, change and withdraw announcements that Balie adds to its answers."""
 
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
+from fastapi.responses import RedirectResponse
 
-from bot.console.pages import render
+from bot.console.pages import Clock, render
 from bot.console.security import SUPERVISOR, allow
 from bot.history.accounts import User
 from bot.history.audit import record
-from bot.listening.announcements import Newsroom
+from bot.listening.announcements import Announcement, Newsroom
+from bot.replies.municipality import Municipality
 
 router = APIRouter(prefix="/supervisor/announcements")
 Supervisor = Annotated[User, Depends(allow(*SUPERVISOR))]
 MAX_TEXT = 1000
+WEEKS_SHOWN = 2  # a new announcement's period, until the supervisor picks another
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An announcement as typed in the form: kept as it was when it is sent back with errors."""
+
+    text_nl: str = ""
+    text_en: str = ""
+    topic: str = ""
+    valid_from: str = ""
+    valid_until: str = ""
+    inline: bool = True
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A draft that holds: its texts and its period in UTC (from and until the days' ends)."""
+
+    text_nl: str
+    text_en: str
+    topic: str | None
+    start: datetime
+    end: datetime
+    inline: bool
 
 
 def _newsroom(request: Request) -> Newsroom:
@@ -21,36 +49,152 @@ def _newsroom(request: Request) -> Newsroom:
     return newsroom
 
 
-async def _page(request: Request, user: User, error: str = "", status: int = 200) -> Response:
-    newsroom = _newsroom(request)
-    today = datetime.now(UTC).date()
+def _town(request: Request) -> Municipality:
+    town: Municipality = request.app.state.town
+    return town
+
+
+def _day(text: str) -> date | None:
+    """Read a date as a date field sends it (2026-12-15) or as it is typed (15-12-2026)."""
+    for reading in (date.fromisoformat, lambda t: datetime.strptime(t, "%d-%m-%Y").date()):
+        try:
+            return reading(text.strip())
+        except ValueError:
+            continue
+    return None
+
+
+def check(draft: Draft, town: Municipality, topics: set[str]) -> Checked | dict[str, str]:
+    """Check a draft; return it as stored, or per field what is wrong (in Dutch)."""
+    errors: dict[str, str] = {}
+    for field, name in (("text_nl", "de Nederlandse tekst"), ("text_en", "de Engelse tekst")):
+        text = getattr(draft, field).strip()
+        if not text:
+            errors[field] = f"Vul {name} in."
+        elif len(text) > MAX_TEXT:
+            errors[field] = f"Maak {name} korter: hoogstens {MAX_TEXT} tekens."
+    first, last = _day(draft.valid_from), _day(draft.valid_until)
+    if first is None:
+        errors["valid_from"] = "Vul bij Vanaf een datum in, zoals 15-12-2026."
+    if last is None:
+        errors["valid_until"] = "Vul bij Tot en met een datum in, zoals 15-12-2026."
+    elif first is not None and last < first:
+        errors["valid_until"] = "De laatste dag mag niet voor de eerste dag liggen."
+    if draft.topic and draft.topic not in topics:
+        errors["topic"] = "Kies een onderwerp uit de lijst."
+    if errors or first is None or last is None:
+        return errors
+    # A day on the municipality's clock, stored in UTC (SQLite keeps no offset).
+    start = datetime.combine(first, time(), town.timezone).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), time(), town.timezone).astimezone(UTC)
+    return Checked(draft.text_nl.strip(), draft.text_en.strip(), draft.topic or None, start, end,
+                   draft.inline)
+
+
+def draft_of(announcement: Announcement, town: Municipality) -> Draft:
+    """Return an announcement as the form shows it."""
+    last = town.local(announcement.valid_until) - timedelta(microseconds=1)
+    return Draft(announcement.text_nl, announcement.text_en, announcement.topic or "",
+                 town.local(announcement.valid_from).date().isoformat(),
+                 last.date().isoformat(), announcement.inline)
+
+
+def typed(
+    text_nl: Annotated[str, Form()] = "", text_en: Annotated[str, Form()] = "",
+    topic: Annotated[str, Form()] = "", valid_from: Annotated[str, Form()] = "",
+    valid_until: Annotated[str, Form()] = "", inline: Annotated[str, Form()] = "",
+) -> Draft:
+    """Read the form's fields as a draft: anything typed comes back, checked by `check`."""
+    return Draft(text_nl, text_en, topic, valid_from, valid_until, bool(inline))
+
+
+Typed = Annotated[Draft, Depends(typed)]
+
+
+async def _page(request: Request, user: User, draft: Draft | None = None,
+                errors: dict[str, str] | None = None, editing: int | None = None,
+                done: str = "") -> Response:
+    newsroom, town = _newsroom(request), _town(request)
+    today = town.now().date()
+    draft = draft or Draft(valid_from=today.isoformat(),
+                           valid_until=(today + timedelta(weeks=WEEKS_SHOWN)).isoformat())
     return render(request, "announcements.html", {
-        "user": user, "announcements": await newsroom.upcoming(), "error": error,
-        "topics": newsroom.topics, "today": today, "until": today + timedelta(days=14)}, status)
+        "user": user, "announcements": await newsroom.upcoming(), "topics": newsroom.topics,
+        "draft": asdict(draft), "errors": errors or {}, "editing": editing, "done": done},
+        400 if errors else 200)
+
+
+async def _found(request: Request, announcement_id: int) -> Announcement:
+    announcement = await _newsroom(request).get(announcement_id)
+    if announcement is None:
+        raise HTTPException(404, "Deze aankondiging bestaat niet.")
+    return announcement
 
 
 @router.get("")
-async def announcements(request: Request, user: Supervisor) -> Response:
+async def announcements(request: Request, user: Supervisor, done: str = "") -> Response:
     """List the current and coming announcements, with a form for a new one."""
-    return await _page(request, user)
+    return await _page(request, user, done=done[:20])
 
 
 @router.post("")
-async def announce(
-    request: Request, user: Supervisor,
-    text_nl: Annotated[str, Form(min_length=1, max_length=MAX_TEXT)],
-    text_en: Annotated[str, Form(min_length=1, max_length=MAX_TEXT)],
-    valid_from: Annotated[date, Form()], valid_until: Annotated[date, Form()],
-    topic: Annotated[str, Form()] = "", inline: Annotated[str, Form()] = "",
-) -> Response:
-    """Publish an announcement from the start of one day to the end of another (UTC)."""
-    start = datetime.combine(valid_from, time(), UTC)
-    end = datetime.combine(valid_until + timedelta(days=1), time(), UTC)
-    try:
-        created = await _newsroom(request).announce(
-            text_nl.strip(), text_en.strip(), start, end, topic or None, inline=bool(inline),
-            created_by=user.name)
-    except ValueError as error:
-        return await _page(request, user, str(error), 400)
+async def announce(request: Request, user: Supervisor, draft: Typed) -> Response:
+    """Publish an announcement from the start of one day to the end of another (local days)."""
+    newsroom = _newsroom(request)
+    checked = check(draft, _town(request), set(newsroom.topics))
+    if not isinstance(checked, Checked):
+        return await _page(request, user, draft, checked)
+    created = await newsroom.announce(checked.text_nl, checked.text_en, checked.start,
+                                      checked.end, checked.topic, checked.inline, user.name)
     await record(request.app.state.history, user.name, "announce", str(created.id))
-    return await _page(request, user)
+    return RedirectResponse("/supervisor/announcements?done=published", status_code=303)
+
+
+@router.get("/{announcement_id}")
+async def edit(request: Request, announcement_id: int, user: Supervisor) -> Response:
+    """Show an announcement in the form, to change it."""
+    announcement = await _found(request, announcement_id)
+    return await _page(request, user, draft_of(announcement, _town(request)),
+                       editing=announcement_id)
+
+
+@router.post("/{announcement_id}")
+async def change(request: Request, announcement_id: int, user: Supervisor,
+                 draft: Typed) -> Response:
+    """Change an announcement; the change is audited."""
+    newsroom = _newsroom(request)
+    await _found(request, announcement_id)
+    checked = check(draft, _town(request), set(newsroom.topics))
+    if not isinstance(checked, Checked):
+        return await _page(request, user, draft, checked, editing=announcement_id)
+    await newsroom.change(announcement_id, checked.text_nl, checked.text_en, checked.start,
+                          checked.end, checked.topic, checked.inline)
+    await record(request.app.state.history, user.name, "announcement_change",
+                 str(announcement_id))
+    return RedirectResponse("/supervisor/announcements?done=changed", status_code=303)
+
+
+@router.get("/{announcement_id}/withdraw")
+async def confirm_withdraw(request: Request, announcement_id: int, user: Supervisor) -> Response:
+    """Ask whether to withdraw an announcement."""
+    announcement = await _found(request, announcement_id)
+    clock = Clock(_town(request))
+    return render(request, "confirm.html", {
+        "user": user, "title": "Aankondiging intrekken?",
+        "explanation": "Balie toont deze aankondiging dan niet meer. Dit kun je niet ongedaan "
+                       "maken; het intrekken staat in het auditlog.",
+        "quoted": [(announcement.text_nl, "nl"), (announcement.text_en, "en"),
+                   (f"{clock.day(announcement.valid_from)} "
+                    f"{clock.through(announcement.valid_until)}", "nl")],
+        "action": f"/supervisor/announcements/{announcement_id}/withdraw",
+        "yes": "Ja, intrekken", "no": "Nee, laten staan", "back": "/supervisor/announcements"})
+
+
+@router.post("/{announcement_id}/withdraw")
+async def withdraw(request: Request, announcement_id: int, user: Supervisor) -> Response:
+    """Withdraw an announcement at once: Balie stops showing it; audited."""
+    await _found(request, announcement_id)
+    if await _newsroom(request).withdraw(announcement_id):
+        await record(request.app.state.history, user.name, "announcement_withdraw",
+                     str(announcement_id))
+    return RedirectResponse("/supervisor/announcements?done=withdrawn", status_code=303)

@@ -1,11 +1,12 @@
 """Supervisor pages: the dashboard, log search with CSV export, transcripts, and comments."""
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from bot.console.pages import render
+from bot.console.charts import bars
+from bot.console.pages import Clock, number, render
 from bot.console.security import SUPERVISOR, allow
 from bot.history.accounts import User
 from bot.history.audit import record
@@ -15,7 +16,8 @@ from bot.listening.polls import to_csv
 router = APIRouter(prefix="/supervisor")
 Supervisor = Annotated[User, Depends(allow(*SUPERVISOR))]
 PERIODS = (1, 7, 30, 90)
-CHART_HEIGHT = 120
+# Dutch Excel reads `;` between cells, and UTF-8 (€, ë) only after a byte-order mark.
+BOM = "\ufeff"
 
 
 def _date(value: str | None) -> date | None:
@@ -48,10 +50,15 @@ def _reports(request: Request) -> Reports:
     return reports
 
 
-def bars(values: list[int]) -> list[int]:
-    """Scale values to bar heights for the dashboard's charts."""
-    top = max(values, default=0) or 1
-    return [round(value / top * CHART_HEIGHT) for value in values]
+def _clock(request: Request) -> Clock:
+    return Clock(request.app.state.town)
+
+
+def spreadsheet(name: str, header: list[str], rows: list[list[Any]]) -> Response:
+    """Send rows as a CSV download that Dutch Excel opens in columns."""
+    return Response(BOM + to_csv(header, rows, delimiter=";"),
+                    media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.get("")
@@ -59,11 +66,12 @@ async def dashboard(request: Request, user: Supervisor, days: int = 7) -> Respon
     """Show the period's numbers: volume, top intents, where Balie failed, handoffs, ratings."""
     days = days if days in PERIODS else 7
     report = await _reports(request).dashboard(days)
+    per_day = bars("Gesprekken en berichten per dag", ("gesprekken", "berichten"),
+                   [day.strftime("%d-%m") for day in report.days],
+                   [list(pair) for pair in zip(report.conversations, report.messages,
+                                               strict=True)])
     return render(request, "dashboard.html", {
-        "user": user, "report": report, "days": days, "periods": PERIODS,
-        "conversation_bars": bars(report.conversations), "message_bars": bars(report.messages),
-        "chart_height": CHART_HEIGHT,
-    })
+        "user": user, "report": report, "days": days, "periods": PERIODS, "per_day": per_day})
 
 
 @router.get("/log")
@@ -81,14 +89,27 @@ async def export(request: Request, user: Supervisor, search: Search) -> Response
     rows = await _reports(request).search(search, limit=EXPORT_LIMIT)
     await record(request.app.state.history, user.name, "export",
                  f"{len(rows)} rows; {request.url.query}"[:1000])
-    body = to_csv(
-        ["time", "chat", "channel", "language", "intent", "confidence", "text"],
-        [[row.created_at.isoformat(), row.chat_id, row.channel, row.language or "",
-          row.intent or "", "" if row.confidence is None else f"{row.confidence:.2f}",
-          csv_safe(row.text)] for row in rows],
-    )
-    return Response(body, media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": 'attachment; filename="balie-log.csv"'})
+    clock, label = _clock(request), request.app.state.labels
+    return spreadsheet("balie-log.csv", [
+        "tijd", "chat", "kanaal", "taal", "onderwerp", "intent", "zekerheid", "tekst"], [
+        [clock.iso(row.created_at), row.chat_id, row.channel, row.language or "",
+         label(row.intent), row.intent or "",
+         "" if row.confidence is None else number(row.confidence, 2), csv_safe(row.text)]
+        for row in rows])
+
+
+@router.get("/chats/{chat_id}/transcript.csv")
+async def transcript_download(request: Request, chat_id: str, user: Supervisor) -> Response:
+    """Download one conversation (masked, as stored) as CSV; the download is audited."""
+    history = request.app.state.history
+    messages = await history.conversation(chat_id)
+    await record(history, user.name, "transcript_export", f"{chat_id}; {len(messages)} rows")
+    clock, label = _clock(request), request.app.state.labels
+    safe = "".join(c if c.isalnum() else "-" for c in chat_id)
+    return spreadsheet(f"balie-gesprek-{safe}.csv",
+                       ["tijd", "van", "soort", "onderwerp", "tekst"], [
+        [clock.iso(m.created_at), "burger" if m.direction == "in" else "balie", m.kind,
+         label(m.intent), csv_safe(m.text)] for m in messages])
 
 
 @router.get("/chats/{chat_id}")
@@ -105,3 +126,4 @@ async def comments(request: Request, user: Supervisor) -> Response:
     """Show what citizens wrote after a handoff or on a poll."""
     return render(request, "comments.html", {
         "user": user, "comments": await _reports(request).comments()})
+

@@ -47,7 +47,14 @@ class Login:
 
 
 class AccountError(ValueError):
-    """A user could not be created or changed (name taken, weak password, unknown role)."""
+    """A user could not be created or changed (name taken, weak password, unknown role).
+
+    Its text is English (the command line); `dutch` says the same on the console's pages.
+    """
+
+    def __init__(self, english: str, dutch: str) -> None:
+        super().__init__(english)
+        self.dutch = dutch
 
 
 class Accounts:
@@ -68,13 +75,16 @@ class Accounts:
         """Create a user; refuse a taken name, an unknown role or a weak password."""
         name = name.strip()
         if role not in ROLES:
-            raise AccountError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+            raise AccountError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}",
+                               f"Kies een rol uit {', '.join(ROLES)}.")
         if not name or len(name) > 64:
-            raise AccountError("a name needs 1 to 64 characters")
+            raise AccountError("a name needs 1 to 64 characters",
+                               "Een naam heeft 1 tot 64 tekens.")
         hashed = await self._hash_strong(password, name)
         async with self.history.sessions.begin() as session:
             if await session.scalar(select(User.id).where(User.name == name)):
-                raise AccountError(f"a user named {name!r} exists")
+                raise AccountError(f"a user named {name!r} exists",
+                                   f"Er is al een gebruiker {name}.")
             user = User(name=name, role=role, password_hash=hashed,
                         active=True, failed_logins=0, created_at=datetime.now(UTC))
             session.add(user)
@@ -88,11 +98,11 @@ class Accounts:
         Nobody changes their own role or switches themselves off.
         """
         if role is not None and role not in ROLES:
-            raise AccountError(f"unknown role {role!r}")
+            raise AccountError(f"unknown role {role!r}", f"Kies een rol uit {', '.join(ROLES)}.")
         async with self.history.sessions.begin() as session:
             user = await session.scalar(select(User).where(User.name == name))
             if user is None:
-                raise AccountError(f"no user named {name!r}")
+                raise AccountError(f"no user named {name!r}", f"Er is geen gebruiker {name}.")
             changes: list[str] = []
             if role is not None and role != user.role:
                 user.role = role
@@ -101,7 +111,8 @@ class Accounts:
                 user.active = active
                 changes.append(f"active={active}")
             if changes and name == actor:
-                raise AccountError("you cannot change your own role or switch yourself off")
+                raise AccountError("you cannot change your own role or switch yourself off",
+                                   "Je eigen rol wijzigen of jezelf uitzetten kan niet.")
             user.failed_logins, user.locked_until = 0, None
             session.add(entry(actor, "user_changed", f"{name}: {', '.join(changes) or 'unlock'}"))
         if changes:
@@ -111,7 +122,7 @@ class Accounts:
         """Give a user a new password (their own change, or an admin's reset); audited."""
         user = await self.named(name)
         if user is None:
-            raise AccountError(f"no user named {name!r}")
+            raise AccountError(f"no user named {name!r}", f"Er is geen gebruiker {name}.")
         hashed = await self._hash_strong(password, user.name)
         async with self.history.sessions.begin() as session:
             await session.execute(update(User).where(User.id == user.id).values(
@@ -209,7 +220,7 @@ class Accounts:
     async def _hash_strong(self, password: str, name: str) -> str:
         refusal = weakness(password, name)
         if refusal:
-            raise AccountError(refusal)
+            raise AccountError(*refusal)
         return await self.passwords.hash(password)
 
     async def _audit(self, *rows: Audit) -> None:

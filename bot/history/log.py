@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).parent / "migrations"
 # SQLite only auto-increments an INTEGER primary key; PostgreSQL gets a BIGINT.
 ID = BigInteger().with_variant(Integer, "sqlite")
+# A citizen's answer to a form's question ("3000", a BSN) is logged as intent `form:<form>`:
+# an answer, not a question, so it is not counted as what citizens asked.
+FORM_ANSWER = "form:"
 
 
 class Base(DeclarativeBase):

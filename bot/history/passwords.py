@@ -25,18 +25,22 @@ def common() -> frozenset[str]:
                      if line.strip() and not line.startswith("#"))
 
 
-def weakness(password: str, name: str) -> str | None:
-    """Return why a password is too weak for this user, or None when it will do."""
+def weakness(password: str, name: str) -> tuple[str, str] | None:
+    """Return why a password is too weak for this user (in English, in Dutch), or None."""
     lowered = password.lower()
     if len(password) < MIN_LENGTH:
-        return f"a password needs at least {MIN_LENGTH} characters"
+        return (f"a password needs at least {MIN_LENGTH} characters",
+                f"Een wachtwoord heeft minstens {MIN_LENGTH} tekens nodig.")
     if REPEATED.fullmatch(password):
-        return "a password must not be one short part repeated"
+        return ("a password must not be one short part repeated",
+                "Een wachtwoord mag niet één kort stukje herhalen.")
     if len(name) >= 3 and name.strip().lower() in lowered:
-        return "a password must not contain the user name"
+        return ("a password must not contain the user name",
+                "Een wachtwoord mag de gebruikersnaam niet bevatten.")
     # "Welkom2026!" is "welkom" with decoration: as easy to guess as the word itself.
     if lowered in common() or lowered.strip(DECORATION) in common():
-        return "this password is on the list of common passwords; choose another"
+        return ("this password is on the list of common passwords; choose another",
+                "Dit wachtwoord staat op de lijst van veelgebruikte wachtwoorden. Kies een ander.")
     return None
 
 

@@ -4,11 +4,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from statistics import median
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.orm import aliased
 
-from bot.history.log import Handoff, History, Message
+from bot.history.log import FORM_ANSWER, Handoff, History, Message
 from bot.listening.polls import AnswerFeedback, Vote
 
 PAGE = 200
@@ -80,15 +81,16 @@ def _escaped(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _conditions(search: LogFilter, threshold: float) -> list[ColumnElement[bool]]:
+def _conditions(search: LogFilter, threshold: float,
+                zone: ZoneInfo) -> list[ColumnElement[bool]]:
+    """The search as SQL; its days are the municipality's days."""
     conditions: list[ColumnElement[bool]] = [Message.direction == "in"]
     if search.text:
         conditions.append(Message.text.ilike(f"%{_escaped(search.text)}%", escape="\\"))
     if search.start:
-        conditions.append(Message.created_at >= datetime.combine(search.start, time(), UTC))
+        conditions.append(Message.created_at >= _midnight(search.start, zone))
     if search.end:
-        end = datetime.combine(search.end + timedelta(days=1), time(), UTC)
-        conditions.append(Message.created_at < end)
+        conditions.append(Message.created_at < _midnight(search.end + timedelta(days=1), zone))
     for column, value in ((Message.channel, search.channel), (Message.language, search.language),
                           (Message.intent, search.intent)):
         if value:
@@ -108,6 +110,15 @@ def _conditions(search: LogFilter, threshold: float) -> list[ColumnElement[bool]
     return conditions
 
 
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    """Return the start of a day on the municipality's clock, in UTC (as stored)."""
+    return datetime.combine(day, time(), zone).astimezone(UTC)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite keeps no zone
+
+
 def csv_safe(value: object) -> str:
     """Keep a spreadsheet from running a cell of citizen text as a formula."""
     text = "" if value is None else str(value)
@@ -122,13 +133,14 @@ def _row(message: Message) -> Row:
 class Reports:
     """Reads the log for the supervisor's pages."""
 
-    def __init__(self, history: History, threshold: float) -> None:
+    def __init__(self, history: History, threshold: float, zone: ZoneInfo) -> None:
         self.history = history
         self.threshold = threshold
+        self.zone = zone
 
     async def search(self, search: LogFilter, limit: int = PAGE) -> list[Row]:
         """Return the newest citizen messages that match, up to `limit`."""
-        query = (select(Message).where(*_conditions(search, self.threshold))
+        query = (select(Message).where(*_conditions(search, self.threshold, self.zone))
                  .order_by(Message.id.desc()).limit(limit))
         await self.history.settle()
         async with self.history.sessions() as session:
@@ -142,10 +154,10 @@ class Reports:
             return sorted(str(intent) for intent in (await session.scalars(query)).all())
 
     async def dashboard(self, days: int, today: date | None = None) -> Dashboard:
-        """Count the last `days` days (today included)."""
-        today = today or datetime.now(UTC).date()
+        """Count the last `days` days (today included) of the municipality's calendar."""
+        today = today or datetime.now(self.zone).date()
         first = today - timedelta(days=days - 1)
-        since = datetime.combine(first, time(), UTC)
+        since = _midnight(first, self.zone)
         await self.history.settle()
         async with self.history.sessions() as session:
             inbound = (await session.execute(
@@ -165,13 +177,15 @@ class Reports:
         per_day: dict[date, set[str]] = {day: set() for day in calendar}
         messages: Counter[date] = Counter()
         for chat_id, created_at, *_ in inbound:
-            day = created_at.date()
+            day = _aware(created_at).astimezone(self.zone).date()
             if day in per_day:
                 per_day[day].add(chat_id)
                 messages[day] += 1
-        # Only what Balie understood counts as asked; the rest is under "not understood".
+        # Only what Balie understood counts as asked; the rest is under "not understood", and
+        # an answer to a form's question is no question.
         intents = Counter(intent for _, _, intent, kind, confidence in inbound
-                          if intent and kind == "text" and (confidence or 0) >= self.threshold)
+                          if intent and kind == "text" and (confidence or 0) >= self.threshold
+                          and not intent.startswith(FORM_ANSWER))
         waits = [w for _, w, _, _ in handoffs if w is not None]
         handled = [h for _, _, h, _ in handoffs if h is not None]
         ratings = [r for _, _, _, r in handoffs if r is not None]
@@ -208,7 +222,8 @@ class Reports:
                 select(Vote.created_at, Vote.poll_id, Vote.comment)
                 .where(Vote.comment.is_not(None)).order_by(Vote.created_at.desc()).limit(limit)
             )).all()
-        found = [(at, f"rating {rating}" if rating else "handoff", str(text))
+        found = [(at, f"gesprek met medewerker, cijfer {rating}" if rating
+                  else "gesprek met medewerker", str(text))
                  for at, rating, text in after_handoff if at] + [
-                 (at, f"poll {poll}", str(text)) for at, poll, text in on_polls]
+                 (at, f"peiling {poll}", str(text)) for at, poll, text in on_polls]
         return sorted(found, key=lambda item: item[0], reverse=True)[:limit]

@@ -67,15 +67,18 @@ class Newsroom:
         self.topics = topics
         self._inline = Refreshed(self._read_inline, CACHE_SECONDS)
 
+    def _check(self, topic: str | None, valid_from: datetime, valid_until: datetime) -> None:
+        if topic is not None and topic not in self.topics:
+            raise ValueError(f"unknown topic {topic!r}; known: {', '.join(self.topics)}")
+        if valid_until <= valid_from:
+            raise ValueError("an announcement must end after it starts")
+
     async def announce(
         self, text_nl: str, text_en: str, valid_from: datetime, valid_until: datetime,
         topic: str | None, inline: bool, created_by: str,
     ) -> Announcement:
         """Store an announcement."""
-        if topic is not None and topic not in self.topics:
-            raise ValueError(f"unknown topic {topic!r}; known: {', '.join(self.topics)}")
-        if valid_until <= valid_from:
-            raise ValueError("an announcement must end after it starts")
+        self._check(topic, valid_from, valid_until)
         announcement = Announcement(
             topic=topic, text_nl=text_nl, text_en=text_en, valid_from=valid_from,
             valid_until=valid_until, inline=inline, created_by=created_by,
@@ -85,6 +88,39 @@ class Newsroom:
             session.add(announcement)
         self._inline.clear()
         return announcement
+
+    async def get(self, announcement_id: int) -> Announcement | None:
+        """Return an announcement."""
+        async with self.history.sessions() as session:
+            return await session.get(Announcement, announcement_id)
+
+    async def change(
+        self, announcement_id: int, text_nl: str, text_en: str, valid_from: datetime,
+        valid_until: datetime, topic: str | None, inline: bool,
+    ) -> bool:
+        """Change an announcement's texts, period, topic and place; False if there is none."""
+        self._check(topic, valid_from, valid_until)
+        async with self.history.sessions.begin() as session:
+            announcement = await session.get(Announcement, announcement_id)
+            if announcement is None:
+                return False
+            announcement.text_nl, announcement.text_en = text_nl, text_en
+            announcement.valid_from, announcement.valid_until = valid_from, valid_until
+            announcement.topic, announcement.inline = topic, inline
+        self._inline.clear()
+        return True
+
+    async def withdraw(self, announcement_id: int) -> bool:
+        """End an announcement now (one that had not started never starts); False if none."""
+        now = datetime.now(UTC)
+        async with self.history.sessions.begin() as session:
+            announcement = await session.get(Announcement, announcement_id)
+            if announcement is None or _aware(announcement.valid_until) <= now:
+                return False
+            announcement.valid_from = min(_aware(announcement.valid_from), now)
+            announcement.valid_until = now
+        self._inline.clear()
+        return True
 
     async def upcoming(self) -> list[Announcement]:
         """Return the announcements that are valid now or later, soonest first."""

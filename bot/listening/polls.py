@@ -120,6 +120,24 @@ class Polls:
         async with self.history.sessions() as session:
             return await session.get(Poll, poll_id)
 
+    async def every(self) -> list[tuple[Poll, int]]:
+        """Return every poll with its number of votes, newest first."""
+        async with self.history.sessions() as session:
+            rows = (await session.execute(
+                select(Poll, func.count(Vote.chat_id)).outerjoin(Vote, Vote.poll_id == Poll.id)
+                .group_by(Poll.id).order_by(Poll.id.desc()))).all()
+        return [(poll, int(votes)) for poll, votes in rows]
+
+    async def close(self, poll_id: int) -> bool:
+        """Stop a poll taking votes and being asked; False if it is unknown or closed."""
+        async with self.history.sessions.begin() as session:
+            poll = await session.get(Poll, poll_id)
+            if poll is None or not poll.active:
+                return False
+            poll.active = False
+        self._after.clear()
+        return True
+
     async def after(self, intent: str) -> Poll | None:
         """Return the newest active poll asked after answers of this intent."""
         return (await self._after.get()).get(intent)
@@ -190,10 +208,10 @@ class Polls:
         return {intent: (up, down) for intent, (up, down) in sorted(totals.items())}
 
 
-def to_csv(header: list[str], rows: list[list[Any]]) -> str:
+def to_csv(header: list[str], rows: list[list[Any]], delimiter: str = ",") -> str:
     """Write rows as CSV text."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv.writer(out, delimiter=delimiter)
     writer.writerow(header)
     writer.writerows(rows)
     return out.getvalue()

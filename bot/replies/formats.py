@@ -23,6 +23,12 @@ def _grouped(value: Decimal, places: int, thousands: str, decimal_mark: str) -> 
     return text.replace(",", "_").replace(".", decimal_mark).replace("_", thousands)
 
 
+def number(value: float | Decimal, language: Language, places: int = 0) -> str:
+    """Write a number: `1.234` or `0,4` in Dutch, `1,234` or `0.4` in English."""
+    marks = (".", ",") if language == "nl" else (",", ".")
+    return _grouped(Decimal(str(value)), places, *marks)
+
+
 def money(value: float | Decimal, language: Language) -> str:
     """Write an amount in euros: `€ 1.234,50` in Dutch, `€1,234.50` in English."""
     amount = Decimal(str(value))

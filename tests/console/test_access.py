@@ -57,7 +57,8 @@ def routes(web: Web) -> list[tuple[str, str]]:
     for route in (route for router in ROUTERS for route in router.routes):
         if isinstance(route, APIRoute):
             path = (route.path.replace("{chat_id}", "tg:1").replace("{name}", "sam")
-                    .replace("{task_id}", "1"))
+                    .replace("{task_id}", "1").replace("{announcement_id}", "1")
+                    .replace("{poll_id}", "1"))
             found += [(method, path) for method in sorted(route.methods)]
     return found
 
@@ -339,6 +340,9 @@ async def test_the_admin_page_refuses_weak_passwords(web: Web, client: httpx.Asy
         response = await client.post("/admin/users", data={
             "csrf": token, "name": "eve", "role": "staff", "password": password})
         assert response.status_code == 400, password
+        assert 'value="eve"' in response.text, "the name typed is kept"
+        assert re.search(r'role="alert">(Een|Dit) wachtwoord', response.text), "in Dutch"
+        assert f'value="{password}"' not in response.text, "never the password"
     assert ">eve<" not in (await client.get("/admin/users")).text
 
 

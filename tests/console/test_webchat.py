@@ -199,7 +199,7 @@ async def test_staff_see_a_callback_number_but_a_message_masked(
     [first, _] = await cases.tasks()
     local = web.services.town.local(first.queued_at)
     assert local.utcoffset(), "the demo municipality's clock is not UTC"
-    assert f"<td>{local:%d/%m %H:%M}</td>" in page, "times on the municipality's clock"
+    assert f"<td>{local:%d-%m-%Y %H:%M}</td>" in page, "times on the municipality's clock"
 
 
 async def test_a_console_stopped_while_it_starts_closes_its_port(settings: Settings) -> None:
