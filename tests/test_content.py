@@ -6,7 +6,8 @@ import pytest
 
 from bot.acting.executor import Executor
 from bot.nlu import content
-from bot.replies import render
+from bot.replies import canned, render
+from bot.replies.labels import Labels
 from bot.replies.municipality import Municipality
 from bot.settings import PROJECT_DIR
 from tests.support import content_checks as checks
@@ -56,6 +57,20 @@ def test_response_has_both_languages_and_its_placeholders_resolve(
 
 def test_every_placeholder_passes_the_start_up_check(town: Municipality) -> None:
     render.check(LOADED, town)
+
+
+def test_every_intent_has_a_label_in_both_languages_and_no_label_is_extra() -> None:
+    labels = Labels.load(INTENTS)
+    assert set(labels.table) == set(LOADED.contract)
+    assert labels.topic(["remission", "request_human", "affirm"]) == "Kwijtschelding"
+    assert labels.name("no_such_intent", "en") == "General question"
+
+
+def test_canned_replies_are_filled_from_the_facts(town: Municipality) -> None:
+    replies = canned.load(INTENTS, town, "voorbeeld")
+    assert replies and all(r.text["nl"] and r.text["en"] for r in replies)
+    assert any(str(town.facts["phone"]) in r.text["nl"] for r in replies)
+    assert not any("{" in text for r in replies for text in r.text.values())
 
 
 def test_the_contract_gives_each_intent_its_flags(tmp_path: Path) -> None:
