@@ -56,10 +56,6 @@ redis.call('HSET', KEYS[1], 'mode', 'with_staff', 'agent', ARGV[2], 'agent_name'
 redis.call('ZREM', KEYS[2], ARGV[1])
 return 1
 """
-# A web chat page is heard from: noted only while the chat is at the desk.
-HEARTBEAT = """
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1]) end
-"""
 # Takes a waiting chat out of the queue if its page was not heard from since ARGV[2].
 ABANDON = """
 local seen = redis.call('ZSCORE', KEYS[3], ARGV[1])
@@ -126,7 +122,6 @@ class HandoffDesk:
         self.abandon_seconds = abandon_seconds
         self._claim = client.register_script(CLAIM)
         self._assign = client.register_script(ASSIGN)
-        self._heartbeat = client.register_script(HEARTBEAT)
         self._abandon = client.register_script(ABANDON)
 
     # -- reading -----------------------------------------------------------------------------
@@ -268,8 +263,12 @@ class HandoffDesk:
         return True
 
     async def heartbeat(self, chat_id: str) -> None:
-        """Note that the citizen's web chat page is still open (its polls and messages)."""
-        await self._heartbeat(keys=[keys.handoff(chat_id), ALIVE], args=[chat_id, time.time()])
+        """Note that the citizen's web chat page is still open (its polls and messages).
+
+        Noted for every web chat, so one queued by the message that was its last is noted
+        too; `abandon` forgets the chats that went quiet and are not at the desk.
+        """
+        await self.client.zadd(ALIVE, {chat_id: time.time()})
 
     async def abandon(self) -> list[Ticket]:
         """Take the web chats whose page went quiet out of the queue; the log keeps them."""

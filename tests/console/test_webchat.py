@@ -137,8 +137,8 @@ async def test_only_the_owner_replies_and_hands_back(web: Web) -> None:
                                       data={"csrf": sue_token, "text": "ik ook"})
             assert response.status_code == 409, action
         queue = (await sue.get("/staff/queue.json")).json()
-        assert queue["active"] == [{"chat": chat, "kind": "live", "language": "nl",
-                                    "owner": "sam"}]
+        assert [(row["chat"], row["language"], row["channel"], row["owner"])
+                for row in queue["active"]] == [(chat, "Nederlands", "Webchat", "sam")]
 
 
 async def test_new_chats_from_one_address_are_limited(web: Web) -> None:

@@ -9,6 +9,7 @@
   var state = document.getElementById("state");
   var chat = state ? state.dataset.chat : "";
   var list = document.getElementById("messages");
+  var scroller = document.getElementById("conversation");
   var box = document.getElementById("reply");
   var status = document.getElementById("reply-status");
   var baseTitle = document.title.replace(/^\(\d+\) /, "");
@@ -163,7 +164,7 @@
 
   // -- the chat: messages, notes, state ----------------------------------------------------
   function atBottom() {
-    return list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 40;
   }
 
   function addMessage(m) {
@@ -212,14 +213,15 @@
   function onChat(update) {
     var follow = atBottom();
     update.messages.forEach(addMessage);
-    if (follow) { list.scrollTop = list.scrollHeight; }
+    if (follow) { scroller.scrollTop = scroller.scrollHeight; }
     showNotes(update.notes);
     var mine = update.mine ? "yes" : "no";
-    if (update.mode !== state.dataset.mode || mine !== state.dataset.mine) {
-      say(state, update.said);
-      // Typed text stays: sending it explains why it cannot go; an empty page shows the
-      // controls that fit now.
-      if (!(box && box.value.trim())) { window.location.reload(); }
+    say(state, update.said);
+    // Typed text stays: sending it explains why it cannot go. Without typed text the page
+    // reloads to show the controls that fit now.
+    if ((update.mode !== state.dataset.mode || mine !== state.dataset.mine) &&
+        !(box && box.value.trim())) {
+      window.location.reload();
     }
   }
 
@@ -227,7 +229,7 @@
     list.querySelectorAll("li[data-id]").forEach(function (item) {
       last = Math.max(last, Number(item.dataset.id));
     });
-    list.scrollTop = list.scrollHeight;
+    scroller.scrollTop = scroller.scrollHeight;
   }
 
   // -- the reply box -----------------------------------------------------------------------
