@@ -10,11 +10,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.handoff import events as stream
+from bot.handoff import notes
 from bot.handoff.cases import SqlCases
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.events import Event, FromStaff, Moved, Queued
 from bot.history.log import Handoff, HandoffEvent, History
 from bot.history.masking import mask
+from bot.history.retention import forget
 from bot.state.store import StateStore
 
 
@@ -247,3 +249,17 @@ async def test_assigning_and_transferring_name_the_colleague_and_refuse_a_stale_
     assert (case.agent_name, case.claimed_at is not None) == ("bob", True)
     assert [e for e, _ in await transitions(desk, case.id)] == [
         "queued", "assigned", "refused", "transferred"]
+
+
+async def test_internal_notes_are_masked_kept_per_chat_and_erased_with_it(
+    desk: HandoffDesk,
+) -> None:
+    assert not await notes.add(desk.history, "tg:1", "sam", "nog geen handoff")
+    await desk.enqueue("tg:1", "live", "nl", None)
+    await desk.enqueue("tg:2", "live", "nl", None)
+    assert await notes.add(desk.history, "tg:1", "sam", "Belt terug: 0612345678")
+    assert [(n.author, n.text) for n in await notes.of_chat(desk.history, "tg:1")] == [
+        ("sam", "Belt terug: [phone]")]
+    assert await notes.of_chat(desk.history, "tg:2") == []
+    await forget(desk.history, desk.client, "tg:1")
+    assert await notes.of_chat(desk.history, "tg:1") == []

@@ -86,9 +86,9 @@ async def queue(request: Request, user: Staff) -> dict[str, Any]:
     waiting = []
     for ticket in tickets:
         row = described.get(ticket.chat_id)
-        if row:
+        if row:  # the wait in minutes: the stream sends a queue again only when it changed
             waited = now - ticket.queued_at
-            waiting.append({**row, "waited_s": round(waited), "wait": inbox.wait_text(waited)})
+            waiting.append({**row, "wait": inbox.wait_text(waited)})
     queued = {ticket.chat_id for ticket in tickets}
     taken = [row for row in described.values() if row["chat"] not in queued and row["agent"]]
     mine = [row for row in taken if row["agent"] == agent(user)]

@@ -52,9 +52,14 @@
   }
 
   // -- the queue: tables, tab title, alerts ---------------------------------------------------
+  var filled = {};
+
+  // A table is redrawn only when its rows changed, so keyboard focus on a row stays put.
   function fill(id, items, empty, columns) {
     var table = document.getElementById(id);
-    if (!table) { return; }
+    var shown = JSON.stringify(items);
+    if (!table || filled[id] === shown) { return; }
+    filled[id] = shown;
     var body = table.querySelector("tbody");
     var heads = table.querySelectorAll("thead th");
     body.replaceChildren();
