@@ -221,6 +221,7 @@
     if (follow) { scroller.scrollTop = scroller.scrollHeight; }
     showNotes(update.notes);
     var mine = update.mine ? "yes" : "no";
+    if (state.textContent !== update.said && update.mine) { say(status, ""); }
     say(state, update.said);
     // Typed text stays: sending it explains why it cannot go. Without typed text the page
     // reloads to show the controls that fit now.
