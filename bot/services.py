@@ -83,7 +83,7 @@ class Services:
                        or bool(await accounts.count(STAFF_ROLES)))
             renderer = Renderer(loaded.responses, town)
             desk = HandoffDesk(store.client, history, settings.handoff_minutes_per_citizen,
-                               settings.stream_max_age_seconds)
+                               settings.stream_max_age_seconds, settings.abandon_minutes * 60)
             newsroom, polls = Newsroom(history, loaded.topics), Polls(history)
             balie = Balie(
                 store=store, history=history, model=model, renderer=renderer,

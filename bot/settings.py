@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     staff_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     handoff_reminder_seconds: int = 300
     handoff_minutes_per_citizen: float = 5.0
+    # A waiting web chat whose page sent nothing for this long leaves the queue (abandoned).
+    abandon_minutes: float = Field(default=5.0, gt=0)
     send_per_second: int = 30
     # Broadcasts take from the same budget, but only while fewer messages than this went out in
     # the current second: answers keep the rest.

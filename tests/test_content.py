@@ -6,7 +6,7 @@ import pytest
 
 from bot.acting.executor import Executor
 from bot.nlu import content
-from bot.replies import render
+from bot.replies import canned, labels, render
 from bot.replies.municipality import Municipality
 from bot.settings import PROJECT_DIR
 from tests.support import content_checks as checks
@@ -56,6 +56,19 @@ def test_response_has_both_languages_and_its_placeholders_resolve(
 
 def test_every_placeholder_passes_the_start_up_check(town: Municipality) -> None:
     render.check(LOADED, town)
+
+
+def test_a_chats_topic_is_the_latest_intent_that_names_a_subject() -> None:
+    table = labels.load(INTENTS / "labels.yml")
+    assert table.topic(["remission", "request_human", "affirm"]) == "Kwijtschelding"
+    assert table.topic(["greet", "no_such_intent"], "en") == "General question"
+
+
+def test_canned_replies_are_filled_from_the_facts(town: Municipality) -> None:
+    replies = canned.load(INTENTS, town, "voorbeeld")
+    assert replies and all(r.text["nl"] and r.text["en"] for r in replies)
+    assert any(str(town.facts["phone"]) in r.text["nl"] for r in replies)
+    assert not any("{" in text for r in replies for text in r.text.values())
 
 
 def test_the_contract_gives_each_intent_its_flags(tmp_path: Path) -> None:

@@ -10,11 +10,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.handoff import events as stream
+from bot.handoff import notes
 from bot.handoff.cases import SqlCases
 from bot.handoff.desk import HandoffDesk
 from bot.handoff.events import Event, FromStaff, Moved, Queued
 from bot.history.log import Handoff, HandoffEvent, History
 from bot.history.masking import mask
+from bot.history.retention import forget
 from bot.state.store import StateStore
 
 
@@ -214,3 +216,50 @@ async def test_the_event_stream_is_trimmed_by_age(desk: HandoffDesk) -> None:
                            id="1000-0")
     await desk.enqueue("tg:1", "live", "nl", None)
     assert [type(e) for e in await events(desk)] == [Queued], "the old entry is gone"
+
+
+async def test_a_quiet_web_chat_leaves_the_queue_and_the_count_but_stays_in_the_log(
+    desk: HandoffDesk,
+) -> None:
+    quiet = HandoffDesk(desk.client, desk.history, 4, 86_400, abandon_seconds=0)
+    for chat in ("web:gone", "tg:1", "web:here"):
+        await desk.enqueue(chat, "live", "nl", None)
+    await desk.heartbeat("web:gone")
+    await desk.heartbeat("web:nobody")  # not at the desk: forgotten once quiet
+    assert await desk.position("web:here") == 3, "heard from a moment ago: still waiting"
+    assert await quiet.position("web:here") == 2, "the quiet page no longer counts"
+    assert [t.chat_id for t in await quiet.queue()] == ["tg:1", "web:here"]
+    assert await quiet.ticket("web:gone") is None
+    outcome = {case.chat_id: case.outcome for case in await cases(desk)}
+    assert outcome == {"web:gone": "abandoned", "tg:1": "open", "web:here": "open"}
+    assert await desk.client.zscore("balie:handoff:alive", "web:nobody") is None
+
+
+async def test_assigning_and_transferring_name_the_colleague_and_refuse_a_stale_owner(
+    desk: HandoffDesk,
+) -> None:
+    await desk.enqueue("tg:1", "live", "nl", None)
+    assert await desk.assign("tg:1", "console:2", "sue", actor="sam")
+    ticket = await desk.ticket("tg:1")
+    assert ticket and (ticket.mode, ticket.agent_name) == ("with_staff", "sue")
+    assert await desk.position("tg:1") == 0
+    assert not await desk.assign("tg:1", "console:3", "bob", actor="sam", owner="console:1")
+    assert await desk.assign("tg:1", "console:3", "bob", actor="sue", owner="console:2")
+    case = (await cases(desk))[0]
+    assert (case.agent_name, case.claimed_at is not None) == ("bob", True)
+    assert [e for e, _ in await transitions(desk, case.id)] == [
+        "queued", "assigned", "refused", "transferred"]
+
+
+async def test_internal_notes_are_masked_kept_per_chat_and_erased_with_it(
+    desk: HandoffDesk,
+) -> None:
+    assert not await notes.add(desk.history, "tg:1", "sam", "nog geen handoff")
+    await desk.enqueue("tg:1", "live", "nl", None)
+    await desk.enqueue("tg:2", "live", "nl", None)
+    assert await notes.add(desk.history, "tg:1", "sam", "Belt terug: 0612345678")
+    assert [(n.author, n.text) for n in await notes.of_chat(desk.history, "tg:1")] == [
+        ("sam", "Belt terug: [phone]")]
+    assert await notes.of_chat(desk.history, "tg:2") == []
+    await forget(desk.history, desk.client, "tg:1")
+    assert await notes.of_chat(desk.history, "tg:1") == []

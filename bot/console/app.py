@@ -9,21 +9,24 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import Depends, FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.channels.webchat import WebChat
 from bot.console import admin, auth, chat, pages, polling, publishing, staff, supervisor
+from bot.console.pages import render
 from bot.console.security import NotLoggedIn, Throttle, check_csrf, csrf_token
 from bot.console.sessions import SessionMiddleware, Sessions
 from bot.history.accounts import LOCK_OUT, Accounts
 from bot.history.reports import Reports
 from bot.ops import tasks
-from bot.replies import labels
+from bot.replies import canned, labels
 from bot.services import Services
 from bot.settings import Settings
 
@@ -109,10 +112,11 @@ def _attach(app: FastAPI, services: Services, secret: str) -> None:
                                 services.town.timezone)
     app.state.webchat = WebChat(services.balie, services.store, services.history, secret)
     app.state.town = services.town
-    # The supervisor's pages: times on the town's clock, numbers, intent labels, polls.
+    # Every page: times on the town's clock, numbers, intent labels; polls; standard replies.
     app.state.labels = labels.load(settings.intents_dir / "labels.yml")
     pages.install(app.state.templates, services.town, app.state.labels)
     app.state.polls = services.polls
+    app.state.canned = canned.load(settings.intents_dir, services.town, settings.municipality)
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
@@ -147,12 +151,60 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(HTTPException, _error_page)
+    app.add_exception_handler(Exception, _crash_page)
 
     @app.exception_handler(NotLoggedIn)
     async def to_login(request: Request, _: NotLoggedIn) -> Response:
+        if not _browser(request) and "*/*" not in request.headers.get("accept", "*/*"):
+            return JSONResponse({"detail": "Je bent niet meer ingelogd.", "login": "/login"}, 401)
         return RedirectResponse("/login", status_code=303)
 
     return app
+
+
+# -- console error pages (h2): HTML in the console's style for browsers, JSON for the APIs
+ERRORS = {
+    403: ("Geen toegang", "Met jouw rol mag je deze pagina niet openen."),
+    404: ("Niet gevonden", "Deze pagina of chat bestaat niet (meer)."),
+    409: ("Dat kan nu niet", "Iemand anders was je voor, of de chat is veranderd."),
+    500: ("Er ging iets mis", "Probeer het zo nog eens. Gaat het weer mis? Meld het dan aan "
+                              "je beheerder."),
+}
+CSRF_HINT = "Het formulier was verlopen. Ga terug, herlaad de pagina en probeer het opnieuw."
+
+
+def _browser(request: Request) -> bool:
+    """Tell whether a person's browser asked for a page (not the page's own JSON requests)."""
+    path = request.url.path
+    return ("text/html" in request.headers.get("accept", "")
+            and not path.endswith(".json") and not path.startswith("/chat/api"))
+
+
+def _page(request: Request, status: int, detail: str = "") -> Response:
+    title, text = ERRORS.get(status, ERRORS[500])
+    if status == 409 and detail:
+        text = detail
+    elif status == 403 and detail.startswith("CSRF"):
+        text = CSRF_HINT
+    user = getattr(request.state, "user", None)
+    return render(request, "error.html", {"user": user, "status": status, "title": title,
+                                          "text": text}, status)
+
+
+async def _error_page(request: Request, error: Exception) -> Response:
+    """Show an HTTP error as a page in Dutch with a way back, or as JSON to a program."""
+    assert isinstance(error, HTTPException)
+    if _browser(request) and error.status_code >= 400:
+        return _page(request, error.status_code, str(error.detail))
+    return await http_exception_handler(request, error)
+
+
+async def _crash_page(request: Request, error: Exception) -> Response:
+    """Show an unexpected error (already logged by the server) without its details."""
+    if _browser(request):
+        return _page(request, 500)
+    return JSONResponse({"detail": "internal error"}, 500)
 
 
 async def _invalid(request: Request, error: Exception) -> Response:
@@ -179,9 +231,10 @@ async def serve(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     """Serve the app on the configured host and port while the block runs."""
     # X-Forwarded-For names the client only when a listed proxy sends it.
     proxies = settings.trusted_proxies.replace(",", " ").split()
+    # Staff pages hold event streams open: at a stop they get 5 s, then they are cut.
     config = uvicorn.Config(app, host=settings.console_host, port=settings.console_port,
                             log_config=None, access_log=False, proxy_headers=bool(proxies),
-                            forwarded_allow_ips=proxies)
+                            forwarded_allow_ips=proxies, timeout_graceful_shutdown=5)
     server = QuietServer(config)
     task = asyncio.create_task(server.serve())
     try:  # stopped while starting too, or its socket stays open

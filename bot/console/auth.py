@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from bot.console.pages import render
-from bot.console.security import ANYONE, ROLE_HOME, Throttle, allow, log_in, source
+from bot.console.security import ANYONE, ROLE_HOME, STAFF, Throttle, allow, log_in, source
 from bot.history.accounts import AccountError, Accounts, User
 from bot.history.audit import record
 
@@ -24,15 +24,22 @@ async def home(request: Request) -> Response:
     return RedirectResponse(ROLE_HOME[user.role] if user else "/login", status_code=303)
 
 
+def _after_login(user: User, wanted: str) -> str:
+    """Return where a login goes: back to the staff page it came from, or the role's home."""
+    back = wanted.startswith("/staff") and "//" not in wanted and user.role in STAFF
+    return wanted if back else ROLE_HOME[user.role]
+
+
 @router.get("/login")
-async def login_page(request: Request) -> Response:
-    """Show the login form."""
-    return render(request, "login.html", {"failed": False})
+async def login_page(request: Request, next: str = "") -> Response:
+    """Show the login form (`next`: the staff page to go back to, as after an expired session)."""
+    return render(request, "login.html", {"failed": False, "next": next[:300]})
 
 
 @router.post("/login")
 async def login(
     request: Request, name: Annotated[str, Form(max_length=64)], password: Password,
+    next: Annotated[str, Form(max_length=300)] = "",
 ) -> Response:
     """Check the password; the same answer for a wrong password and a locked account.
 
@@ -41,14 +48,15 @@ async def login(
     throttle: Throttle = request.app.state.throttle
     address = source(request)
     if not await throttle.take(address):
-        return render(request, "login.html", {"failed": True, "throttled": True}, 429)
+        return render(request, "login.html", {"failed": True, "throttled": True, "next": next},
+                      429)
     accounts: Accounts = request.app.state.accounts
     attempt = await accounts.login(name, password, address)
     if attempt.user is None:
-        return render(request, "login.html", {"failed": True}, 401)
+        return render(request, "login.html", {"failed": True, "next": next}, 401)
     await throttle.give_back(address)
     log_in(request, attempt.user)
-    return RedirectResponse(ROLE_HOME[attempt.user.role], status_code=303)
+    return RedirectResponse(_after_login(attempt.user, next), status_code=303)
 
 
 @router.post("/logout")

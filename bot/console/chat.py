@@ -82,6 +82,7 @@ async def send(
     if wait is not None:
         raise HTTPException(429, "too many messages; try again in a minute",
                             headers={"Retry-After": str(wait)})
+    await request.app.state.desk.heartbeat(chat_id)  # the page is open: not abandoned (h2)
     if said.button:
         return {"replies": await _webchat(request).say(chat_id, "button", said.button)}
     kind: TurnKind = "command" if said.text.startswith("/") else "text"
@@ -93,7 +94,9 @@ async def poll(
     request: Request, token: Annotated[str | None, Header(alias=TOKEN_HEADER)] = None
 ) -> dict[str, Any]:
     """Return what staff said since the page last asked."""
-    return {"replies": await _webchat(request).collect(await _chat(request, token))}
+    chat_id = await _chat(request, token)
+    await request.app.state.desk.heartbeat(chat_id)  # the page is open: not abandoned (h2)
+    return {"replies": await _webchat(request).collect(chat_id)}
 
 
 @router.get("/chat/api/history")

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 QUEUE = keys.HANDOFF_QUEUE
 TOPICS = keys.HANDOFF_TOPICS
+ALIVE = keys.HANDOFF_ALIVE
 EVENTS_MAX = 100_000
 
 # Moves a queued chat to with_staff for one agent; refuses if it is not (or no longer) queued.
@@ -42,6 +43,28 @@ redis.call('HSET', KEYS[1], 'mode', 'with_staff', 'agent', ARGV[2], 'agent_name'
            'claimed_at', ARGV[4])
 redis.call('ZREM', KEYS[2], ARGV[1])
 return {1, 'with_staff', ARGV[3]}
+"""
+# Gives a chat to a named agent: a waiting one, or (a transfer) one that ARGV[5] has now.
+ASSIGN = """
+local mode = redis.call('HGET', KEYS[1], 'mode')
+if mode == 'queued' then
+  redis.call('HSET', KEYS[1], 'claimed_at', ARGV[4])
+elseif mode ~= 'with_staff' or redis.call('HGET', KEYS[1], 'agent') ~= ARGV[5] then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'mode', 'with_staff', 'agent', ARGV[2], 'agent_name', ARGV[3])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+"""
+# Takes a waiting chat out of the queue if its page was not heard from since ARGV[2].
+ABANDON = """
+local seen = redis.call('ZSCORE', KEYS[3], ARGV[1])
+if not seen or tonumber(seen) > tonumber(ARGV[2]) then return 0 end
+if redis.call('HGET', KEYS[1], 'mode') ~= 'queued' then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return 1
 """
 
 
@@ -90,13 +113,16 @@ class HandoffDesk:
 
     def __init__(
         self, client: "redis.Redis", history: History, minutes_per_citizen: float,
-        events_max_age: int,
+        events_max_age: int, abandon_seconds: float = 300,
     ) -> None:
         self.client = client
         self.history = history
         self.minutes_per_citizen = minutes_per_citizen
         self.events_max_age = events_max_age
+        self.abandon_seconds = abandon_seconds
         self._claim = client.register_script(CLAIM)
+        self._assign = client.register_script(ASSIGN)
+        self._abandon = client.register_script(ABANDON)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -105,13 +131,18 @@ class HandoffDesk:
         return Ticket.from_hash(chat_id, await self.client.hgetall(keys.handoff(chat_id)))
 
     async def queue(self) -> list[Ticket]:
-        """Return the waiting tickets, first in line first."""
+        """Return the waiting tickets, first in line first (abandoned chats left first)."""
+        await self.abandon()
+        return await self._waiting()
+
+    async def _waiting(self) -> list[Ticket]:
         chats = [as_text(c) for c in await self.client.zrange(QUEUE, 0, -1)]
         tickets = [await self.ticket(chat) for chat in chats]
         return [ticket for ticket in tickets if ticket]
 
     async def position(self, chat_id: str) -> int:
         """Return the chat's place in the queue, 1 for first; 0 when not waiting."""
+        await self.abandon()
         rank = await self.client.zrank(QUEUE, chat_id)
         return 0 if rank is None else cast(int, rank) + 1
 
@@ -208,6 +239,57 @@ class HandoffDesk:
         await self._tell_positions()
         return Claim(True, agent_name)
 
+    async def assign(self, chat_id: str, agent: str, agent_name: str, actor: str,
+                     owner: str = "") -> bool:
+        """Give a waiting chat, or one `owner` has (a transfer), to a named agent."""
+        ticket = await self.ticket(chat_id)
+        if ticket is None or not await self._assign(
+            keys=[keys.handoff(chat_id), QUEUE],
+            args=[chat_id, agent, agent_name, time.time(), owner],
+        ):
+            await self.refuse(chat_id, actor, "assign")
+            return False
+        if ticket.mode == "queued":
+            await self._update(ticket.case, claimed_at=_now(), agent_id=agent,
+                               agent_name=agent_name,
+                               waited_seconds=round(time.time() - ticket.queued_at, 3))
+        else:
+            await self._update(ticket.case, agent_id=agent, agent_name=agent_name)
+        await self._event(ticket.case, "assigned" if ticket.mode == "queued" else "transferred",
+                          actor, agent_name)
+        await self.publish(events.Claimed(chat_id, agent_name))
+        if ticket.mode == "queued":
+            await self._tell_positions()
+        return True
+
+    async def heartbeat(self, chat_id: str) -> None:
+        """Note that the citizen's web chat page is still open (its polls and messages).
+
+        Noted for every web chat, so one queued by the message that was its last is noted
+        too; `abandon` forgets the chats that went quiet and are not at the desk.
+        """
+        await self.client.zadd(ALIVE, {chat_id: time.time()})
+
+    async def abandon(self) -> list[Ticket]:
+        """Take the web chats whose page went quiet out of the queue; the log keeps them."""
+        quiet = time.time() - self.abandon_seconds
+        left = []
+        for raw in await self.client.zrangebyscore(ALIVE, "-inf", quiet):
+            chat_id = as_text(raw)
+            ticket = await self.ticket(chat_id)
+            if ticket is None:
+                await self.client.zrem(ALIVE, chat_id)
+            elif await self._abandon(keys=[keys.handoff(chat_id), QUEUE, ALIVE],
+                                     args=[chat_id, quiet]):
+                await self._update(ticket.case, closed_at=_now(), outcome="abandoned")
+                await self._event(ticket.case, "abandoned", "balie")
+                await self.publish(events.Cancelled(chat_id, ticket.case))
+                log.info("abandoned chat left the queue", extra={"case": ticket.case})
+                left.append(ticket)
+        if left:
+            await self._tell_positions()
+        return left
+
     async def from_citizen(self, chat_id: str, text: str) -> None:
         """Pass a citizen's message to the staff side (masked)."""
         await self.publish(events.FromCitizen(chat_id, mask(text)))
@@ -245,6 +327,7 @@ class HandoffDesk:
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.delete(keys.handoff(chat_id))
             pipe.zrem(QUEUE, chat_id)
+            pipe.zrem(ALIVE, chat_id)
             await pipe.execute()
         handled = time.time() - ticket.claimed_at if ticket.mode == "with_staff" else None
         outcome = "closed" if ticket.mode == "with_staff" else "cancelled"
@@ -265,6 +348,7 @@ class HandoffDesk:
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.delete(keys.handoff(chat_id))
             pipe.zrem(QUEUE, chat_id)
+            pipe.zrem(ALIVE, chat_id)
             await pipe.execute()
         await self.publish(events.Erased("", topic=await self.topic_of(chat_id) or 0))
         if ticket.mode == "queued":
@@ -309,7 +393,7 @@ class HandoffDesk:
 
     async def _tell_positions(self) -> None:
         """Tell waiting citizens their new place when it moved notably (two up, or first)."""
-        for place, ticket in enumerate(await self.queue(), start=1):
+        for place, ticket in enumerate(await self._waiting(), start=1):
             told = int(await self.client.hget(keys.handoff(ticket.chat_id), "told") or 0)
             if place < told and (told - place >= 2 or place == 1):
                 await self.client.hset(keys.handoff(ticket.chat_id), "told", place)

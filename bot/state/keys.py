@@ -18,6 +18,8 @@
 | balie:updates               | stream | unhandled updates: chat, update id   | maxlen, max age |
 | balie:handoff:queue         | zset   | waiting chat ids by queue time       | -               |
 | balie:handoff:topics        | hash   | chat → staff topic, t:<topic> → chat | -               |
+| balie:handoff:alive         | zset   | web chats by the last time their     | - (quiet, swept)|
+|                             |        | page was heard from                  |                 |
 | balie:handoff:events        | stream | bot.handoff.events, one per entry    | maxlen 100k     |
 | balie:handoff:tasks_posted  | set    | task ids posted to the staff group   | -               |
 | balie:send:<second>         | string | sends of all workers that second     | 2 s             |
@@ -142,6 +144,7 @@ def failed_logins(address: str) -> str:
 UPDATES = _key("updates")
 HANDOFF_QUEUE = _key("handoff", "queue")
 HANDOFF_TOPICS = _key("handoff", "topics")
+HANDOFF_ALIVE = _key("handoff", "alive")
 HANDOFF_EVENTS = _key("handoff", "events")
 TASKS_POSTED = _key("handoff", "tasks_posted")
 SEND_PAUSE = _key("send", "pause")

@@ -136,9 +136,13 @@ async def test_only_the_owner_replies_and_hands_back(web: Web) -> None:
             response = await sue.post(f"/staff/chats/{chat}/{action}",
                                       data={"csrf": sue_token, "text": "ik ook"})
             assert response.status_code == 409, action
+        page = await sue.post(f"/staff/chats/{chat}/reply", headers={"Accept": "text/html"},
+                              data={"csrf": sue_token, "text": "ik ook"})
+        assert page.status_code == 409 and "<h1>Dat kan nu niet</h1>" in page.text
+        assert "niet verstuurd: sam heeft deze chat nu" in page.text
         queue = (await sue.get("/staff/queue.json")).json()
-        assert queue["active"] == [{"chat": chat, "kind": "live", "language": "nl",
-                                    "owner": "sam"}]
+        assert [(row["chat"], row["language"], row["channel"], row["owner"])
+                for row in queue["active"]] == [(chat, "Nederlands", "Webchat", "sam")]
 
 
 async def test_new_chats_from_one_address_are_limited(web: Web) -> None:
