@@ -212,7 +212,7 @@ async def test_a_staff_reply_keeps_the_scroll_position_and_notes_stay_internal(
     context, staff = await site.staff()
     await staff.locator("#waiting").get_by_role(
         "link", name="wanneer moet ik de aanslag betalen?").click()
-    await expect(staff.locator("h1")).to_have_text("Chat: Betaaldatum")
+    await expect(staff.locator("h1")).to_have_text("Chat: Wanneer betalen")
     await staff.get_by_role("button", name="Chat overnemen").click()
     await expect(citizen.locator("#log")).to_contain_text("sam")
     box = staff.get_by_label("Je bericht aan de burger")
