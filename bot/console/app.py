@@ -105,7 +105,8 @@ def _attach(app: FastAPI, services: Services, secret: str) -> None:
     app.state.throttle = Throttle(services.store.client, settings.login_failures_per_address,
                                   int(LOCK_OUT.total_seconds()))
     app.state.reports = Reports(services.history, settings.nlu_threshold)
-    app.state.webchat = WebChat(services.balie, services.store, services.history, secret)
+    app.state.webchat = WebChat(services.balie, services.store, services.history,
+                                services.desk, secret, app.state.accounts.display_name)
     app.state.templates.env.globals["town"] = services.town.name
     app.state.town = services.town
     app.state.templates.env.filters["local"] = services.town.local  # times on the town's clock

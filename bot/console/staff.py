@@ -11,6 +11,7 @@ from bot.console.pages import render
 from bot.console.security import STAFF, allow
 from bot.handoff.cases import SqlCases
 from bot.handoff.desk import HandoffDesk, Ticket
+from bot.handoff.events import FromStaff
 from bot.history.accounts import User
 from bot.history.audit import record
 from bot.history.log import Handoff, History
@@ -81,6 +82,22 @@ async def finish_task(request: Request, task_id: int, user: Staff) -> Response:
         raise HTTPException(404, "No open task with that number.")
     await _desk(request).drop_numbers(chat, [task_id])
     await record(_history(request), user.name, "task_done", str(task_id))
+    return RedirectResponse("/staff", status_code=303)
+
+
+@router.post("/tasks/{task_id}/reply")
+async def answer_task(request: Request, task_id: int, user: Staff,
+                      text: Annotated[str, Form(min_length=1, max_length=MAX_REPLY)]) -> Response:
+    """Answer a message a citizen left out of hours, in their chat; the task is then done.
+
+    The citizen reads it when they come back to the chat (web) or at once (Telegram).
+    """
+    chat = await _cases(request).finish_task(task_id, user.name)
+    if chat is None:
+        raise HTTPException(404, "No open task with that number.")
+    await _desk(request).drop_numbers(chat, [task_id])
+    await _desk(request).publish(FromStaff(chat, text.strip(), user.name, "console"))
+    await record(_history(request), user.name, "task_answered", str(task_id))
     return RedirectResponse("/staff", status_code=303)
 
 

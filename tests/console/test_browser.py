@@ -146,7 +146,7 @@ async def test_staff_take_over_reply_and_hand_back(site: str, browser: Browser) 
     await accessible(staff, "console-queue")
     await waiting.click()
     await staff.get_by_role("button", name="Chat overnemen").click()
-    await expect(citizen.locator("#log")).to_contain_text("sam")
+    await expect(citizen.locator("#log")).to_contain_text("Sam")
     await ask(citizen, XSS)
     await expect(staff.locator("#messages")).to_contain_text(XSS)
     assert await staff.locator("#messages img").count() == 0

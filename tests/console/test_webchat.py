@@ -100,12 +100,12 @@ async def test_staff_take_over_a_web_chat_in_the_console(web: Web) -> None:
         assert (await console.post(f"/staff/chats/{chat}/claim",
                                    data={"csrf": token})).status_code == 303
         claimed = await eventually(citizen)
-        assert "sam" in str(claimed[0]["text"])
+        assert "Sam" in str(claimed[0]["text"]), "the login name with a capital"
         assert (await console.post(f"/staff/chats/{chat}/reply",
                                    data={"csrf": token, "text": "Hoi, ik help je."})
                 ).status_code == 303
         told = await eventually(citizen)
-        assert "Hoi, ik help je." in str(told[0]["text"])
+        assert told[0]["text"] == "Hoi, ik help je." and told[0]["staff"] == "Sam"
         assert await citizen.say("dank je") == [], "the bot is quiet while staff have the chat"
         update = (await console.get(f"/staff/chats/{chat}/messages.json")).json()
         assert update["mine"] and any(m["text"] == "dank je" for m in update["messages"])

@@ -1,60 +1,122 @@
-// Balie web chat: talks to /chat/api with a token kept in this browser tab's storage.
-// Everything shown is set with textContent: citizen and bot text never becomes markup.
+// Balie web chat: talks to /chat/api with a token kept in this browser's localStorage, so every
+// tab of the browser shows the same chat (tabs tell each other what happened). Everything shown
+// is set with textContent or DOM nodes: citizen, staff and bot text never becomes markup.
 (function () {
   "use strict";
   var root = document.getElementById("main");
   var lang = root.dataset.lang || "nl";
+  var embedded = root.dataset.embed === "yes";
+  var phones = JSON.parse(root.dataset.phones || "[]");
   var log = document.getElementById("log");
   var form = document.getElementById("say");
   var input = document.getElementById("text");
-  var status = document.getElementById("status");
+  var typing = document.getElementById("typing");
+  var problem = document.getElementById("problem");
+  var newChat = document.getElementById("new-chat");
+  var endChat = document.getElementById("end-chat");
   var KEY = "balie-chat-token";
   var WORDS = {
-    nl: {you: "Jij", balie: "Balie", offline: "Geen verbinding. We proberen het opnieuw.", sending: "Balie typt…"},
-    en: {you: "You", balie: "Balie", offline: "No connection. Trying again.", sending: "Balie is typing…"}
+    nl: {you: "Jij", balie: "Balie", staff: "medewerker", offline: "Geen verbinding. We proberen het opnieuw.",
+      masked: "Persoonsgegevens zijn afgeschermd bewaard.", up: "Nuttig", down: "Niet nuttig",
+      ended: "Je gesprek is beëindigd. Typ een vraag om een nieuw gesprek te beginnen."},
+    en: {you: "You", balie: "Balie", staff: "staff", offline: "No connection. Trying again.",
+      masked: "Personal details were stored hidden.", up: "Useful", down: "Not useful",
+      ended: "Your chat has ended. Type a question to start a new chat."}
   }[lang] || {};
-  var token = sessionStorage.getItem(KEY);
+  var THUMBS = {"👍": WORDS.up, "👎": WORDS.down};
+  var tabs = "BroadcastChannel" in window ? new BroadcastChannel("balie-chat") : null;
+  var token = localStorage.getItem(KEY);
 
-  function show(direction, text, buttons) {
-    var item = document.createElement("li");
-    item.className = "msg " + direction;
-    var who = document.createElement("span");
-    who.className = "who";
-    who.textContent = direction === "in" ? WORDS.you : WORDS.balie;
-    var body = document.createElement("span");
-    body.className = "text";
-    linked(body, text);
-    item.appendChild(who);
-    item.appendChild(body);
-    if (buttons && buttons.length) {
-      var group = document.createElement("div");
-      group.className = bound(buttons) ? "buttons" : "buttons poll";
-      buttons.forEach(function (button) {
-        var press = document.createElement("button");
-        press.type = "button";
-        press.textContent = button.title;
-        press.addEventListener("click", function () {
-          group.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
-          show("in", button.title);
-          send({button: button.data});
-        });
-        group.appendChild(press);
-      });
-      item.appendChild(group);
-    }
-    log.appendChild(item);
-    item.scrollIntoView({block: "end"});
+  function keep(value) {
+    token = value;
+    if (value) { localStorage.setItem(KEY, value); } else { localStorage.removeItem(KEY); }
+    newChat.hidden = endChat.hidden = !value;
   }
 
-  // Web addresses in Balie's answers become links; everything else stays plain text.
+  function tell(message) {
+    if (tabs) { message.token = token; tabs.postMessage(message); }
+  }
+
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text) { node.textContent = text; }
+    return node;
+  }
+
+  function stamp(item, message) {
+    var time = item.querySelector("time");
+    if (!time || !message.at) { return; }
+    time.dateTime = message.time;
+    time.textContent = message.at;
+  }
+
+  // One message. A citizen's own words are added to the log empty and filled a moment later:
+  // the log announces additions only (aria-relevant), so a screen reader does not read back
+  // what the citizen just typed, while Balie's answers are read as they come.
+  function show(message) {
+    var own = message.direction === "in";
+    var item = element("li", "msg " + (own ? "in" : message.staff ? "out staff" : "out"));
+    var who = element("span", "who");
+    var body = element("span", "text");
+    log.appendChild(item);
+    function fill() {
+      who.appendChild(document.createTextNode(own ? WORDS.you : message.staff || WORDS.balie));
+      if (message.staff) { who.appendChild(element("span", "badge", WORDS.staff)); }
+      who.appendChild(element("time"));
+      item.appendChild(who);
+      item.appendChild(body);
+      linked(body, message.text);
+      if (message.masked) { item.appendChild(element("span", "note", WORDS.masked)); }
+      if (message.buttons && message.buttons.length) { item.appendChild(buttons(message.buttons)); }
+      stamp(item, message);
+    }
+    if (own) { requestAnimationFrame(function () { fill(); reveal(); }); } else { fill(); }
+    return item;
+  }
+
+  function buttons(list) {
+    var group = element("div", bound(list) ? "buttons" : "buttons poll");
+    list.forEach(function (button) {
+      var press = element("button");
+      press.type = "button";
+      var word = THUMBS[button.title];
+      if (word) {  // 👍/👎: a word beside the emoji, so no emoji font is needed
+        press.appendChild(element("span", "emoji", button.title)).setAttribute("aria-hidden", "true");
+        press.appendChild(document.createTextNode(" " + word));
+      } else {
+        press.textContent = button.title;
+      }
+      press.addEventListener("click", function () {
+        group.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+        input.focus();  // the buttons go: focus stays in the chat, not on the page's body
+        var said = show({direction: "in", text: button.title});
+        send({button: button.data}, said, {direction: "in", text: button.title});
+      });
+      group.appendChild(press);
+    });
+    return group;
+  }
+
+  // Web addresses, e-mail addresses and the municipality's phone numbers become links;
+  // everything else stays plain text.
+  var PHONES = phones.map(function (p) { return p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); });
+  var LINKS = new RegExp("(https://[^\\s<>\"]+[^\\s<>\".,;:!?)]|[\\w.+-]+@[\\w-]+(?:\\.[\\w-]+)+" +
+    (PHONES.length ? "|" + PHONES.join("|") : "") + ")");
+
   function linked(into, text) {
-    text.split(/(https:\/\/[^\s<>"]+[^\s<>".,;:!?)])/).forEach(function (part, index) {
+    text.split(LINKS).forEach(function (part, index) {
       if (index % 2 === 1) {
-        var link = document.createElement("a");
-        link.href = part;
-        link.textContent = part;
-        link.target = "_blank";
-        link.rel = "noopener noreferrer";
+        var link = element("a", "", part);
+        if (part.indexOf("https://") === 0) {
+          link.href = part;
+          link.target = "_blank";
+          link.rel = "noopener noreferrer";
+        } else if (part.indexOf("@") > 0) {
+          link.href = "mailto:" + part;
+        } else {
+          link.href = "tel:" + part.replace(/[^\d+]/g, "");
+        }
         into.appendChild(link);
       } else if (part) {
         into.appendChild(document.createTextNode(part));
@@ -64,19 +126,25 @@
 
   // Only the buttons of Balie's latest message work (poll buttons excepted): older ones go
   // once new buttons come or the citizen answers, as on Telegram.
-  function bound(buttons) {
-    return (buttons || []).some(function (b) { return b.data.indexOf("poll:") !== 0; });
+  function bound(list) {
+    return (list || []).some(function (b) { return b.data.indexOf("poll:") !== 0; });
   }
 
   function dropOldButtons() {
     log.querySelectorAll(".buttons:not(.poll)").forEach(function (group) { group.remove(); });
   }
 
+  // The newest message lies in view above the input: the log scrolls, never the page.
+  function reveal() {
+    log.scrollTop = log.scrollHeight;
+  }
+
   function showAll(replies, answering) {
     if (answering || replies.some(function (reply) { return bound(reply.buttons); })) {
       if (replies.length) { dropOldButtons(); }
     }
-    replies.forEach(function (reply) { show("out", reply.text, reply.buttons); });
+    replies.forEach(function (reply) { show(reply); });
+    reveal();
   }
 
   function call(method, path, body) {
@@ -85,30 +153,44 @@
     return fetch(path, {method: method, headers: headers, body: body ? JSON.stringify(body) : undefined})
       .then(function (response) {
         if (response.status === 401) {
-          // The chat is unknown here (expired or signed with an old key): start a new one.
-          token = null;
-          sessionStorage.removeItem(KEY);
+          // The chat is unknown here (ended, expired or signed with an old key): start anew.
+          keep(null);
           throw new Error("expired");
         }
         if (!response.ok) { throw new Error("http " + response.status); }
-        status.textContent = "";
+        problem.textContent = "";
         return response.json();
       });
   }
 
+  // The page and Balie speak one language: when the chat's language is another, the page
+  // comes again in that language (its transcript with it).
+  function follow(language) {
+    if (language && language !== lang) {
+      location.replace("/chat?lang=" + language + (embedded ? "&embed=1" : ""));
+      return true;
+    }
+    return false;
+  }
+
   function start() {
     return call("POST", "/chat/api/start", {language: lang}).then(function (answer) {
-      token = answer.token;
-      sessionStorage.setItem(KEY, token);
+      keep(answer.token);
       showAll(answer.replies);
+      tell({kind: "start"});
     });
   }
 
   function resume() {
     return call("GET", "/chat/api/history").then(function (answer) {
-      answer.messages.forEach(function (m) { show(m.direction, m.text); });
+      if (follow(answer.language)) { return; }
+      log.textContent = "";
+      answer.messages.forEach(function (m) { show(m); });
+      reveal();
+      newChat.hidden = endChat.hidden = false;
     }).catch(function (error) {
       if (error.message !== "expired") { throw error; }
+      log.textContent = "";
       return start();
     });
   }
@@ -127,33 +209,112 @@
     return ready;
   }
 
+  function again() {
+    ready = null;
+    log.textContent = "";
+    return started();
+  }
+
   // A message that could not be sent goes back into the input box: nothing is lost.
-  function send(body) {
-    status.textContent = WORDS.sending;
+  function send(body, said, echo) {
+    typing.hidden = false;
     return started().then(function () {
       return call("POST", "/chat/api/send", body);
     }).then(function (answer) {
+      typing.hidden = true;
+      if (said && answer.replies.length) { stamp(said, answer.replies[0]); }
+      if (echo && answer.replies.length) { echo.at = answer.replies[0].at; echo.time = answer.replies[0].time; }
+      tell({kind: "turn", said: echo, replies: answer.replies, language: answer.language, ended: answer.ended});
+      if (answer.ended) {  // /vergeet: the chat is erased; a new one starts with a greeting
+        keep(null);
+        log.textContent = "";
+        showAll(answer.replies, true);
+        ready = null;
+        return started();
+      }
       showAll(answer.replies, true);
+      follow(answer.language);
     }).catch(function (error) {
+      typing.hidden = true;
       if (error.message === "expired") { ready = null; }
-      status.textContent = WORDS.offline;
+      problem.textContent = WORDS.offline;
       if (body.text && !input.value) { input.value = body.text; }
     });
   }
 
   function poll() {
-    if (!token) { return; }
-    call("GET", "/chat/api/poll").then(function (answer) { showAll(answer.replies); })
-      .catch(function () { status.textContent = WORDS.offline; });
+    if (!token || !ready) { return; }
+    call("GET", "/chat/api/poll").then(function (answer) {
+      if (answer.replies.length) { tell({kind: "staff", replies: answer.replies}); }
+      showAll(answer.replies);
+    }).catch(function (error) {
+      if (error.message === "expired") { again(); } else { problem.textContent = WORDS.offline; }
+    });
   }
+
+  // Another tab of this browser did something in the same chat: show it here too.
+  if (tabs) {
+    tabs.onmessage = function (event) {
+      var message = event.data;
+      if (message.kind === "ended" || (message.kind === "turn" && message.ended)) {
+        // That tab ended or erased the chat; a new one it starts comes as "start".
+        token = null;
+        ready = null;
+        log.textContent = "";
+        if (message.kind === "ended") { show({direction: "out", text: WORDS.ended}); }
+        return;
+      }
+      if (message.kind === "start" || message.token !== token) {
+        token = localStorage.getItem(KEY);
+        again();
+        return;
+      }
+      if (message.kind === "turn") {
+        if (message.said) { show(message.said); }
+        showAll(message.replies, true);
+        follow(message.language);
+      } else if (message.kind === "staff") {
+        showAll(message.replies);
+      }
+    };
+  }
+
+  function ending() {
+    return call("POST", "/chat/api/end").catch(function () { return null; }).then(function () {
+      tell({kind: "ended"});
+      keep(null);
+      ready = null;
+      log.textContent = "";
+    });
+  }
+
+  endChat.addEventListener("click", function () {
+    ending().then(function () {
+      show({direction: "out", text: WORDS.ended});
+      input.focus();
+    });
+  });
+  newChat.addEventListener("click", function () {
+    ending().then(function () { return started(); }).then(function () { input.focus(); });
+  });
+  document.getElementById("language").addEventListener("click", function (event) {
+    var language = event.currentTarget.dataset.language;
+    if (!token) { return; }  // no chat yet: the page in the other language starts one in it
+    event.preventDefault();
+    call("POST", "/chat/api/language", {language: language}).then(function () {
+      tell({kind: "turn", replies: [], language: language});
+      follow(language);
+    }, function () { follow(language); });
+  });
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var text = input.value.trim();
     if (!text) { return; }
     input.value = "";
-    show("in", text);
-    send({text: text});
+    var echo = {direction: "in", text: text};
+    var said = show(echo);
+    send({text: text}, said, echo);
     input.focus();
   });
   input.addEventListener("keydown", function (event) {
@@ -166,9 +327,20 @@
     link.addEventListener("click", function (event) {
       event.preventDefault();
       send({text: link.dataset.send});
+      input.focus();
     });
   });
+  // Inside embed.js's frame Escape closes the dialog: the host page cannot hear keys in here.
+  if (embedded) {
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") { parent.postMessage({balie: "close"}, "*"); }
+    });
+    window.addEventListener("message", function (event) {
+      if (event.source === parent && event.data && event.data.balie === "focus") { input.focus(); }
+    });
+  }
 
-  started().catch(function () { status.textContent = WORDS.offline; });
+  newChat.hidden = endChat.hidden = !token;
+  started().catch(function () { problem.textContent = WORDS.offline; });
   setInterval(poll, 2000);
 })();
