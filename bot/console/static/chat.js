@@ -7,7 +7,8 @@
   var lang = root.dataset.lang || "nl";
   var embedded = root.dataset.embed === "yes";
   var phones = JSON.parse(root.dataset.phones || "[]");
-  var log = document.getElementById("log");
+  var log = document.getElementById("log");  // the part that scrolls
+  var list = document.getElementById("messages");
   var form = document.getElementById("say");
   var input = document.getElementById("text");
   var typing = document.getElementById("typing");
@@ -23,13 +24,35 @@
       masked: "Personal details were stored hidden.", up: "Useful", down: "Not useful",
       ended: "Your chat has ended. Type a question to start a new chat."}
   }[lang] || {};
+  // 👍/👎 are shown as words: they need no emoji font, and they are their own accessible name.
   var THUMBS = {"👍": WORDS.up, "👎": WORDS.down};
+
+  function said(title) {
+    return THUMBS[title] || title;
+  }
   var tabs = "BroadcastChannel" in window ? new BroadcastChannel("balie-chat") : null;
-  var token = localStorage.getItem(KEY);
+  // In embed.js's frame the browser may refuse this site storage (third-party storage): the
+  // host page then keeps the token for us, and hands it over in the frame's address (#token=).
+  var host = embedded && location.ancestorOrigins && location.ancestorOrigins.length ?
+    location.ancestorOrigins[0] : embedded && document.referrer ? new URL(document.referrer).origin : null;
+  var storage = (function () {
+    try { localStorage.getItem(KEY); return localStorage; } catch (error) { return null; }
+  }());
+  var handed = /[#&]token=([\w.-]+)/.exec(location.hash);
+  var refocus = /[#&]focus=1/.test(location.hash);  // the page came again in another language
+  if (location.hash) { history.replaceState(null, "", location.pathname + location.search); }
+  function stored() {
+    return storage ? storage.getItem(KEY) : handed && handed[1];
+  }
+  var token = stored();
 
   function keep(value) {
     token = value;
-    if (value) { localStorage.setItem(KEY, value); } else { localStorage.removeItem(KEY); }
+    if (storage) {
+      if (value) { storage.setItem(KEY, value); } else { storage.removeItem(KEY); }
+    }
+    handed = value ? [null, value] : null;
+    if (host) { parent.postMessage({balie: "token", token: value}, host); }
     newChat.hidden = endChat.hidden = !value;
   }
 
@@ -59,14 +82,14 @@
     var item = element("li", "msg " + (own ? "in" : message.staff ? "out staff" : "out"));
     var who = element("span", "who");
     var body = element("span", "text");
-    log.appendChild(item);
+    list.appendChild(item);
     function fill() {
       who.appendChild(document.createTextNode(own ? WORDS.you : message.staff || WORDS.balie));
       if (message.staff) { who.appendChild(element("span", "badge", WORDS.staff)); }
       who.appendChild(element("time"));
       item.appendChild(who);
       item.appendChild(body);
-      linked(body, message.text);
+      linked(body, own ? said(message.text) : message.text);
       if (message.masked) { item.appendChild(element("span", "note", WORDS.masked)); }
       if (message.buttons && message.buttons.length) { item.appendChild(buttons(message.buttons)); }
       stamp(item, message);
@@ -80,18 +103,12 @@
     list.forEach(function (button) {
       var press = element("button");
       press.type = "button";
-      var word = THUMBS[button.title];
-      if (word) {  // 👍/👎: a word beside the emoji, so no emoji font is needed
-        press.appendChild(element("span", "emoji", button.title)).setAttribute("aria-hidden", "true");
-        press.appendChild(document.createTextNode(" " + word));
-      } else {
-        press.textContent = button.title;
-      }
+      press.textContent = said(button.title);
       press.addEventListener("click", function () {
         group.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
         input.focus();  // the buttons go: focus stays in the chat, not on the page's body
-        var said = show({direction: "in", text: button.title});
-        send({button: button.data}, said, {direction: "in", text: button.title});
+        var echo = {direction: "in", text: button.title};
+        send({button: button.data}, show(echo), echo);
       });
       group.appendChild(press);
     });
@@ -167,30 +184,46 @@
   // comes again in that language (its transcript with it).
   function follow(language) {
     if (language && language !== lang) {
-      location.replace("/chat?lang=" + language + (embedded ? "&embed=1" : ""));
+      var carried = (token && !storage ? "token=" + token + "&" : "") +
+        (document.activeElement === input ? "focus=1" : "");
+      location.replace("/chat?lang=" + language + (embedded ? "&embed=1" : "") +
+        (carried ? "#" + carried : ""));
       return true;
     }
     return false;
   }
 
+  // A new chat: its greeting comes before what the citizen already typed into it, and after
+  // a notice that the chat was erased; "chat ended" goes.
   function start() {
     return call("POST", "/chat/api/start", {language: lang}).then(function (answer) {
       keep(answer.token);
+      var items = Array.prototype.filter.call(list.children, function (item) {
+        return !item.classList.contains("ended");
+      });
+      list.textContent = "";
+      items.forEach(function (item) { if (!item.classList.contains("in")) { list.appendChild(item); } });
       showAll(answer.replies);
+      items.forEach(function (item) { if (item.classList.contains("in")) { list.appendChild(item); } });
+      reveal();
       tell({kind: "start"});
     });
+  }
+
+  function ended() {
+    show({direction: "out", text: WORDS.ended}).classList.add("ended");
   }
 
   function resume() {
     return call("GET", "/chat/api/history").then(function (answer) {
       if (follow(answer.language)) { return; }
-      log.textContent = "";
+      list.textContent = "";
       answer.messages.forEach(function (m) { show(m); });
       reveal();
       newChat.hidden = endChat.hidden = false;
     }).catch(function (error) {
       if (error.message !== "expired") { throw error; }
-      log.textContent = "";
+      list.textContent = "";
       return start();
     });
   }
@@ -211,7 +244,7 @@
 
   function again() {
     ready = null;
-    log.textContent = "";
+    list.textContent = "";
     return started();
   }
 
@@ -227,7 +260,7 @@
       tell({kind: "turn", said: echo, replies: answer.replies, language: answer.language, ended: answer.ended});
       if (answer.ended) {  // /vergeet: the chat is erased; a new one starts with a greeting
         keep(null);
-        log.textContent = "";
+        list.textContent = "";
         showAll(answer.replies, true);
         ready = null;
         return started();
@@ -260,12 +293,12 @@
         // That tab ended or erased the chat; a new one it starts comes as "start".
         token = null;
         ready = null;
-        log.textContent = "";
-        if (message.kind === "ended") { show({direction: "out", text: WORDS.ended}); }
+        list.textContent = "";
+        if (message.kind === "ended") { ended(); }
         return;
       }
       if (message.kind === "start" || message.token !== token) {
-        token = localStorage.getItem(KEY);
+        token = stored();
         again();
         return;
       }
@@ -284,13 +317,13 @@
       tell({kind: "ended"});
       keep(null);
       ready = null;
-      log.textContent = "";
+      list.textContent = "";
     });
   }
 
   endChat.addEventListener("click", function () {
     ending().then(function () {
-      show({direction: "out", text: WORDS.ended});
+      ended();
       input.focus();
     });
   });
@@ -341,6 +374,7 @@
   }
 
   newChat.hidden = endChat.hidden = !token;
+  if (refocus || embedded) { input.focus(); }
   started().catch(function () { problem.textContent = WORDS.offline; });
   setInterval(poll, 2000);
 })();

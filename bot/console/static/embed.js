@@ -10,6 +10,11 @@
   var origin = new URL(script.src).origin;
   var lang = script.dataset.lang === "en" ? "en" : "nl";
   var KEY = "balie-chat-open";
+  var TOKEN = "balie-chat-token";
+
+  function stored(key) {
+    try { return localStorage.getItem(key); } catch (error) { return null; }
+  }
   var WORDS = {
     nl: {open: "Vragen over belastingen?", title: "Chat met het team Belastingen", close: "Sluiten",
       refused: "De chat kan op deze website niet worden getoond.", away: "De chat is nu niet bereikbaar.",
@@ -63,6 +68,7 @@
   dialog.appendChild(bar);
 
   var frame = null;
+  var loaded = false;
   // Asked once: may this site show the chat? The answer names the phone number to call.
   var allowed = fetch(origin + "/chat/api/embed?lang=" + lang, {mode: "cors", credentials: "omit"})
     .then(function (response) { return response.json(); })
@@ -79,9 +85,13 @@
     if (frame || dialog.querySelector(".balie-refused")) { return; }
     if (answer.allowed) {
       frame = document.createElement("iframe");
-      frame.src = origin + "/chat?lang=" + lang + "&embed=1";
+      var token = stored(TOKEN);  // the chat, if the browser refuses the frame its own storage
+      frame.src = origin + "/chat?lang=" + lang + "&embed=1" + (token ? "#token=" + token : "");
       frame.title = WORDS.title;
-      frame.addEventListener("load", function () { if (!dialog.hidden && moving) { focusIn(); } });
+      frame.addEventListener("load", function () {
+        loaded = true;
+        if (!dialog.hidden && moving) { focusIn(); }
+      });
       dialog.appendChild(frame);
       return;
     }
@@ -106,7 +116,7 @@
   function focusIn() {
     if (frame) {
       frame.focus();
-      frame.contentWindow.postMessage({balie: "focus"}, origin);
+      if (loaded) { frame.contentWindow.postMessage({balie: "focus"}, origin); }
     } else {
       var note = dialog.querySelector(".balie-refused");
       (note || close).focus();
@@ -138,11 +148,17 @@
   dialog.addEventListener("keydown", function (event) {
     if (event.key === "Escape") { hide(); }
   });
-  // Escape pressed inside the chat's frame arrives as a message from it.
+  // Escape pressed inside the chat's frame arrives as a message from it, and so does the
+  // chat's token, kept here for the site's other pages.
   window.addEventListener("message", function (event) {
-    if (frame && event.origin === origin && event.source === frame.contentWindow &&
-        event.data && event.data.balie === "close" && !dialog.hidden) {
-      hide();
+    if (!frame || event.origin !== origin || event.source !== frame.contentWindow || !event.data) {
+      return;
+    }
+    if (event.data.balie === "close" && !dialog.hidden) { hide(); }
+    if (event.data.balie === "token") {
+      try {
+        if (event.data.token) { localStorage.setItem(TOKEN, event.data.token); } else { localStorage.removeItem(TOKEN); }
+      } catch (error) { /* this site keeps nothing: the chat lasts one page */ }
     }
   });
 
