@@ -117,7 +117,7 @@ async def test_a_citizen_chats_on_the_web_page(site: str, browser: Browser) -> N
     await ask(page, "wanneer moet ik de aanslag betalen?")
     await expect(log.locator(".msg.out").nth(1)).to_contain_text("30 april 2026")
     await expect(log.get_by_role("link", name=re.compile("betalingsregeling"))).to_be_visible()
-    await log.get_by_role("button", name="👍").click()
+    await log.get_by_role("button", name="Nuttig", exact=True).click()
     await expect(log.locator(".msg.out").nth(2)).to_be_visible()
     await accessible(page, "webchat-nl")
     await page.reload()

@@ -29,12 +29,13 @@ from bot.history.log import History
 from bot.settings import PROJECT_DIR
 from tests.conftest import MODEL_CACHE, Servers, _empty_postgres, _flush, free_port
 from tests.console.conftest import PASSWORD, USERS
-from tests.console.test_browser import AXE, ARTIFACTS, CHROMIUM, log_in
+from tests.console.test_browser import ARTIFACTS, AXE, CHROMIUM, log_in
 from tests.support.facts import facts
 
 PHONE = {"width": 390, "height": 844}
 SMALL = {"width": 360, "height": 640}
 DESKTOP = {"width": 1366, "height": 768}
+ZOOMED = {"width": 683, "height": 384}  # the desktop at 200 % zoom, in CSS pixels
 ZONE = ZoneInfo("Europe/Amsterdam")
 expect.set_options(timeout=20_000)
 
@@ -52,14 +53,15 @@ class Host(ThreadingHTTPServer):
 
 
 class HostPage(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+    def do_GET(self) -> None:
         assert isinstance(self.server, Host)
         name = self.path.strip("/").removesuffix(".html") or "one"
         body = (f'<!doctype html><html lang="nl"><head><meta charset="utf-8"><title>Gemeente '
                 f'{name}</title><meta name="viewport" content="width=device-width, '
-                f'initial-scale=1"></head><body><main><h1>Pagina {name}</h1><p><a href="/two.html">'
-                f'Naar pagina twee</a></p></main><script src="{self.server.site}/chat/embed.js" '
-                f'data-lang="nl" defer></script></body></html>').encode()
+                f'initial-scale=1"></head><body><main><h1>Pagina {name}</h1><p><a '
+                f'href="/two.html">Naar pagina twee</a></p></main><script '
+                f'src="{self.server.site}/chat/embed.js" data-lang="nl" defer></script></body>'
+                f'</html>').encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -75,7 +77,8 @@ def hosts() -> Iterator[dict[str, Host]]:
     """The allowed host site (127.0.0.2) and one the chat does not know (127.0.0.3)."""
     served = {name: Host((address, 0), HostPage)
               for name, address in (("allowed", "127.0.0.2"), ("other", "127.0.0.3"))}
-    threads = [threading.Thread(target=host.serve_forever, daemon=True) for host in served.values()]
+    threads = [threading.Thread(target=host.serve_forever, daemon=True)
+               for host in served.values()]
     for thread in threads:
         thread.start()
     yield served
@@ -97,7 +100,6 @@ async def console(env: dict[str, str], folder: Path, servers: Servers) -> AsyncI
     for name, role in USERS.items():
         await Accounts(history, 1, 64).add(name, role, PASSWORD, actor="test")
     await history.close()
-    folder.mkdir(parents=True, exist_ok=True)
     log = (folder / "console.log").open("wb")
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "console", cwd=PROJECT_DIR,
@@ -273,7 +275,7 @@ async def test_every_answer_lies_in_view_above_the_input_on_a_phone_and_a_deskto
     await expect(contact.locator('a[href="mailto:belastingen@voorbeeld.example"]')).to_be_visible()
     await in_view(page, contact, whole=False)
 
-    for size, name in ((SMALL, "small"), (DESKTOP, "desktop")):
+    for size, name in ((SMALL, "small"), (ZOOMED, "zoomed"), (DESKTOP, "desktop")):
         await page.set_viewport_size(size)
         answer = await ask(page, "hoe vraag ik kwijtschelding aan?")
         await expect(answer).to_contain_text("wijtschelding")
@@ -481,7 +483,8 @@ async def test_out_of_hours_the_citizen_comes_back_to_the_staff_reply(
         await hours.get_by_role("button", name="Bericht achterlaten").click()
         await expect(page.locator("#log .msg.out").last).to_contain_text("Typ je bericht")
         left = await ask(page, "Ik wil weten waarom mijn aanslag zo hoog is.")
-        await expect(left).to_contain_text("Je kunt later in deze browser terugkomen in dit gesprek")
+        await expect(left).to_contain_text(
+            "Je kunt later in deze browser terugkomen in dit gesprek")
         await page.close()
 
         staff = await browser.new_page(viewport=DESKTOP)

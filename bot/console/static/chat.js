@@ -74,27 +74,38 @@
     time.textContent = message.at;
   }
 
-  // One message. A citizen's own words are added to the log empty and filled a moment later:
-  // the log announces additions only (aria-relevant), so a screen reader does not read back
-  // what the citizen just typed, while Balie's answers are read as they come.
+  // One message. A citizen's own words go into the log as empty elements, their text a moment
+  // later: the log announces added elements only (aria-relevant), so a screen reader does not
+  // read back what the citizen just typed, while Balie's answers are read as they come.
   function show(message) {
     var own = message.direction === "in";
     var item = element("li", "msg " + (own ? "in" : message.staff ? "out staff" : "out"));
     var who = element("span", "who");
+    var name = element("span", "name");
     var body = element("span", "text");
-    list.appendChild(item);
-    function fill() {
-      who.appendChild(document.createTextNode(own ? WORDS.you : message.staff || WORDS.balie));
-      if (message.staff) { who.appendChild(element("span", "badge", WORDS.staff)); }
-      who.appendChild(element("time"));
-      item.appendChild(who);
-      item.appendChild(body);
-      linked(body, own ? said(message.text) : message.text);
-      if (message.masked) { item.appendChild(element("span", "note", WORDS.masked)); }
-      if (message.buttons && message.buttons.length) { item.appendChild(buttons(message.buttons)); }
-      stamp(item, message);
+    var note = message.masked ? element("span", "note") : null;
+    who.appendChild(name);
+    if (message.staff) { who.appendChild(element("span", "badge", WORDS.staff)); }
+    who.appendChild(element("time"));
+    item.appendChild(who);
+    item.appendChild(body);
+    if (note) { item.appendChild(note); }
+    if (own) {
+      list.appendChild(item);
+      setTimeout(function () {
+        name.textContent = WORDS.you;
+        body.textContent = said(message.text);
+        if (note) { note.textContent = WORDS.masked; }
+        stamp(item, message);
+        reveal();
+      }, 60);
+      return item;
     }
-    if (own) { requestAnimationFrame(function () { fill(); reveal(); }); } else { fill(); }
+    name.textContent = message.staff || WORDS.balie;
+    linked(body, message.text);
+    if (message.buttons && message.buttons.length) { item.appendChild(buttons(message.buttons)); }
+    stamp(item, message);
+    list.appendChild(item);
     return item;
   }
 
