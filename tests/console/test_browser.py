@@ -135,7 +135,7 @@ async def test_staff_take_over_reply_and_hand_back(site: str, browser: Browser) 
     await citizen.goto(f"{site}/chat")
     await expect(citizen.locator("#log .msg.out").first).to_be_visible()
     await ask(citizen, "ik wil een medewerker spreken")
-    await citizen.locator("#log").get_by_role("button").first.click()
+    await citizen.locator("#log").get_by_role("button", name="Ja, graag").click()
     await expect(citizen.locator("#log")).to_contain_text("wachtrij")
 
     staff = await browser.new_page()

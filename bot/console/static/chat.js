@@ -177,12 +177,18 @@
 
   function call(method, path, body) {
     var headers = {"Content-Type": "application/json"};
-    if (token) { headers["X-Chat-Token"] = token; }
+    var sent = token;
+    if (sent) { headers["X-Chat-Token"] = sent; }
     return fetch(path, {method: method, headers: headers, body: body ? JSON.stringify(body) : undefined})
       .then(function (response) {
         if (response.status === 401) {
-          // The chat is unknown here (ended, expired or signed with an old key): start anew.
-          keep(null);
+          // The chat is unknown here (ended, expired or signed with an old key). Another tab
+          // may have a newer chat in the storage already: only this token goes.
+          if (storage && storage.getItem(KEY) === sent) { storage.removeItem(KEY); }
+          if (token === sent) {
+            token = null;
+            newChat.hidden = endChat.hidden = true;
+          }
           throw new Error("expired");
         }
         if (!response.ok) { throw new Error("http " + response.status); }
@@ -234,6 +240,8 @@
       newChat.hidden = endChat.hidden = false;
     }).catch(function (error) {
       if (error.message !== "expired") { throw error; }
+      token = stored();
+      if (token) { return resume(); }  // the chat another tab started meanwhile
       list.textContent = "";
       return start();
     });
@@ -292,7 +300,12 @@
       if (answer.replies.length) { tell({kind: "staff", replies: answer.replies}); }
       showAll(answer.replies);
     }).catch(function (error) {
-      if (error.message === "expired") { again(); } else { problem.textContent = WORDS.offline; }
+      if (error.message === "expired") {
+        token = stored();
+        again();
+      } else {
+        problem.textContent = WORDS.offline;
+      }
     });
   }
 
