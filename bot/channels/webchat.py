@@ -166,16 +166,17 @@ class WebChat:
         As logged, so the citizen's words are masked (`masked` says so). The /start the page
         sent is left out, a pressed button is the citizen's choice, staff messages name their
         writer, and the buttons that still work come back under the messages that showed them.
-        What waits in the outbox is in the log too: it is taken, not shown twice.
+        What waits in the outbox is in the log too: it is taken (`waiting`, for the page to pass
+        to the browser's other tabs), not shown twice.
         """
-        await self.collect(chat_id)
+        waiting = await self.collect(chat_id)
         messages = await self.history.conversation(chat_id)
         state = await self.store.load(chat_id)
         if messages and messages[0].kind == "command" and messages[0].text == "/start":
             messages = messages[1:]
         shown = [self._shown(m) for m in messages]
         self._live_buttons(messages, shown, state)
-        return {"messages": shown, "language": state.language}
+        return {"messages": shown, "language": state.language, "waiting": waiting}
 
     def _shown(self, message: Message) -> dict[str, Any]:
         text = message.text

@@ -237,6 +237,7 @@
       list.textContent = "";
       answer.messages.forEach(function (m) { show(m); });
       reveal();
+      if (answer.waiting.length) { tell({kind: "staff", replies: answer.waiting}); }
       newChat.hidden = endChat.hidden = false;
     }).catch(function (error) {
       if (error.message !== "expired") { throw error; }
