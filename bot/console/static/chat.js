@@ -212,8 +212,12 @@
 
   // A new chat: its greeting comes before what the citizen already typed into it, and after
   // a notice that the chat was erased; "chat ended" goes.
+  var starting = false;  // while this tab starts a chat, another tab's new chat is not followed
+
   function start() {
+    starting = true;
     return call("POST", "/chat/api/start", {language: lang}).then(function (answer) {
+      starting = false;
       keep(answer.token);
       var items = Array.prototype.filter.call(list.children, function (item) {
         return !item.classList.contains("ended");
@@ -224,6 +228,9 @@
       items.forEach(function (item) { if (item.classList.contains("in")) { list.appendChild(item); } });
       reveal();
       tell({kind: "start"});
+    }, function (error) {
+      starting = false;
+      throw error;
     });
   }
 
@@ -301,9 +308,15 @@
       if (answer.replies.length) { tell({kind: "staff", replies: answer.replies}); }
       showAll(answer.replies);
     }).catch(function (error) {
-      if (error.message === "expired") {
+      if (error.message === "expired") {  // ended or expired: a new chat waits for a question
         token = stored();
-        again();
+        if (token) {
+          again();
+        } else {
+          ready = null;
+          list.textContent = "";
+          ended();
+        }
       } else {
         problem.textContent = WORDS.offline;
       }
@@ -322,6 +335,7 @@
         if (message.kind === "ended") { ended(); }
         return;
       }
+      if (starting) { return; }
       if (message.kind === "start" || message.token !== token) {
         token = stored();
         again();
