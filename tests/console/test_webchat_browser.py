@@ -22,7 +22,15 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, BrowserContext, Locator, Page, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    Frame,
+    Locator,
+    Page,
+    async_playwright,
+    expect,
+)
 
 from bot.history.accounts import Accounts
 from bot.history.log import History
@@ -167,13 +175,16 @@ async def accessible(page: Page, name: str, frame: bool = False) -> None:
         assert result["passes"], "axe ran no checks"
 
 
-async def in_view(page: Page, item: Locator, whole: bool = True) -> None:
+async def in_view(page: Page, item: Locator, whole: bool = True,
+                  chat: Page | Frame | None = None) -> None:
     """The item lies inside the log's visible part, above the input bar, in the window.
 
     With whole=False only its end must: a long answer shows its end, its start scrolls.
+    `chat` is the embed's frame when the chat is in one.
     """
-    box, log, bar = (await item.bounding_box(), await page.locator("#log").bounding_box(),
-                     await page.locator("#say").bounding_box())
+    chat = chat or page
+    box, log, bar = (await item.bounding_box(), await chat.locator("#log").bounding_box(),
+                     await chat.locator("#say").bounding_box())
     size = page.viewport_size
     assert box and log and bar and size
     bottom = box["y"] + box["height"]
@@ -437,6 +448,7 @@ async def test_the_embed_is_a_dialog_on_the_host_site(
     await chat.locator("#text").fill("hoe maak ik bezwaar?")
     await chat.locator("#text").press("Enter")
     await expect(frame.locator("#log .msg.out")).to_have_count(2)
+    await in_view(page, chat.locator("#log .msg.out").last.get_by_role("button").last, chat=chat)
     await page.keyboard.press("Escape")
     await expect(dialog).to_be_hidden()
     assert await page.evaluate("document.activeElement.className") == "balie-launch"
