@@ -36,7 +36,7 @@
     "background:#154273;color:#fff;font-weight:600}" +
     ".balie-bar button{font:inherit;font-weight:400;padding:.4rem .75rem;border:2px solid #fff;border-radius:.25rem;background:#154273;color:#fff;cursor:pointer}" +
     ".balie-dialog iframe{flex:1;width:100%;border:0}" +
-    ".balie-refused{padding:1rem;margin:0}" +
+    ".balie-refused{padding:1rem;margin:0}.balie-dialog.balie-note{height:auto}" +
     ".balie-refused a{color:#154273}" +
     "@media (max-width:600px){.balie-dialog{left:0;right:0;bottom:0;width:100%;height:min(75vh,36rem);" +
     "border-radius:1rem 1rem 0 0;border-width:1px 0 0}}";
@@ -109,6 +109,7 @@
       note.appendChild(document.createTextNode("."));
     }
     dialog.appendChild(note);
+    dialog.classList.add("balie-note");  // a message, not a chat: as high as its text
   }
 
   var moving = false;  // focus goes into the chat when the citizen opened it, not on a new page
