@@ -61,6 +61,19 @@ async def change_user(
     return await _users_page(request, user)
 
 
+@router.post("/users/{name}/display-name")
+async def rename_user(
+    request: Request, name: str, user: Admin,
+    display_name: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """Set the name citizens see on a user's chat messages."""
+    try:
+        await _accounts(request).rename(name, display_name, actor=user.name)
+    except AccountError as error:
+        return await _users_page(request, user, error.dutch, status=400)
+    return await _users_page(request, user)
+
+
 @router.post("/users/{name}/password")
 async def reset_password(
     request: Request, name: str, user: Admin, password: Annotated[str, Form(max_length=1024)],

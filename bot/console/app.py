@@ -110,7 +110,8 @@ def _attach(app: FastAPI, services: Services, secret: str) -> None:
                                   int(LOCK_OUT.total_seconds()))
     app.state.reports = Reports(services.history, settings.nlu_threshold,
                                 services.town.timezone)
-    app.state.webchat = WebChat(services.balie, services.store, services.history, secret)
+    app.state.webchat = WebChat(services.balie, services.store, services.history,
+                                services.desk, secret, app.state.accounts.display_name)
     app.state.town = services.town
     # Every page: times on the town's clock, numbers, intent labels; polls; standard replies.
     app.state.labels = labels.load(settings.intents_dir / "labels.yml")

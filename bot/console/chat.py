@@ -4,11 +4,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Request, Response
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
 
 from bot.channels.webchat import WebChat
 from bot.console.pages import render
+from bot.replies.municipality import Municipality
+from bot.replies.render import write
 from bot.types import TurnKind, as_language
 
 router = APIRouter()
@@ -19,6 +21,7 @@ MAX_BODY_CHARS = 20_000
 # New chats per minute from one address (a municipality's office may share one address).
 STARTS_PER_MINUTE = 60
 UNKNOWN = "unknown chat; start a new one"
+Token = Annotated[str | None, Header(alias=TOKEN_HEADER)]
 
 
 class Said(BaseModel):
@@ -29,7 +32,7 @@ class Said(BaseModel):
 
 
 class Opened(BaseModel):
-    """The page's language when a chat starts."""
+    """The page's language when a chat starts, or when the citizen picks another."""
 
     language: str = Field(default="nl", max_length=8)
 
@@ -39,6 +42,11 @@ def _webchat(request: Request) -> WebChat:
     return chat
 
 
+def _town(request: Request) -> Municipality:
+    town: Municipality = request.app.state.town
+    return town
+
+
 async def _chat(request: Request, token: str | None) -> str:
     chat_id = await _webchat(request).chat_of(token)
     if chat_id is None:
@@ -46,17 +54,45 @@ async def _chat(request: Request, token: str | None) -> str:
     return chat_id
 
 
+def _phones(town: Municipality) -> list[str]:
+    """The municipality's phone numbers as written in answers, which the page makes links."""
+    return [str(value) for name, value in town.facts.items()
+            if name.startswith("phone") and isinstance(value, str | int)]
+
+
 @router.get("/chat")
-async def page(request: Request, lang: str = "nl") -> Response:
-    """Show the chat page (Dutch, or English with ?lang=en)."""
-    return render(
-        request, "chat.html", {"lang": as_language(lang)})
+async def page(request: Request, lang: str = "nl", embed: bool = False) -> Response:
+    """Show the chat page (Dutch, or English with ?lang=en; ?embed=1 inside embed.js)."""
+    language = as_language(lang)
+    town = _town(request)
+    return render(request, "chat.html", {
+        "lang": language, "embed": embed, "phones": _phones(town),
+        "phone": write("phone", town.facts["phone"], language),
+        "website": write("website", town.facts["website"], language)})
 
 
 @router.get("/chat/embed.js")
 async def embed() -> Response:
     """Return the snippet a municipality's site includes to show the chat in a corner."""
     return FileResponse(STATIC / "embed.js", media_type="text/javascript")
+
+
+@router.get("/chat/api/embed")
+async def embeddable(request: Request, lang: str = "nl") -> Response:
+    """Tell the snippet whether the site that asks (its Origin) may show the chat.
+
+    The page itself refuses to be framed elsewhere (frame-ancestors); the snippet asks first,
+    so a site not listed shows a message with the phone number instead of a broken frame.
+    """
+    allowed = request.app.state.settings.chat_embed_origins.split()
+    origin = request.headers.get("origin", "")
+    own = f"{request.url.scheme}://{request.url.netloc}"
+    language = as_language(lang)
+    town = _town(request)
+    body = {"allowed": origin in {*allowed, own},
+            "phone": write("phone", town.facts["phone"], language),
+            "website": write("website", town.facts["website"], language)}
+    return JSONResponse(body, headers={"Access-Control-Allow-Origin": "*"})
 
 
 @router.post("/chat/api/start")
@@ -67,14 +103,12 @@ async def start(request: Request, opened: Opened) -> dict[str, Any]:
         raise HTTPException(429, "too many new chats; try again in a minute",
                             headers={"Retry-After": "60"})
     chat_id, token = await _webchat(request).open(opened.language)
-    replies = await _webchat(request).say(chat_id, "command", "/start", opened.language)
-    return {"token": token, "replies": replies}
+    said = await _webchat(request).say(chat_id, "command", "/start", opened.language)
+    return {"token": token, **said}
 
 
 @router.post("/chat/api/send")
-async def send(
-    request: Request, said: Said, token: Annotated[str | None, Header(alias=TOKEN_HEADER)] = None
-) -> dict[str, Any]:
+async def send(request: Request, said: Said, token: Token = None) -> dict[str, Any]:
     """Answer a text, a /command or a button press."""
     chat_id, wait = await _webchat(request).sender(token)
     if chat_id is None:
@@ -84,15 +118,28 @@ async def send(
                             headers={"Retry-After": str(wait)})
     await request.app.state.desk.heartbeat(chat_id)  # the page is open: not abandoned (h2)
     if said.button:
-        return {"replies": await _webchat(request).say(chat_id, "button", said.button)}
+        return await _webchat(request).say(chat_id, "button", said.button)
     kind: TurnKind = "command" if said.text.startswith("/") else "text"
-    return {"replies": await _webchat(request).say(chat_id, kind, said.text)}
+    return await _webchat(request).say(chat_id, kind, said.text)
+
+
+@router.post("/chat/api/language")
+async def language(request: Request, opened: Opened, token: Token = None) -> dict[str, Any]:
+    """Make the language the citizen picked on the page the chat's language."""
+    chosen = as_language(opened.language)
+    await _webchat(request).speak(await _chat(request, token), chosen)
+    return {"language": chosen}
+
+
+@router.post("/chat/api/end")
+async def end(request: Request, token: Token = None) -> dict[str, Any]:
+    """End the chat: it leaves the staff desk and its token no longer works."""
+    await _webchat(request).end(await _chat(request, token))
+    return {"ended": True}
 
 
 @router.get("/chat/api/poll")
-async def poll(
-    request: Request, token: Annotated[str | None, Header(alias=TOKEN_HEADER)] = None
-) -> dict[str, Any]:
+async def poll(request: Request, token: Token = None) -> dict[str, Any]:
     """Return what staff said since the page last asked."""
     chat_id = await _chat(request, token)
     await request.app.state.desk.heartbeat(chat_id)  # the page is open: not abandoned (h2)
@@ -100,8 +147,6 @@ async def poll(
 
 
 @router.get("/chat/api/history")
-async def history(
-    request: Request, token: Annotated[str | None, Header(alias=TOKEN_HEADER)] = None
-) -> dict[str, Any]:
-    """Return the chat so far, for a reloaded page."""
-    return {"messages": await _webchat(request).transcript(await _chat(request, token))}
+async def history(request: Request, token: Token = None) -> dict[str, Any]:
+    """Return the chat so far, for a reloaded page or another tab, and its language."""
+    return await _webchat(request).transcript(await _chat(request, token))

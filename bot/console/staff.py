@@ -14,6 +14,7 @@ from bot.console.sessions import COOKIE, Sessions
 from bot.handoff import notes
 from bot.handoff.cases import SqlCases
 from bot.handoff.desk import HandoffDesk
+from bot.handoff.events import FromStaff
 from bot.history.accounts import Accounts, User
 from bot.history.audit import record
 from bot.history.log import Handoff, History
@@ -132,6 +133,21 @@ async def finish_task(request: Request, task_id: int, user: Staff) -> Response:
         raise HTTPException(404, "Er is geen open taak met dat nummer.")
     await _desk(request).drop_numbers(chat, [task_id])
     await record(_history(request), user.name, "task_done", str(task_id))
+    return RedirectResponse("/staff", status_code=303)
+
+
+@router.post("/tasks/{task_id}/reply")
+async def answer_task(request: Request, task_id: int, user: Staff, text: Text) -> Response:
+    """Answer a message a citizen left out of hours, in their chat; the task is then done.
+
+    The citizen reads it when they come back to the chat (web) or at once (Telegram).
+    """
+    chat = await _cases(request).finish_task(task_id, user.name)
+    if chat is None:
+        raise HTTPException(404, "No open task with that number.")
+    await _desk(request).drop_numbers(chat, [task_id])
+    await _desk(request).publish(FromStaff(chat, text.strip(), user.name, "console"))
+    await record(_history(request), user.name, "task_answered", str(task_id))
     return RedirectResponse("/staff", status_code=303)
 
 

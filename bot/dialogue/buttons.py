@@ -149,6 +149,7 @@ def bind(replies: list[Reply], state: ChatState) -> list[Reply]:
             buttons.append(Button(button.title, f"{nonce}:{len(pending.options)}"))
             pending.options.append(button.data)
             pending.titles.append(button.title)
+        pending.sizes.append(len(reply.buttons))
         bound.append(replace(reply, buttons=tuple(buttons)))
     state.pending = pending
     return bound

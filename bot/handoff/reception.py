@@ -62,6 +62,10 @@ class Reception:
         now = self.town.now()
         return formats.moment(self.town.next_opening(now), now, state.language)
 
+    def _on(self, channel: str, name: str) -> str:
+        """Return the response's own version for a channel (`<name>_web`), if it has one."""
+        return f"{name}_{channel}" if f"{name}_{channel}" in self.renderer.responses else name
+
     @staticmethod
     def _reason(state: ChatState) -> str | None:
         return state.last_intents[-1] if state.last_intents else None
@@ -123,7 +127,7 @@ class Reception:
                                      mask(move.text), kind=move.note)
         if move.note == "callback":
             await self.desk.keep_numbers(context.chat_id, task, move.text)
-        return self._say("utter_handoff_message_left", state,
+        return self._say(self._on(context.turn.channel, "utter_handoff_message_left"), state,
                          next_opening=self._next_opening(state))
 
     async def _withdraw(self, move: Withdraw, context: Context) -> list[Reply]:

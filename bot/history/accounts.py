@@ -30,6 +30,8 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
+    # The name citizens see on this user's chat messages; without one, the login name.
+    display_name: Mapped[str | None] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -130,6 +132,29 @@ class Accounts:
             session.add(entry(actor, "password_changed" if actor == name else "password_reset",
                               name))
         await self._end_sessions(user.id)
+
+    async def rename(self, name: str, display_name: str, actor: str) -> None:
+        """Set the name citizens see for a user (empty: the login name again); audited."""
+        shown = " ".join(display_name.split())
+        if len(shown) > 64:
+            raise AccountError("a display name has at most 64 characters",
+                               "Een naam voor burgers heeft maximaal 64 tekens.")
+        async with self.history.sessions.begin() as session:
+            user = await session.scalar(select(User).where(User.name == name))
+            if user is None:
+                raise AccountError(f"no user named {name!r}", f"Er is geen gebruiker {name}.")
+            user.display_name = shown or None
+            session.add(entry(actor, "user_changed", f"{name}: display_name={shown!r}"))
+
+    async def display_name(self, name: str) -> str:
+        """Return the name citizens see for a staff member.
+
+        That is the display name, else the login name with a capital (staff in the Telegram
+        group have no account: theirs as well).
+        """
+        async with self.history.sessions() as session:
+            shown = await session.scalar(select(User.display_name).where(User.name == name))
+        return shown or name[:1].upper() + name[1:]
 
     async def users(self) -> list[User]:
         """Return every user by name."""

@@ -75,6 +75,8 @@ class Pending:
     nonce: str
     options: list[str]
     titles: list[str] = field(default_factory=list)
+    # How many of the buttons each reply of that turn showed, so a page can put them back.
+    sizes: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -100,12 +100,12 @@ async def test_staff_take_over_a_web_chat_in_the_console(web: Web) -> None:
         assert (await console.post(f"/staff/chats/{chat}/claim",
                                    data={"csrf": token})).status_code == 303
         claimed = await eventually(citizen)
-        assert "sam" in str(claimed[0]["text"])
+        assert "Sam" in str(claimed[0]["text"]), "the login name with a capital"
         assert (await console.post(f"/staff/chats/{chat}/reply",
                                    data={"csrf": token, "text": "Hoi, ik help je."})
                 ).status_code == 303
         told = await eventually(citizen)
-        assert "Hoi, ik help je." in str(told[0]["text"])
+        assert told[0]["text"] == "Hoi, ik help je." and told[0]["staff"] == "Sam"
         assert await citizen.say("dank je") == [], "the bot is quiet while staff have the chat"
         update = (await console.get(f"/staff/chats/{chat}/messages.json")).json()
         assert update["mine"] and any(m["text"] == "dank je" for m in update["messages"])
@@ -250,3 +250,26 @@ async def test_the_page_s_language_the_guard_and_the_language_buttons(
     assert list(buttons) == ["Nederlands", "English"]
     [switched] = await citizen.say(button=buttons["Nederlands"])
     assert switched["text"] == "Vanaf nu praat ik Nederlands met je."
+
+
+async def test_a_reopened_page_gets_the_transcript_as_the_citizen_saw_it(
+    client: httpx.AsyncClient,
+) -> None:
+    citizen = Citizen(client)
+    greeting = await citizen.start()
+    assert greeting[0]["buttons"], "the greeting suggests questions"
+    pressed = await citizen.say(button=greeting[0]["buttons"][0]["data"])  # type: ignore[index]
+    await citizen.say("mijn nummer is 06 12345678")
+    for text in ("wanneer moet ik betalen?", "xq zzv plop", "bla bla qq"):
+        live = await citizen.say(text)
+    seen = (await client.get("/chat/api/history",
+                             headers={"X-Chat-Token": citizen.token})).json()
+    messages = seen["messages"]
+    assert seen["language"] == "nl"
+    assert messages[0]["direction"] == "out", "no /start the citizen never typed"
+    assert messages[1] == {**messages[1], "direction": "in", "text": "Wanneer moet ik betalen?"}
+    assert pressed[0]["at"] == messages[1]["at"]
+    assert [m["masked"] for m in messages if m["direction"] == "in"][1], "marked as masked"
+    assert len(live) == 2 and live[-1]["buttons"], "Balie did not get it twice: an offer"
+    assert [m["buttons"] for m in messages[-len(live):]] == [r["buttons"] for r in live]
+    assert all(not m["buttons"] for m in messages[:-len(live)]), "only live buttons come back"
