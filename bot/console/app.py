@@ -164,7 +164,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     return app
 
 
-# -- console error pages (h2): HTML in the console's style for browsers, JSON for the APIs
+# Console error pages: HTML in the console's style for browsers, JSON for the APIs
 ERRORS = {
     403: ("Geen toegang", "Met jouw rol mag je deze pagina niet openen."),
     404: ("Niet gevonden", "Deze pagina of chat bestaat niet (meer)."),

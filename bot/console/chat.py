@@ -116,7 +116,7 @@ async def send(request: Request, said: Said, token: Token = None) -> dict[str, A
     if wait is not None:
         raise HTTPException(429, "too many messages; try again in a minute",
                             headers={"Retry-After": str(wait)})
-    await request.app.state.desk.heartbeat(chat_id)  # the page is open: not abandoned (h2)
+    await request.app.state.desk.heartbeat(chat_id)  # the page is open: not abandoned
     if said.button:
         return await _webchat(request).say(chat_id, "button", said.button)
     kind: TurnKind = "command" if said.text.startswith("/") else "text"
@@ -142,7 +142,7 @@ async def end(request: Request, token: Token = None) -> dict[str, Any]:
 async def poll(request: Request, token: Token = None) -> dict[str, Any]:
     """Return what staff said since the page last asked."""
     chat_id = await _chat(request, token)
-    await request.app.state.desk.heartbeat(chat_id)  # the page is open: not abandoned (h2)
+    await request.app.state.desk.heartbeat(chat_id)  # the page is open: not abandoned
     return {"replies": await _webchat(request).collect(chat_id)}
 
 
