@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from sqlalchemy import select
 
+from bot.channels.webchat import STAFF_MESSAGE
 from bot.console import inbox
 from bot.console.pages import render
 from bot.console.security import STAFF, allow
@@ -144,7 +145,7 @@ async def answer_task(request: Request, task_id: int, user: Staff, text: Text) -
     """
     chat = await _cases(request).finish_task(task_id, user.name)
     if chat is None:
-        raise HTTPException(404, "No open task with that number.")
+        raise HTTPException(404, "Er is geen open taak met dat nummer.")
     await _desk(request).drop_numbers(chat, [task_id])
     await _desk(request).publish(FromStaff(chat, text.strip(), user.name, "console"))
     await record(_history(request), user.name, "task_answered", str(task_id))
@@ -155,7 +156,8 @@ async def _messages(request: Request, chat_id: str, after: int) -> list[dict[str
     messages = await _history(request).conversation(chat_id)
     town: Municipality = request.app.state.town
     return [{"id": m.id, "direction": m.direction, "kind": m.kind, "text": m.text,
-             "who": "Burger" if m.direction == "in" else "Balie",
+             "who": ("Burger" if m.direction == "in" else
+                     "Medewerker" if m.intent == STAFF_MESSAGE else "Balie"),
              "at": town.local(m.created_at).strftime("%H:%M")}
             for m in messages if m.id > after]
 

@@ -214,7 +214,7 @@ async def test_a_staff_reply_keeps_the_scroll_position_and_notes_stay_internal(
         "link", name="wanneer moet ik de aanslag betalen?").click()
     await expect(staff.locator("h1")).to_have_text("Chat: Wanneer betalen")
     await staff.get_by_role("button", name="Chat overnemen").click()
-    await expect(citizen.locator("#log")).to_contain_text("sam")
+    await expect(citizen.locator("#log")).to_contain_text("overgenomen door Sam")
     box = staff.get_by_label("Je bericht aan de burger")
     await staff.get_by_label("Standaardantwoord invoegen").select_option(label="2. Bellen")
     await expect(box).to_have_value(re.compile(r"^Je kunt ons ook bellen op 14 0123\. We zijn "
