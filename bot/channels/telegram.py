@@ -91,20 +91,21 @@ async def deliver(
     for reply in replies:
         parts = chunks(reply.text)
         for number, part in enumerate(parts, start=1):
-            markup = None
+            markup = remember = None
             if reply.buttons and number == len(parts):
                 markup = InlineKeyboardMarkup(
                     [[InlineKeyboardButton(b.title, callback_data=b.data)] for b in reply.buttons]
                 )
+                if not reply.buttons[0].data.startswith("poll:"):
+                    remember = outbox.Remember(keys.markup(chat_id), MARKUP_SECONDS)
             sent = await outbox.send(partial(
                 bot.send_message, telegram_id, part, parse_mode=ParseMode.HTML,
                 reply_markup=markup,
-            ))
-            if markup and isinstance(sent, Message) and not reply.buttons[0].data.startswith(
-                    "poll:"):
+            ), remember)
+            if remember and outbox.CURRENT.get() is None and isinstance(sent, Message):
                 async with client.pipeline(transaction=True) as pipe:
-                    pipe.rpush(keys.markup(chat_id), sent.message_id)
-                    pipe.expire(keys.markup(chat_id), MARKUP_SECONDS)
+                    pipe.rpush(remember.key, sent.message_id)
+                    pipe.expire(remember.key, remember.seconds)
                     await pipe.execute()
 
 

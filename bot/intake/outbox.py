@@ -13,13 +13,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 from telegram.error import RetryAfter
 
-from bot.intake.budget import RateLimit
+from bot.intake.budget import RATE, RateLimit
 from bot.ops import metrics
 from bot.state import keys
 
@@ -29,6 +29,38 @@ RETRIES = 5
 MARK_TRIES = 20  # about 30 s
 CURRENT: ContextVar["Outbox | None"] = ContextVar("outbox", default=None)
 LIMIT: ContextVar[RateLimit | None] = ContextVar("rate_limit", default=None)
+# Before each try at a message, in one round trip: -1 when an earlier attempt sent it; the
+# milliseconds to wait for the shared send rate (ARGV[3], when there is one); else it is marked
+# `sending` and counted in the rate: 0, or -2 when it was `sending` already (in doubt).
+_SENDING = RATE + """
+local status = redis.call('hget', KEYS[1], ARGV[1])
+if status == 'sent' then return -1 end
+if ARGV[3] then
+  local wait = rate(KEYS[2], KEYS[3], ARGV[3], ARGV[4])
+  if wait > 0 then return wait end
+end
+redis.call('hset', KEYS[1], ARGV[1], 'sending')
+redis.call('expire', KEYS[1], ARGV[2])
+if status then return -2 end
+return 0
+"""
+# After a send: mark it sent and, for a message whose buttons work, note its id (KEYS[2]).
+_SENT = """
+redis.call('hset', KEYS[1], ARGV[1], 'sent')
+if KEYS[2] then
+  redis.call('rpush', KEYS[2], ARGV[2])
+  redis.call('expire', KEYS[2], ARGV[3])
+end
+"""
+SKIPPED = -1
+IN_DOUBT = -2
+
+
+class Remember(NamedTuple):
+    """A list a sent message's id goes onto (the messages whose buttons still work)."""
+
+    key: str
+    seconds: int
 
 
 class Outbox:
@@ -50,42 +82,63 @@ class Outbox:
             tries, _ = await pipe.execute()
         self.redelivered = int(tries) > 1
 
-    async def send(self, call: Callable[[], Awaitable[T]]) -> T | None:
-        """Send the next message unless an earlier attempt sent it."""
+    async def send(
+        self, call: Callable[[], Awaitable[T]], remember: Remember | None = None
+    ) -> T | None:
+        """Send the next message unless an earlier attempt sent it.
+
+        With `remember`, the sent message's `message_id` goes onto that list with its mark.
+        """
         field = str(self.number)
         self.number += 1
-        try:
-            status = None
-            if self.redelivered:  # only an update started before has marks
-                status = cast(bytes | None, await self.client.hget(self.key, field))
-            if status == b"sent":
-                return None
-            if status:
+        tries = 0
+
+        async def sending() -> None:
+            # Marked only now, after any wait for the send rate: the doubt is this call.
+            nonlocal tries
+            tries += 1
+            limit = LIMIT.get()
+            rate_keys, rate_args = limit.now() if limit else ([], [])
+            while True:
+                found = int(await cast(Any, self.client.eval(
+                    _SENDING, 1 + len(rate_keys), self.key, *rate_keys, field, self.ttl,
+                    *rate_args)))
+                if found <= 0:
+                    break
+                await asyncio.sleep(found / 1000)
+                rate_keys, rate_args = limit.now() if limit else ([], [])
+            if found == SKIPPED:
+                raise _Sent
+            if found == IN_DOUBT and tries == 1:
                 metrics.IN_DOUBT.inc()
                 log.warning("message in doubt sent again",
                             extra={"key": self.key, "number": field})
 
-            async def marked() -> T:
-                # Marked only now, after any wait for the send rate: the doubt is this call.
-                await self.client.hset(self.key, field, "sending")
-                return await call()
-
-            result = await retrying(marked)
-            await self._mark_sent(field)
+        try:
+            try:
+                result = await retrying(call, sending)
+            except _Sent:
+                return None
+            await self._mark_sent(field, (remember, result) if remember else None)
         except (RedisError, OSError):
             # Without its marks the update must not count as finished: it is tried again.
             self.broken = True
             raise
         return result
 
-    async def _mark_sent(self, field: str) -> None:
+    async def _mark_sent(self, field: str, remember: tuple[Remember, Any] | None) -> None:
         """Note that the message arrived, outlasting a short Redis outage.
 
         A worker taking the update over meanwhile would send it again.
         """
+        names = [self.key]
+        args: list[str | int] = [field]
+        if remember:
+            names.append(remember[0].key)
+            args += [remember[1].message_id, remember[0].seconds]
         for attempt in range(MARK_TRIES):
             try:
-                await self.client.hset(self.key, field, "sent")
+                await cast(Any, self.client.eval(_SENT, len(names), *names, *args))
                 return
             except (RedisError, OSError):
                 if attempt == MARK_TRIES - 1:
@@ -93,12 +146,23 @@ class Outbox:
                 await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
 
 
-async def retrying(call: Callable[[], Awaitable[T]]) -> T:
-    """Make a Bot API call within the shared rate; after a 429 wait as long as Telegram asks."""
+class _Sent(Exception):
+    """An earlier attempt sent this message."""
+
+
+async def retrying(
+    call: Callable[[], Awaitable[T]], before: Callable[[], Awaitable[object]] | None = None
+) -> T:
+    """Make a Bot API call within the shared rate; after a 429 wait as long as Telegram asks.
+
+    `before` runs before each try instead of waiting for the rate (the outbox's marks do both).
+    """
     limit = LIMIT.get()
+    if before is None and limit:
+        before = limit.acquire
     for attempt in range(RETRIES):
-        if limit:
-            await limit.acquire()
+        if before:
+            await before()
         try:
             return await call()
         except RetryAfter as error:
@@ -114,9 +178,14 @@ async def retrying(call: Callable[[], Awaitable[T]]) -> T:
     raise AssertionError("unreachable")
 
 
-async def send(call: Callable[[], Awaitable[T]]) -> T | None:
-    """Send through the current update's outbox, or directly outside an update."""
+async def send(
+    call: Callable[[], Awaitable[T]], remember: Remember | None = None
+) -> T | None:
+    """Send through the current update's outbox, or directly outside an update.
+
+    `remember` is done by the outbox; outside an update the caller does it.
+    """
     outbox = CURRENT.get()
     if outbox is None:
         return await retrying(call)
-    return await outbox.send(call)
+    return await outbox.send(call, remember)
