@@ -1,7 +1,8 @@
 """The conversation log's write-behind queue: a turn's rows wait in Redis, flushed in batches.
 
 `balie:history:backlog` is a list of JSON batches, one per turn (masked texts, the time of the
-turn, a random batch id). A turn pushes its batch with one RPUSH; a flusher in every process
+turn, a random batch id). A turn pushes its batch in the script that ends it (`StateStore.end`),
+other writes with one RPUSH; a flusher in every process
 that handles turns writes the list to the database every `log_flush_seconds`, or at once when
 this process's push finds `log_flush_turns` batches waiting: one multi-row INSERT per flush,
 oldest first. A batch leaves the list only after it was written. While the database is away
@@ -77,17 +78,24 @@ class Backlog:
         self.turns = turns
         self.due = asyncio.Event()
 
+    async def batch(self, entries: list[Entry]) -> str:
+        """Return entries masked and encoded, for a caller that queues them (`StateStore.end`)."""
+        return encode(await self.history.masked(entries), datetime.now(UTC))
+
+    def queued(self, waiting: int) -> None:
+        """Note that a batch was queued with `waiting` in all: flush now when it is enough."""
+        if waiting >= self.turns:
+            self.due.set()
+
     async def write(self, entries: list[Entry]) -> None:
         """Queue entries masked; straight to the database only when Redis refuses them."""
         masked = await self.history.masked(entries)
         try:
-            waiting = await self.client.rpush(BACKLOG, encode(masked, datetime.now(UTC)))
+            self.queued(await self.client.rpush(BACKLOG, encode(masked, datetime.now(UTC))))
         except RedisError:
             log.warning("conversation log not queued; written at once",
                         extra={"chat": masked[0].chat_id})
         else:
-            if waiting >= self.turns:
-                self.due.set()
             return
         try:
             await self.history.store(masked)

@@ -58,10 +58,14 @@ local locked = redis.call('set', KEYS[3], ARGV[6], 'nx', 'px', ARGV[7])
 if not locked and redis.call('get', KEYS[3]) ~= ARGV[6] then return {turns, 0} end
 return {turns, 1, redis.call('get', KEYS[4]) or '', redis.call('hgetall', KEYS[5])}
 """
-# The end of a turn: save the state and release the lock if it is ours (safe to repeat).
+# The end of a turn: save the state, release the lock if it is ours and queue the turn's log
+# batch (KEYS[3]), returning the batches waiting. Safe to repeat: a batch queued twice is
+# written once (its rows carry their keys, bot.history.backlog).
 _END = """
 redis.call('set', KEYS[1], ARGV[1], 'ex', ARGV[2])
 if redis.call('get', KEYS[2]) == ARGV[3] then redis.call('del', KEYS[2]) end
+if KEYS[3] then return redis.call('rpush', KEYS[3], ARGV[4]) end
+return 0
 """
 SEEN_TTL = timedelta(days=2)
 RECENT_INTENTS = 5
@@ -391,10 +395,16 @@ class StateStore:
                 reply = [turns, 1, *await pipe.execute()]
         return Begun(turns, ChatState.from_json(reply[2]), token, _pairs(reply[3]))
 
-    async def end(self, chat_id: str, state: ChatState, token: str) -> None:
-        """Save the chat's state and release the lock `begin` took, in one round trip."""
-        await self._end(keys=[keys.state(chat_id), keys.lock(chat_id)],
-                        args=[state.to_json(), int(self.ttl.total_seconds()), token])
+    async def end(
+        self, chat_id: str, state: ChatState, token: str, batch: str | None = None
+    ) -> int:
+        """Save the chat's state, release the lock `begin` took and queue the log's `batch`.
+
+        One round trip; return the log batches waiting (0 without a batch).
+        """
+        names = [keys.state(chat_id), keys.lock(chat_id), *([keys.BACKLOG] if batch else [])]
+        return int(await self._end(keys=names, args=[
+            state.to_json(), int(self.ttl.total_seconds()), token, *([batch] if batch else [])]))
 
     async def unlock(self, chat_id: str, token: str) -> None:
         """Release the lock `begin` took, after a failed turn."""
