@@ -143,14 +143,18 @@ class Worker:
         keeper = asyncio.create_task(lock.keep())
         try:
             raw = lock.head
-            for _ in range(DRAIN_BATCH):
+            for number in range(DRAIN_BATCH):
                 if raw is None:
                     break
                 marks = await self.process(chat, raw)
-                raw = await inbox.pop(self.client, chat, raw, marks)
+                # Released with the pop when nothing is next or the batch is done.
+                raw = await inbox.pop(self.client, chat, raw, marks, lock, entry_id,
+                                      last=number == DRAIN_BATCH - 1)
+                if lock.left is not None:
+                    break
         finally:
             keeper.cancel()
-            left = await lock.release(entry_id)
+            left = lock.left if lock.left is not None else await lock.release(entry_id)
         return None if left else True
 
     async def _wait(self, lock: inbox.DrainLock) -> bool:
