@@ -86,8 +86,18 @@ async def deliver(
     """
     telegram_id = int(chat_id.removeprefix("tg:"))
     bound = any(not b.data.startswith("poll:") for reply in replies for b in reply.buttons)
+    queued = outbox.CURRENT.get() is not None
+    take_off = None
     if replies and (answering or bound):
-        await _take_off_buttons(bot, client, chat_id)
+        # In an update the list goes with the first send's marks; the buttons after it.
+        take_off = outbox.TakeOff(keys.markup(chat_id))
+        if not queued:
+            async with client.pipeline(transaction=True) as pipe:
+                pipe.lrange(take_off.key, 0, -1)
+                pipe.delete(take_off.key)
+                take_off.shown, _ = await pipe.execute()
+            await _take_off_buttons(bot, chat_id, take_off.shown)
+            take_off = None
     for reply in replies:
         parts = chunks(reply.text)
         for number, part in enumerate(parts, start=1):
@@ -101,20 +111,19 @@ async def deliver(
             sent = await outbox.send(partial(
                 bot.send_message, telegram_id, part, parse_mode=ParseMode.HTML,
                 reply_markup=markup,
-            ), remember)
-            if remember and outbox.CURRENT.get() is None and isinstance(sent, Message):
+            ), remember, take_off)
+            if take_off:
+                await _take_off_buttons(bot, chat_id, take_off.shown)
+                take_off = None
+            if remember and not queued and isinstance(sent, Message):
                 async with client.pipeline(transaction=True) as pipe:
                     pipe.rpush(remember.key, sent.message_id)
                     pipe.expire(remember.key, remember.seconds)
                     await pipe.execute()
 
 
-async def _take_off_buttons(bot: Bot, client: "redis.Redis", chat_id: str) -> None:
+async def _take_off_buttons(bot: Bot, chat_id: str, shown: list[bytes]) -> None:
     """Remove the buttons of the chat's earlier messages; one already gone is no matter."""
-    async with client.pipeline(transaction=True) as pipe:
-        pipe.lrange(keys.markup(chat_id), 0, -1)
-        pipe.delete(keys.markup(chat_id))
-        shown, _ = await pipe.execute()
     for message_id in shown:
         try:
             await bot.edit_message_reply_markup(int(chat_id.removeprefix("tg:")),

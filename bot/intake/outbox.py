@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar, cast
 
 import redis.asyncio as redis
@@ -29,20 +30,25 @@ RETRIES = 5
 MARK_TRIES = 20  # about 30 s
 CURRENT: ContextVar["Outbox | None"] = ContextVar("outbox", default=None)
 LIMIT: ContextVar[RateLimit | None] = ContextVar("rate_limit", default=None)
-# Before each try at a message, in one round trip: -1 when an earlier attempt sent it; the
-# milliseconds to wait for the shared send rate (ARGV[3], when there is one); else it is marked
-# `sending` and counted in the rate: 0, or -2 when it was `sending` already (in doubt).
+# Before each try at a message, in one round trip: {-1} when an earlier attempt sent it; {the
+# milliseconds to wait} for the shared send rate (ARGV[4], when there is one); else it is marked
+# `sending` and counted in the rate: {0}, or {-2} when it was `sending` already (in doubt),
+# followed, when ARGV[3] is 1, by the ids on list KEYS[2], which is emptied (`TakeOff`).
 _SENDING = RATE + """
 local status = redis.call('hget', KEYS[1], ARGV[1])
-if status == 'sent' then return -1 end
-if ARGV[3] then
-  local wait = rate(KEYS[2], KEYS[3], ARGV[3], ARGV[4])
-  if wait > 0 then return wait end
+if status == 'sent' then return {-1} end
+if ARGV[4] then
+  local wait = rate(KEYS[3], KEYS[4], ARGV[4], ARGV[5])
+  if wait > 0 then return {wait} end
 end
 redis.call('hset', KEYS[1], ARGV[1], 'sending')
 redis.call('expire', KEYS[1], ARGV[2])
-if status then return -2 end
-return 0
+local shown = {}
+if ARGV[3] == '1' then
+  shown = redis.call('lrange', KEYS[2], 0, -1)
+  redis.call('del', KEYS[2])
+end
+return {status and -2 or 0, unpack(shown)}
 """
 # After a send: mark it sent and, for a message whose buttons work, note its id (KEYS[2]).
 _SENT = """
@@ -61,6 +67,14 @@ class Remember(NamedTuple):
 
     key: str
     seconds: int
+
+
+@dataclass
+class TakeOff:
+    """A list of earlier messages whose buttons go: emptied as the next message is sent."""
+
+    key: str
+    shown: list[bytes] = field(default_factory=list)
 
 
 class Outbox:
@@ -83,13 +97,15 @@ class Outbox:
         self.redelivered = int(tries) > 1
 
     async def send(
-        self, call: Callable[[], Awaitable[T]], remember: Remember | None = None
+        self, call: Callable[[], Awaitable[T]], remember: Remember | None = None,
+        take_off: TakeOff | None = None,
     ) -> T | None:
         """Send the next message unless an earlier attempt sent it.
 
-        With `remember`, the sent message's `message_id` goes onto that list with its mark.
+        With `remember`, the sent message's `message_id` goes onto that list with its mark;
+        with `take_off`, that list is read into `take_off.shown` and emptied as it is marked.
         """
-        field = str(self.number)
+        number = str(self.number)
         self.number += 1
         tries = 0
 
@@ -98,41 +114,43 @@ class Outbox:
             nonlocal tries
             tries += 1
             limit = LIMIT.get()
-            rate_keys, rate_args = limit.now() if limit else ([], [])
+            names = [self.key, take_off.key if take_off else self.key]
+            args: list[str | int] = [number, self.ttl, int(bool(take_off and tries == 1))]
             while True:
-                found = int(await cast(Any, self.client.eval(
-                    _SENDING, 1 + len(rate_keys), self.key, *rate_keys, field, self.ttl,
-                    *rate_args)))
-                if found <= 0:
-                    break
-                await asyncio.sleep(found / 1000)
                 rate_keys, rate_args = limit.now() if limit else ([], [])
-            if found == SKIPPED:
+                found: Any = await cast(Any, self.client.eval(
+                    _SENDING, 2 + len(rate_keys), *names, *rate_keys, *args, *rate_args))
+                if int(found[0]) <= 0:
+                    break
+                await asyncio.sleep(int(found[0]) / 1000)
+            if found[0] == SKIPPED:
                 raise _Sent
-            if found == IN_DOUBT and tries == 1:
+            if take_off and tries == 1:
+                take_off.shown = found[1:]
+            if found[0] == IN_DOUBT and tries == 1:
                 metrics.IN_DOUBT.inc()
                 log.warning("message in doubt sent again",
-                            extra={"key": self.key, "number": field})
+                            extra={"key": self.key, "number": number})
 
         try:
             try:
                 result = await retrying(call, sending)
             except _Sent:
                 return None
-            await self._mark_sent(field, (remember, result) if remember else None)
+            await self._mark_sent(number, (remember, result) if remember else None)
         except (RedisError, OSError):
             # Without its marks the update must not count as finished: it is tried again.
             self.broken = True
             raise
         return result
 
-    async def _mark_sent(self, field: str, remember: tuple[Remember, Any] | None) -> None:
+    async def _mark_sent(self, number: str, remember: tuple[Remember, Any] | None) -> None:
         """Note that the message arrived, outlasting a short Redis outage.
 
         A worker taking the update over meanwhile would send it again.
         """
         names = [self.key]
-        args: list[str | int] = [field]
+        args: list[str | int] = [number]
         if remember:
             names.append(remember[0].key)
             args += [remember[1].message_id, remember[0].seconds]
@@ -179,13 +197,14 @@ async def retrying(
 
 
 async def send(
-    call: Callable[[], Awaitable[T]], remember: Remember | None = None
+    call: Callable[[], Awaitable[T]], remember: Remember | None = None,
+    take_off: TakeOff | None = None,
 ) -> T | None:
     """Send through the current update's outbox, or directly outside an update.
 
-    `remember` is done by the outbox; outside an update the caller does it.
+    `remember` and `take_off` are done by the outbox; outside an update the caller does them.
     """
     outbox = CURRENT.get()
     if outbox is None:
         return await retrying(call)
-    return await outbox.send(call, remember)
+    return await outbox.send(call, remember, take_off)
