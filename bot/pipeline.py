@@ -81,8 +81,8 @@ class Balie:
         try:
             # A redelivered update was started by a worker that died: answer it again (its
             # messages already sent are skipped by bot.intake.outbox).
-            begun = await self.store.begin(chat, turn.update_id, turn.redelivered,
-                                           self.flood_per_minute)
+            begun = await self.store.begin(chat, turn.update_id, False, self.flood_per_minute,
+                                           turn.sends)
             if begun is None:
                 log.info("replayed update ignored", extra={"chat": chat, "update": turn.update_id})
                 return []
@@ -119,7 +119,7 @@ class Balie:
                 raise
             waiting = await self.store.end(chat, state, begun.token, batch)
         except Exception as error:
-            if turn.queued and isinstance(error, RedisConnectionError | RedisTimeoutError):
+            if turn.sends and isinstance(error, RedisConnectionError | RedisTimeoutError):
                 raise  # Redis is away: the worker tries the update again, no apology needed
             log.exception("turn failed", extra={"chat": chat, "update": turn.update_id})
             return [self._apology(turn)]

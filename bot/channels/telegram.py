@@ -70,8 +70,7 @@ def turn_from(update: Update, kind: TurnKind, text: str) -> Turn:
         kind=kind,
         text=text,
         update_id=update.update_id,
-        queued=current is not None,
-        redelivered=bool(current and current.redelivered),
+        sends=current.key if current else None,
         language_hint=user.language_code if user else None,
     )
 

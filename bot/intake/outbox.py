@@ -1,8 +1,9 @@
 """Every outgoing message of an update is marked before and after its send.
 
 `balie:<chat_id>:out:<update_id>` is a hash while the update is handled: `tries` counts how
-often a worker started it, and field `<n>` is `sending` or `sent` for the update's n-th
-outgoing message; it is deleted as the update leaves its inbox (`bot.intake.inbox.pop`). A
+often a worker started its turn (`StateStore.begin` counts it), and field `<n>` is `sending` or
+`sent` for the update's n-th outgoing message, read and written in the one round trip before
+and the one after each send; it is deleted as the update leaves its inbox (`inbox.pop`). A
 worker that takes over an update after a crash computes the answer again and skips every
 message marked `sent`. A message still marked `sending` was under way when the worker died:
 Telegram cannot say whether it arrived, so it is sent again (logged and counted). A citizen
@@ -89,7 +90,10 @@ class Outbox:
         self.broken = False
 
     async def begin(self) -> None:
-        """Count an attempt; a second one means a worker died (or Redis failed) half-way."""
+        """Count an attempt; a second one means a worker died (or Redis failed) half-way.
+
+        A citizen's turn counts it in the script that begins the turn (`StateStore.begin`).
+        """
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.hincrby(self.key, "tries", 1)
             pipe.expire(self.key, self.ttl)

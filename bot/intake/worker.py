@@ -176,8 +176,8 @@ class Worker:
         except (ValueError, KeyError, TypeError):
             log.error("unreadable update dropped", extra={"chat": chat})
             return None
+        # Its turn counts the attempt (`StateStore.begin`); every send reads its own mark.
         outbox = Outbox(self.client, chat, update_id, self.settings.outbox_ttl_seconds)
-        await outbox.begin()
         token = CURRENT.set(outbox)
         try:
             await self.application.process_update(Update.de_json(data, self.application.bot))
