@@ -4,8 +4,9 @@
 turn, a random batch id). A turn pushes its batch in the script that ends it (`StateStore.end`),
 other writes with one RPUSH; a flusher in every process that handles turns writes the list to
 the database every `log_flush_seconds`, or at once when this process's push finds
-`log_flush_turns` batches waiting: one multi-row INSERT per flush, oldest first. A batch leaves the list only after it was written. While the database is away
-the batches wait, and are written when it is back.
+`log_flush_turns` batches waiting: one multi-row INSERT per flush, oldest first. A batch
+leaves the list only after it was written. While the database is away the batches wait, and
+are written when it is back.
 
 Several flushers: each flush holds `balie:history:flush` (a token with a TTL; the flush every
 `log_flush_seconds` does not wait for it, since its holder writes what waits), and the LTRIM

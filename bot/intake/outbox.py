@@ -106,7 +106,7 @@ class Outbox:
     ) -> T | None:
         """Send the next message unless an earlier attempt sent it.
 
-        With `remember`, the sent message's `message_id` goes onto that list with its mark;
+        With `remember`, the `message_id` of the answer (JSON) goes onto that list with its mark;
         with `take_off`, that list is read into `take_off.shown` and emptied as it is marked.
         """
         number = str(self.number)
@@ -157,7 +157,7 @@ class Outbox:
         args: list[str | int] = [number]
         if remember:
             names.append(remember[0].key)
-            args += [remember[1].message_id, remember[0].seconds]
+            args += [remember[1]["message_id"], remember[0].seconds]
         for attempt in range(MARK_TRIES):
             try:
                 await cast(Any, self.client.eval(_SENT, len(names), *names, *args))
