@@ -6,12 +6,13 @@ import html
 import json
 import logging
 import socket
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, cast
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError
-from telegram import Bot, BotCommand, Message, Update
+from telegram import Bot, BotCommand, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -65,16 +66,68 @@ def turn_from(update: Update, kind: TurnKind, text: str) -> Turn:
     """Build a Turn from a Telegram update."""
     chat = update.effective_chat
     user = update.effective_user
+    return _turn(chat.id if chat else 0, update.update_id, user.language_code if user else None,
+                 kind, text)
+
+
+def _turn(chat: int, update_id: int, language_code: str | None, kind: TurnKind,
+          text: str) -> Turn:
     current = outbox.CURRENT.get()
     return Turn(
-        chat_id=f"tg:{chat.id if chat else 0}",
+        chat_id=f"tg:{chat}",
         channel="telegram",
         kind=kind,
         text=text,
-        update_id=update.update_id,
+        update_id=update_id,
         sends=current.key if current else None,
-        language_hint=user.language_code if user else None,
+        language_hint=language_code,
     )
+
+
+def plain_message(update: dict[str, Any], staff_chat: int | None) -> dict[str, Any] | None:
+    """Return the message of an update that only the handler of messages takes, else None.
+
+    That is a message (or an edited one) in a private chat, not the staff chat, whose text does
+    not start with "/" (a command, or what PTB would look at as one).
+    """
+    message = update.get("message") or update.get("edited_message")
+    if len(update) != 2 or not isinstance(message, dict):
+        return None
+    chat = message.get("chat")
+    if not isinstance(chat, dict) or chat.get("type") != ChatType.PRIVATE or (
+            chat.get("id") == staff_chat):
+        return None
+    text = message.get("text")
+    return None if isinstance(text, str) and text.startswith("/") else message
+
+
+def dispatcher(
+    application: Application, balie: Balie, staff_chat: int | None,  # type: ignore[type-arg]
+) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    """Return what the worker hands each update to.
+
+    A plain message becomes a Turn straight from the update's JSON: PTB's `Update` object graph
+    and its handlers' checks are for everything else (commands, buttons, the staff group).
+    """
+    client = balie.store.client
+
+    async def dispatch(update: dict[str, Any]) -> None:
+        message = plain_message(update, staff_chat)
+        if message is None:
+            await application.process_update(Update.de_json(update, application.bot))
+            return
+        try:
+            kind, text = _content(message.get)
+            sender = message.get("from")
+            turn = _turn(message["chat"]["id"], update["update_id"],
+                         sender.get("language_code") if isinstance(sender, dict) else None,
+                         kind, text)
+            await deliver(application.bot, client, turn.chat_id, await balie.handle(turn),
+                          answering=True)
+        except Exception as error:
+            _failed(error)
+
+    return dispatch
 
 
 async def deliver(
@@ -156,14 +209,19 @@ async def register_commands(bot: Bot, renderer: Renderer) -> None:
             log.exception("the command menu was not registered", extra={"language": language})
 
 
-def _content(message: Message | None) -> tuple[TurnKind, str]:
-    """Return the kind and text of a message: its text or a photo's caption, else `[sticker]`."""
-    if message is None:
+def _content(field: Callable[[str], Any] | None) -> tuple[TurnKind, str]:
+    """Return the kind and text of a message: its text or a photo's caption, else `[sticker]`.
+
+    `field` reads the message's fields by name (of a PTB `Message` or of its JSON).
+    """
+    if field is None:
         return "non_text", "[?]"
-    text = message.text if message.text is not None else message.caption
+    text = field("text")
+    if text is None:
+        text = field("caption")
     if text is not None:
         return "text", text
-    return "non_text", f"[{next((a for a in ATTACHMENTS if getattr(message, a)), '?')}]"
+    return "non_text", f"[{next((a for a in ATTACHMENTS if field(a)), '?')}]"
 
 
 async def send(
@@ -185,7 +243,8 @@ def build(settings: Settings, balie: Balie, staff: StaffDesk | None) -> Applicat
 
     async def message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Answer a text (or a photo's caption), or explain that only text can be read."""
-        kind, text = _content(update.effective_message)
+        incoming = update.effective_message
+        kind, text = _content(partial(getattr, incoming) if incoming else None)
         await send(update, context, client, await balie.handle(turn_from(update, kind, text)))
 
     async def command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -266,7 +325,13 @@ async def purge_daily(history: History, days: int) -> None:
 
 
 async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    log.error("telegram handler failed", exc_info=context.error)
+    if context.error is not None:
+        _failed(context.error)
+
+
+def _failed(error: Exception) -> None:
+    """Log a handler's failure; after a Redis error the worker tries the update again."""
+    log.error("telegram handler failed", exc_info=error)
     current = outbox.CURRENT.get()
-    if current is not None and isinstance(context.error, RedisError | OSError):
+    if current is not None and isinstance(error, RedisError | OSError):
         current.broken = True  # the worker tries the update again once Redis is back

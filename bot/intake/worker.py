@@ -12,12 +12,11 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError
-from telegram import Update
-from telegram.ext import Application
 
 from bot.intake import inbox
 from bot.intake.outbox import CURRENT, Outbox
@@ -34,14 +33,14 @@ Entry = tuple[str, str, bool]
 
 
 class Worker:
-    """Consumes the update stream and hands every update to the PTB application."""
+    """Consumes the update stream and hands every update to `dispatch` (bot.channels.telegram)."""
 
     def __init__(
-        self, settings: Settings, application: Application,  # type: ignore[type-arg]
+        self, settings: Settings, dispatch: Callable[[dict[str, Any]], Awaitable[None]],
         client: "redis.Redis",
     ) -> None:
         self.settings = settings
-        self.application = application
+        self.dispatch = dispatch
         self.client = client
         self.consumer = f"{socket.gethostname()}:{os.getpid()}"
         self.lanes = settings.worker_lanes
@@ -180,7 +179,7 @@ class Worker:
         outbox = Outbox(self.client, chat, update_id, self.settings.outbox_ttl_seconds)
         token = CURRENT.set(outbox)
         try:
-            await self.application.process_update(Update.de_json(data, self.application.bot))
+            await self.dispatch(data)
         finally:
             CURRENT.reset(token)
         if outbox.broken:
