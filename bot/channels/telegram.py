@@ -159,11 +159,13 @@ async def deliver(
             remember = None
             if buttons and not buttons[0].data.startswith("poll:"):
                 remember = outbox.Remember(keys.markup(chat_id), MARKUP_SECONDS)
-            sent = await outbox.send(partial(send_text, bot, telegram_id, part, buttons),
-                                     remember, take_off)
-            if take_off:
-                await _take_off_buttons(bot, chat_id, take_off.shown)
-                take_off = None
+            try:
+                sent = await outbox.send(partial(send_text, bot, telegram_id, part, buttons),
+                                         remember, take_off)
+            finally:  # the list is emptied once the send was marked, whether it went or not
+                if take_off:
+                    await _take_off_buttons(bot, chat_id, take_off.shown)
+                    take_off = None
             if remember and not queued and sent:
                 async with client.pipeline(transaction=True) as pipe:
                     pipe.rpush(remember.key, sent["message_id"])
