@@ -6,8 +6,8 @@ demo municipality's real opening hours), plays every conversation of
 timed, each play in fresh chats. Every turn is timed from the call to `Balie.handle` to its
 return: sanitising, the privacy guard, parsing, memory, the dialogue, actions, rendering,
 state and the log, in wall-clock and in this process's CPU time; and the pipeline's own time as
-it logs it (`latency_ms`: the turn up to its answer, without writing the log). Prints one JSON
-object (target: p50 < 2 ms).
+it logs it (`latency_ms`: the turn up to its answer, before the state is saved and the log
+queued). Prints one JSON object (target: p50 < 2 ms).
 
     PYTHONPATH=. .venv/bin/python bench/turns.py [--turns 600]
 """

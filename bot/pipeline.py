@@ -91,8 +91,8 @@ class Balie:
         try:
             # A redelivered update was started by a worker that died: answer it again (its
             # messages already sent are skipped by bot.intake.outbox).
-            begun = await self.store.begin(chat, turn.update_id, turn.redelivered,
-                                           self.flood_per_minute)
+            begun = await self.store.begin(chat, turn.update_id, False, self.flood_per_minute,
+                                           turn.sends)
             if begun is None:
                 log.info("replayed update ignored", extra={"chat": chat, "update": turn.update_id})
                 return []
@@ -120,18 +120,27 @@ class Balie:
                 replies = await self.router.perform(move, Context(turn, state, said, parse))
                 replies = self.reception.with_offer(replies, state, move.offer_handoff, ticket)
                 replies = buttons.bind(replies, state)
+                latency = (time.perf_counter() - started) * 1000
+                entries = [] if move == FORGOTTEN else self._entries(
+                    turn, logged, state.language, parse, move, replies, latency, form)
+                backlog = self.history.backlog
+                # The log's batch is queued by the script that ends the turn.
+                batch = await backlog.batch(entries) if backlog and entries else None
             except BaseException:
                 await self.store.unlock(chat, begun.token)
                 raise
-            await self.store.end(chat, state, begun.token)
+            waiting = await self.store.end(chat, state, begun.token, batch)
         except Exception as error:
-            if turn.queued and isinstance(error, RedisConnectionError | RedisTimeoutError):
+            if turn.sends and isinstance(error, RedisConnectionError | RedisTimeoutError):
                 raise  # Redis is away: the worker tries the update again, no apology needed
             log.exception("turn failed", extra={"chat": chat, "update": turn.update_id})
             return [self._apology(turn)]
-        latency = (time.perf_counter() - started) * 1000
-        if move != FORGOTTEN:
-            await self._record(turn, logged, state.language, parse, move, replies, latency, form)
+        if entries:
+            if backlog and batch:
+                backlog.queued(waiting)
+            else:
+                await self._write(entries)
+            self._handled(turn, parse, move, replies, latency)
         return replies
 
     async def _flooded(self, turn: Turn, turns: int, language: Language) -> list[Reply]:
@@ -262,9 +271,19 @@ class Balie:
 
     async def _record(
         self, turn: Turn, text: str, language: Language, parse: Parse | None, move: Move,
-        replies: list[Reply], latency_ms: float, form: str = "",
+        replies: list[Reply], latency_ms: float,
     ) -> None:
-        """Log the turn; an answer to a form's question under the form, without a confidence."""
+        await self._write(self._entries(turn, text, language, parse, move, replies, latency_ms))
+        self._handled(turn, parse, move, replies, latency_ms)
+
+    def _entries(
+        self, turn: Turn, text: str, language: Language, parse: Parse | None, move: Move,
+        replies: list[Reply], latency_ms: float, form: str = "",
+    ) -> list[Entry]:
+        """Return the log's rows of a turn: the citizen's message and each reply.
+
+        An answer to a form's question is logged under the form, without a confidence.
+        """
         entry = partial(Entry, chat_id=turn.chat_id, channel=turn.channel, language=language)
         entries = [entry(
             direction="in", kind=turn.kind, text=text,
@@ -272,12 +291,16 @@ class Balie:
             confidence=parse.confidence if parse and not form else None,
             update_id=turn.update_id,
         )]
-        entries += [
+        return entries + [
             entry(direction="out", kind=move.kind, text=reply.text, intent=move.intent,
                   latency_ms=round(latency_ms, 2))
             for reply in replies
         ]
-        await self._write(entries)
+
+    def _handled(
+        self, turn: Turn, parse: Parse | None, move: Move, replies: list[Reply],
+        latency_ms: float,
+    ) -> None:
         metrics.count_turn(move, len(replies), latency_ms)
         log.info("turn handled", extra={
             "chat": turn.chat_id, "channel": turn.channel, "kind": turn.kind, "step": move.kind,

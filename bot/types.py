@@ -24,8 +24,9 @@ class Turn:
     text: str = ""
     update_id: int | None = None
     language_hint: str | None = None
-    queued: bool = False
-    redelivered: bool = False
+    # The key of the send marks of the update the turn came in (bot.intake.outbox), where its
+    # attempt is counted; None outside the worker.
+    sends: str | None = None
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,16 @@
 import asyncio
 import contextlib
 import html
+import json
 import logging
 import socket
+from collections.abc import Awaitable, Callable
 from functools import partial
+from typing import Any, cast
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError
-from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Bot, BotCommand, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -33,7 +36,7 @@ from bot.pipeline import Balie
 from bot.replies.render import TELEGRAM_LIMIT, Renderer, split
 from bot.settings import Settings
 from bot.state import keys
-from bot.types import LANGUAGES, Reply, Turn, TurnKind
+from bot.types import LANGUAGES, Button, Reply, Turn, TurnKind
 
 log = logging.getLogger(__name__)
 
@@ -63,17 +66,68 @@ def turn_from(update: Update, kind: TurnKind, text: str) -> Turn:
     """Build a Turn from a Telegram update."""
     chat = update.effective_chat
     user = update.effective_user
+    return _turn(chat.id if chat else 0, update.update_id, user.language_code if user else None,
+                 kind, text)
+
+
+def _turn(chat: int, update_id: int, language_code: str | None, kind: TurnKind,
+          text: str) -> Turn:
     current = outbox.CURRENT.get()
     return Turn(
-        chat_id=f"tg:{chat.id if chat else 0}",
+        chat_id=f"tg:{chat}",
         channel="telegram",
         kind=kind,
         text=text,
-        update_id=update.update_id,
-        queued=current is not None,
-        redelivered=bool(current and current.redelivered),
-        language_hint=user.language_code if user else None,
+        update_id=update_id,
+        sends=current.key if current else None,
+        language_hint=language_code,
     )
+
+
+def plain_message(update: dict[str, Any], staff_chat: int | None) -> dict[str, Any] | None:
+    """Return the message of an update that only the handler of messages takes, else None.
+
+    That is a message (or an edited one) in a private chat, not the staff chat, whose text does
+    not start with "/" (a command, or what PTB would look at as one).
+    """
+    message = update.get("message") or update.get("edited_message")
+    if len(update) != 2 or not isinstance(message, dict):
+        return None
+    chat = message.get("chat")
+    if not isinstance(chat, dict) or chat.get("type") != ChatType.PRIVATE or (
+            chat.get("id") == staff_chat):
+        return None
+    text = message.get("text")
+    return None if isinstance(text, str) and text.startswith("/") else message
+
+
+def dispatcher(
+    application: Application, balie: Balie, staff_chat: int | None,  # type: ignore[type-arg]
+) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    """Return what the worker hands each update to.
+
+    A plain message becomes a Turn straight from the update's JSON: PTB's `Update` object graph
+    and its handlers' checks are for everything else (commands, buttons, the staff group).
+    """
+    client = balie.store.client
+
+    async def dispatch(update: dict[str, Any]) -> None:
+        message = plain_message(update, staff_chat)
+        if message is None:
+            await application.process_update(Update.de_json(update, application.bot))
+            return
+        try:
+            kind, text = _content(message.get)
+            sender = message.get("from")
+            turn = _turn(message["chat"]["id"], update["update_id"],
+                         sender.get("language_code") if isinstance(sender, dict) else None,
+                         kind, text)
+            await deliver(application.bot, client, turn.chat_id, await balie.handle(turn),
+                          answering=True)
+        except Exception as error:
+            _failed(error)
+
+    return dispatch
 
 
 async def deliver(
@@ -86,34 +140,57 @@ async def deliver(
     """
     telegram_id = int(chat_id.removeprefix("tg:"))
     bound = any(not b.data.startswith("poll:") for reply in replies for b in reply.buttons)
+    queued = outbox.CURRENT.get() is not None
+    take_off = None
     if replies and (answering or bound):
-        await _take_off_buttons(bot, client, chat_id)
+        # In an update the list goes with the first send's marks; the buttons after it.
+        take_off = outbox.TakeOff(keys.markup(chat_id))
+        if not queued:
+            async with client.pipeline(transaction=True) as pipe:
+                pipe.lrange(take_off.key, 0, -1)
+                pipe.delete(take_off.key)
+                take_off.shown, _ = await pipe.execute()
+            await _take_off_buttons(bot, chat_id, take_off.shown)
+            take_off = None
     for reply in replies:
         parts = chunks(reply.text)
         for number, part in enumerate(parts, start=1):
-            markup = None
-            if reply.buttons and number == len(parts):
-                markup = InlineKeyboardMarkup(
-                    [[InlineKeyboardButton(b.title, callback_data=b.data)] for b in reply.buttons]
-                )
-            sent = await outbox.send(partial(
-                bot.send_message, telegram_id, part, parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-            ))
-            if markup and isinstance(sent, Message) and not reply.buttons[0].data.startswith(
-                    "poll:"):
+            buttons = reply.buttons if number == len(parts) else ()
+            remember = None
+            if buttons and not buttons[0].data.startswith("poll:"):
+                remember = outbox.Remember(keys.markup(chat_id), MARKUP_SECONDS)
+            try:
+                sent = await outbox.send(partial(send_text, bot, telegram_id, part, buttons),
+                                         remember, take_off)
+            finally:  # the list is emptied once the send was marked, whether it went or not
+                if take_off:
+                    await _take_off_buttons(bot, chat_id, take_off.shown)
+                    take_off = None
+            if remember and not queued and sent:
                 async with client.pipeline(transaction=True) as pipe:
-                    pipe.rpush(keys.markup(chat_id), sent.message_id)
-                    pipe.expire(keys.markup(chat_id), MARKUP_SECONDS)
+                    pipe.rpush(remember.key, sent["message_id"])
+                    pipe.expire(remember.key, remember.seconds)
                     await pipe.execute()
 
 
-async def _take_off_buttons(bot: Bot, client: "redis.Redis", chat_id: str) -> None:
+async def send_text(
+    bot: Bot, telegram_id: int, text: str, buttons: tuple[Button, ...] = ()
+) -> dict[str, Any]:
+    """Send an HTML message, buttons under it; return Telegram's answer as it came (JSON).
+
+    PTB's `send_message` builds a `Message` object graph from the answer (half a millisecond
+    of CPU per message) that nothing here reads. Bot API method names are case-insensitive:
+    "sendmessage" is not PTB's own method name, which `do_api_request` would warn about.
+    """
+    params: dict[str, Any] = {"chat_id": telegram_id, "text": text, "parse_mode": ParseMode.HTML}
+    if buttons:
+        params["reply_markup"] = json.dumps({"inline_keyboard": [
+            [{"text": b.title, "callback_data": b.data}] for b in buttons]}, ensure_ascii=False)
+    return cast(dict[str, Any], await bot.do_api_request("sendmessage", api_kwargs=params))
+
+
+async def _take_off_buttons(bot: Bot, chat_id: str, shown: list[bytes]) -> None:
     """Remove the buttons of the chat's earlier messages; one already gone is no matter."""
-    async with client.pipeline(transaction=True) as pipe:
-        pipe.lrange(keys.markup(chat_id), 0, -1)
-        pipe.delete(keys.markup(chat_id))
-        shown, _ = await pipe.execute()
     for message_id in shown:
         try:
             await bot.edit_message_reply_markup(int(chat_id.removeprefix("tg:")),
@@ -134,14 +211,19 @@ async def register_commands(bot: Bot, renderer: Renderer) -> None:
             log.exception("the command menu was not registered", extra={"language": language})
 
 
-def _content(message: Message | None) -> tuple[TurnKind, str]:
-    """Return the kind and text of a message: its text or a photo's caption, else `[sticker]`."""
-    if message is None:
+def _content(field: Callable[[str], Any] | None) -> tuple[TurnKind, str]:
+    """Return the kind and text of a message: its text or a photo's caption, else `[sticker]`.
+
+    `field` reads the message's fields by name (of a PTB `Message` or of its JSON).
+    """
+    if field is None:
         return "non_text", "[?]"
-    text = message.text if message.text is not None else message.caption
+    text = field("text")
+    if text is None:
+        text = field("caption")
     if text is not None:
         return "text", text
-    return "non_text", f"[{next((a for a in ATTACHMENTS if getattr(message, a)), '?')}]"
+    return "non_text", f"[{next((a for a in ATTACHMENTS if field(a)), '?')}]"
 
 
 async def send(
@@ -163,7 +245,8 @@ def build(settings: Settings, balie: Balie, staff: StaffDesk | None) -> Applicat
 
     async def message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Answer a text (or a photo's caption), or explain that only text can be read."""
-        kind, text = _content(update.effective_message)
+        incoming = update.effective_message
+        kind, text = _content(partial(getattr, incoming) if incoming else None)
         await send(update, context, client, await balie.handle(turn_from(update, kind, text)))
 
     async def command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -244,7 +327,13 @@ async def purge_daily(history: History, days: int) -> None:
 
 
 async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    log.error("telegram handler failed", exc_info=context.error)
+    if context.error is not None:
+        _failed(context.error)
+
+
+def _failed(error: Exception) -> None:
+    """Log a handler's failure; after a Redis error the worker tries the update again."""
+    log.error("telegram handler failed", exc_info=error)
     current = outbox.CURRENT.get()
-    if current is not None and isinstance(context.error, RedisError | OSError):
+    if current is not None and isinstance(error, RedisError | OSError):
         current.broken = True  # the worker tries the update again once Redis is back

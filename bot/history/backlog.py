@@ -1,13 +1,15 @@
 """The conversation log's write-behind queue: a turn's rows wait in Redis, flushed in batches.
 
 `balie:history:backlog` is a list of JSON batches, one per turn (masked texts, the time of the
-turn, a random batch id). A turn pushes its batch with one RPUSH; a flusher in every process
-that handles turns writes the list to the database every `log_flush_seconds`, or at once when
-this process's push finds `log_flush_turns` batches waiting: one multi-row INSERT per flush,
-oldest first. A batch leaves the list only after it was written. While the database is away
-the batches wait, and are written when it is back.
+turn, a random batch id). A turn pushes its batch in the script that ends it (`StateStore.end`),
+other writes with one RPUSH; a flusher in every process that handles turns writes the list to
+the database every `log_flush_seconds`, or at once when this process's push finds
+`log_flush_turns` batches waiting: one multi-row INSERT per flush, oldest first. A batch
+leaves the list only after it was written. While the database is away the batches wait, and
+are written when it is back.
 
-Several flushers: each flush holds `balie:history:flush` (a token with a TTL), and the LTRIM
+Several flushers: each flush holds `balie:history:flush` (a token with a TTL; the flush every
+`log_flush_seconds` does not wait for it, since its holder writes what waits), and the LTRIM
 after the INSERT happens only while that token is still ours, in one Lua script. A flusher
 whose lock ran out meanwhile trims nothing: its batches stay and are written again. Each row
 carries `row_key` (batch id and position, made once when the batch is encoded) under a unique
@@ -77,17 +79,24 @@ class Backlog:
         self.turns = turns
         self.due = asyncio.Event()
 
+    async def batch(self, entries: list[Entry]) -> str:
+        """Return entries masked and encoded, for a caller that queues them (`StateStore.end`)."""
+        return encode(await self.history.masked(entries), datetime.now(UTC))
+
+    def queued(self, waiting: int) -> None:
+        """Note that a batch was queued with `waiting` in all: flush now when it is enough."""
+        if waiting >= self.turns:
+            self.due.set()
+
     async def write(self, entries: list[Entry]) -> None:
         """Queue entries masked; straight to the database only when Redis refuses them."""
         masked = await self.history.masked(entries)
         try:
-            waiting = await self.client.rpush(BACKLOG, encode(masked, datetime.now(UTC)))
+            self.queued(await self.client.rpush(BACKLOG, encode(masked, datetime.now(UTC))))
         except RedisError:
             log.warning("conversation log not queued; written at once",
                         extra={"chat": masked[0].chat_id})
         else:
-            if waiting >= self.turns:
-                self.due.set()
             return
         try:
             await self.history.store(masked)
@@ -96,13 +105,17 @@ class Backlog:
                 "chat": masked[0].chat_id, "texts": [entry.text for entry in masked],
             })
 
-    async def flush(self) -> int:
-        """Write the queued batches oldest first; return how many were written."""
+    async def flush(self, wait: bool = True) -> int:
+        """Write the queued batches oldest first; return how many were written.
+
+        Without `wait`, a flush under way in another process is left to write them (0).
+        """
         written = 0
         if not await self.client.llen(BACKLOG):
             return written  # nothing waits: no lock taken
-        async with _FlushLock(self.client) as token:
-            while raws := cast(list[bytes], await self.client.lrange(BACKLOG, 0, self.turns - 1)):
+        async with _FlushLock(self.client, wait) as token:
+            while token and (raws := cast(list[bytes],
+                                          await self.client.lrange(BACKLOG, 0, self.turns - 1))):
                 try:
                     await self.history.insert([row for raw in raws for row in rows(raw)])
                 except REFUSED:
@@ -112,6 +125,8 @@ class Backlog:
                                                         token, len(raws))):
                     break  # the lock ran out: another flusher writes them (again, no doubles)
                 written += len(raws)
+                if len(raws) < self.turns and not wait:
+                    break  # what came meanwhile waits for the next round
         return written
 
     async def close(self) -> None:
@@ -143,7 +158,7 @@ class Backlog:
                     await self.due.wait()
             self.due.clear()
             try:
-                await self.flush()
+                await self.flush(wait=False)
             except (SQLAlchemyError, OSError, RedisError) as error:
                 log.warning("conversation log kept in Redis; database unavailable",
                             extra={"error": type(error).__name__})
@@ -151,22 +166,31 @@ class Backlog:
 
 
 class _FlushLock:
-    """Holds `balie:history:flush` for one flush or erasure; waits while another holds it."""
+    """Holds `balie:history:flush` for one flush or erasure; waits while another holds it.
 
-    def __init__(self, client: "redis.Redis") -> None:
+    Without `wait` it does not wait: entered as None while another holds it.
+    """
+
+    def __init__(self, client: "redis.Redis", wait: bool = True) -> None:
         self.client = client
+        self.wait = wait
         self.token = secrets.token_hex(8)
+        self.held = False
 
-    async def __aenter__(self) -> str:
+    async def __aenter__(self) -> str | None:
         deadline = time.monotonic() + LOCK_MS / 1000
         while not await take(self.client, keys.BACKLOG_LOCK, self.token, LOCK_MS):
+            if not self.wait:
+                return None
             if time.monotonic() > deadline:
                 raise LockError(f"{keys.BACKLOG_LOCK} stayed taken for {LOCK_MS} ms")
             await asyncio.sleep(LOCK_POLL)
+        self.held = True
         return self.token
 
     async def __aexit__(self, *_: object) -> None:
-        await release(self.client, keys.BACKLOG_LOCK, self.token)
+        if self.held:
+            await release(self.client, keys.BACKLOG_LOCK, self.token)
 
 
 async def drop(client: "redis.Redis", chat_id: str) -> int:

@@ -16,16 +16,21 @@ import redis.asyncio as redis
 from bot.state import keys
 
 PAUSE = keys.SEND_PAUSE
-# A refused send is not counted, so a broadcast waiting at its ceiling takes nothing from answers.
-_ACQUIRE = """
-local pause = redis.call('pttl', KEYS[1])
-if pause > 0 then return pause end
-local sent = tonumber(redis.call('get', KEYS[2]) or '0')
-if sent >= tonumber(ARGV[1]) then return 1000 - tonumber(ARGV[2]) % 1000 end
-redis.call('incr', KEYS[2])
-if sent == 0 then redis.call('pexpire', KEYS[2], 2000) end
-return 0
+# The wait before a send may go (0: it goes, and is counted), as a Lua function that the send
+# marks' script (`bot.intake.outbox`) also calls. A refused send is not counted, so a broadcast
+# waiting at its ceiling takes nothing from answers.
+RATE = """
+local function rate(pause_key, second_key, limit, now)
+  local pause = redis.call('pttl', pause_key)
+  if pause > 0 then return pause end
+  local sent = tonumber(redis.call('get', second_key) or '0')
+  if sent >= tonumber(limit) then return 1000 - tonumber(now) % 1000 end
+  redis.call('incr', second_key)
+  if sent == 0 then redis.call('pexpire', second_key, 2000) end
+  return 0
+end
 """
+_ACQUIRE = RATE + "return rate(KEYS[1], KEYS[2], ARGV[1], ARGV[2])"
 
 
 class RateLimit:
@@ -46,6 +51,11 @@ class RateLimit:
             if wait <= 0:
                 return second
             await asyncio.sleep(wait / 1000)
+
+    def now(self) -> tuple[list[str], list[int]]:
+        """Return the keys and arguments of `rate` for a send now, for a script that calls it."""
+        now = time.time()
+        return [PAUSE, keys.sent_in(int(now))], [self.per_second, int(now * 1000)]
 
     async def pause(self, seconds: float) -> None:
         """Hold every send for a while (after a 429)."""

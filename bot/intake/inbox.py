@@ -31,23 +31,31 @@ if not redis.call('set', KEYS[1], ARGV[1], 'nx', 'px', ARGV[2])
     and redis.call('get', KEYS[1]) ~= ARGV[1] then return {0} end
 return {1, redis.call('lindex', KEYS[2], 0)}
 """
-# A plain LPOP repeated by redis-py after a lost answer would drop the next update too. The
-# handled update's send marks (KEYS[2]) go with it: a replay is then a seen update.
-_POP = """
-if redis.call('lindex', KEYS[1], 0) == ARGV[1] then redis.call('lpop', KEYS[1]) end
-if KEYS[2] then redis.call('del', KEYS[2]) end
-return redis.call('lindex', KEYS[1], 0)
-"""
-# Release the drain lock if it is ours and say how many updates are left; with none left,
-# acknowledge and delete the stream entry (ARGV[2]) that brought the worker here.
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end
-local left = redis.call('llen', KEYS[2])
-if left == 0 and ARGV[2] then
-  redis.call('xack', KEYS[3], ARGV[3], ARGV[2])
-  redis.call('xdel', KEYS[3], ARGV[2])
+# Release the drain lock (KEYS[1]) if it is ours and count the updates left in the inbox
+# (KEYS[2]); with none left, acknowledge and delete the stream entry (ARGV[2]) that brought
+# the worker here.
+_RELEASE_LUA = """
+local function release(drain, inbox, stream, token, entry, group)
+  if redis.call('get', drain) == token then redis.call('del', drain) end
+  local left = redis.call('llen', inbox)
+  if left == 0 and entry then
+    redis.call('xack', stream, group, entry)
+    redis.call('xdel', stream, entry)
+  end
+  return left
 end
-return left
+"""
+_RELEASE = _RELEASE_LUA + "return release(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3])"
+# A plain LPOP repeated by redis-py after a lost answer would drop the next update too. The
+# handled update's send marks (KEYS[2] when ARGV[2] is 1) go with it: a replay is then a seen
+# update. Return {the next update}; with a drain lock (KEYS[3], token ARGV[3]) and no update
+# next, or ARGV[6] "last", the lock is released too: {the next update, the updates left}.
+_POP = _RELEASE_LUA + """
+if redis.call('lindex', KEYS[1], 0) == ARGV[1] then redis.call('lpop', KEYS[1]) end
+if ARGV[2] == '1' then redis.call('del', KEYS[2]) end
+local head = redis.call('lindex', KEYS[1], 0)
+if not KEYS[3] or (head and ARGV[6] ~= 'last') then return {head} end
+return {head, release(KEYS[3], KEYS[1], KEYS[4], ARGV[3], ARGV[4], ARGV[5])}
 """
 STREAM = keys.UPDATES
 GROUP = "workers"
@@ -100,14 +108,24 @@ async def done(client: "redis.Redis", entry_id: str) -> None:
 
 
 async def pop(
-    client: "redis.Redis", chat: str, raw: bytes | str, marks: str | None
+    client: "redis.Redis", chat: str, raw: bytes | str, marks: str | None,
+    lock: "DrainLock | None" = None, entry_id: str = "", last: bool = False,
 ) -> bytes | None:
     """Remove a handled update and its send marks (key `marks`); return the next, if any.
 
-    Safe to repeat: the head is removed only while it is the handled update.
+    Safe to repeat: the head is removed only while it is the handled update. With the chat's
+    drain `lock`, when no update is next or this was the `last` of a batch, the lock is
+    released in the same round trip as `DrainLock.release(entry_id)` does (`lock.left`).
     """
-    names = [keys.inbox(chat), *([marks] if marks else [])]
-    return cast(bytes | None, await cast(Any, client.eval(_POP, len(names), *names, raw)))
+    names = [keys.inbox(chat), marks or keys.inbox(chat)]
+    args: list[str | bytes] = [raw, "1" if marks else "0"]
+    if lock:
+        names += [lock.key, STREAM]
+        args += [lock.token, entry_id, GROUP, "last" if last else ""]
+    reply: Any = await cast(Any, client.eval(_POP, len(names), *names, *args))
+    if lock and len(reply) > 1:
+        lock.left = int(reply[1])
+    return cast(bytes | None, reply[0] if reply else None)
 
 
 async def create_group(client: "redis.Redis") -> None:
@@ -129,6 +147,7 @@ class DrainLock:
         self.milliseconds = milliseconds
         self.token = secrets.token_hex(8)
         self.head: bytes | None = None
+        self.left: int | None = None  # the updates left, once released
 
     async def take(self) -> bool:
         """Take the lock and read the inbox's oldest update (`head`); False when held elsewhere."""
@@ -158,8 +177,9 @@ class DrainLock:
         or by the worker that reads its stream entry and finds the lock free. With none left
         the stream entry `entry_id` is acknowledged and deleted in the same round trip.
         """
-        return int(await cast(Any, self.client.eval(
+        self.left = int(await cast(Any, self.client.eval(
             _RELEASE, 3, self.key, self.inbox, STREAM, self.token, entry_id, GROUP)))
+        return self.left
 
 
 async def stream_stats(client: "redis.Redis") -> dict[str, int]:

@@ -12,12 +12,11 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError
-from telegram import Update
-from telegram.ext import Application
 
 from bot.intake import inbox
 from bot.intake.outbox import CURRENT, Outbox
@@ -34,14 +33,14 @@ Entry = tuple[str, str, bool]
 
 
 class Worker:
-    """Consumes the update stream and hands every update to the PTB application."""
+    """Consumes the update stream and hands every update to `dispatch` (bot.channels.telegram)."""
 
     def __init__(
-        self, settings: Settings, application: Application,  # type: ignore[type-arg]
+        self, settings: Settings, dispatch: Callable[[dict[str, Any]], Awaitable[None]],
         client: "redis.Redis",
     ) -> None:
         self.settings = settings
-        self.application = application
+        self.dispatch = dispatch
         self.client = client
         self.consumer = f"{socket.gethostname()}:{os.getpid()}"
         self.lanes = settings.worker_lanes
@@ -143,14 +142,18 @@ class Worker:
         keeper = asyncio.create_task(lock.keep())
         try:
             raw = lock.head
-            for _ in range(DRAIN_BATCH):
+            for number in range(DRAIN_BATCH):
                 if raw is None:
                     break
                 marks = await self.process(chat, raw)
-                raw = await inbox.pop(self.client, chat, raw, marks)
+                # Released with the pop when nothing is next or the batch is done.
+                raw = await inbox.pop(self.client, chat, raw, marks, lock, entry_id,
+                                      last=number == DRAIN_BATCH - 1)
+                if lock.left is not None:
+                    break
         finally:
             keeper.cancel()
-            left = await lock.release(entry_id)
+            left = lock.left if lock.left is not None else await lock.release(entry_id)
         return None if left else True
 
     async def _wait(self, lock: inbox.DrainLock) -> bool:
@@ -172,11 +175,11 @@ class Worker:
         except (ValueError, KeyError, TypeError):
             log.error("unreadable update dropped", extra={"chat": chat})
             return None
+        # Its turn counts the attempt (`StateStore.begin`); every send reads its own mark.
         outbox = Outbox(self.client, chat, update_id, self.settings.outbox_ttl_seconds)
-        await outbox.begin()
         token = CURRENT.set(outbox)
         try:
-            await self.application.process_update(Update.de_json(data, self.application.bot))
+            await self.dispatch(data)
         finally:
             CURRENT.reset(token)
         if outbox.broken:

@@ -90,7 +90,8 @@ async def work(settings: Settings, shared: Services | None = None) -> None:
             # out of the garbage collector's passes over the heap.
             gc.freeze()
             log.info("worker ready")
-            await Worker(settings, application, client).run()
+            await Worker(settings, telegram.dispatcher(application, services.balie,
+                                                       settings.staff_chat_id), client).run()
         finally:
             await stop(*tasks)
 

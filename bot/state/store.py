@@ -40,14 +40,21 @@ _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
 """
-# The start of a turn in one round trip: mark the update seen (False for a replay unless it is
-# redelivered), count the turn, and unless flooded take the chat's lock and read its state and
-# handoff ticket. Safe to repeat: the seen mark and the lock are read back by their tokens.
+# The start of a turn in one round trip: count the update's attempt in its send marks (KEYS[6],
+# bot.intake.outbox: a second attempt is redelivered, as ARGV[4] 1 says), mark the update seen
+# (False for a replay unless it is redelivered), count the turn, and unless flooded take the
+# chat's lock and read its state and handoff ticket. Safe to repeat: the seen mark and the lock
+# are read back by their tokens, and a repeated count makes a redelivery of the same turn.
 _BEGIN = """
+local again = ARGV[4] == '1'
+if KEYS[6] then
+  again = redis.call('hincrby', KEYS[6], 'tries', 1) > 1
+  redis.call('expire', KEYS[6], ARGV[3])
+end
 if ARGV[1] ~= '' then
   local added = redis.call('hsetnx', KEYS[1], ARGV[1], ARGV[2])
   redis.call('expire', KEYS[1], ARGV[3])
-  if added == 0 and redis.call('hget', KEYS[1], ARGV[1]) ~= ARGV[2] and ARGV[4] ~= '1' then
+  if added == 0 and redis.call('hget', KEYS[1], ARGV[1]) ~= ARGV[2] and not again then
     return {-1}
   end
 end
@@ -58,10 +65,14 @@ local locked = redis.call('set', KEYS[3], ARGV[6], 'nx', 'px', ARGV[7])
 if not locked and redis.call('get', KEYS[3]) ~= ARGV[6] then return {turns, 0} end
 return {turns, 1, redis.call('get', KEYS[4]) or '', redis.call('hgetall', KEYS[5])}
 """
-# The end of a turn: save the state and release the lock if it is ours (safe to repeat).
+# The end of a turn: save the state, release the lock if it is ours and queue the turn's log
+# batch (KEYS[3]), returning the batches waiting. Safe to repeat: a batch queued twice is
+# written once (its rows carry their keys, bot.history.backlog).
 _END = """
 redis.call('set', KEYS[1], ARGV[1], 'ex', ARGV[2])
 if redis.call('get', KEYS[2]) == ARGV[3] then redis.call('del', KEYS[2]) end
+if KEYS[3] then return redis.call('rpush', KEYS[3], ARGV[4]) end
+return 0
 """
 SEEN_TTL = timedelta(days=2)
 RECENT_INTENTS = 5
@@ -365,18 +376,20 @@ class StateStore:
         return int(count)
 
     async def begin(
-        self, chat_id: str, update_id: int | None, redelivered: bool, flood_limit: int
+        self, chat_id: str, update_id: int | None, redelivered: bool, flood_limit: int,
+        sends: str | None = None,
     ) -> Begun | None:
         """Start a turn in one round trip: mark the update seen, count it, lock and load.
 
         None for a replayed update (seen before and not redelivered). Past `flood_limit` turns
         this minute the chat is not locked (`token` None). A lock held elsewhere (a notice from
-        staff, a web chat page) is waited for as `locked` does.
+        staff, a web chat page) is waited for as `locked` does. With `sends`, the key of the
+        update's send marks, the attempt is counted there and tells whether it is redelivered.
         """
         seen_token, token = secrets.token_hex(3), secrets.token_hex(8)
         reply: Any = await self._begin(
             keys=[keys.seen(chat_id), this_minute(chat_id), keys.lock(chat_id),
-                  keys.state(chat_id), keys.handoff(chat_id)],
+                  keys.state(chat_id), keys.handoff(chat_id), *([sends] if sends else [])],
             args=["" if update_id is None else update_id, seen_token,
                   int(SEEN_TTL.total_seconds()), int(redelivered), flood_limit, token,
                   LOCK_SECONDS * 1000])
@@ -393,10 +406,16 @@ class StateStore:
                 reply = [turns, 1, *await pipe.execute()]
         return Begun(turns, ChatState.from_json(reply[2]), token, _pairs(reply[3]))
 
-    async def end(self, chat_id: str, state: ChatState, token: str) -> None:
-        """Save the chat's state and release the lock `begin` took, in one round trip."""
-        await self._end(keys=[keys.state(chat_id), keys.lock(chat_id)],
-                        args=[state.to_json(), int(self.ttl.total_seconds()), token])
+    async def end(
+        self, chat_id: str, state: ChatState, token: str, batch: str | None = None
+    ) -> int:
+        """Save the chat's state, release the lock `begin` took and queue the log's `batch`.
+
+        One round trip; return the log batches waiting (0 without a batch).
+        """
+        names = [keys.state(chat_id), keys.lock(chat_id), *([keys.BACKLOG] if batch else [])]
+        return int(await self._end(keys=names, args=[
+            state.to_json(), int(self.ttl.total_seconds()), token, *([batch] if batch else [])]))
 
     async def unlock(self, chat_id: str, token: str) -> None:
         """Release the lock `begin` took, after a failed turn."""
