@@ -1,6 +1,7 @@
 """Masking of BSN, IBAN, phone numbers, e-mail, addresses and names; linear and off the loop."""
 
 import asyncio
+import gc
 import time
 
 import httpx
@@ -120,9 +121,16 @@ LONG = "a" * 20_000  # the e-mail pattern took 5 s on this before issue 14
 
 async def test_a_long_text_is_masked_off_the_event_loop(history: History) -> None:
     huge = "a." * 500_000  # masking it takes longer than the bound below, even in linear time
-    started = time.thread_time()
-    await history.record([Entry("long:1", "web", "in", "text", huge)])
-    assert time.thread_time() - started < 0.05, "the loop's own CPU time"
+    # A collection of a big test process's heap is not the loop's work on this text.
+    gc.collect()
+    gc.disable()
+    try:
+        started = time.thread_time()
+        await history.record([Entry("long:1", "web", "in", "text", huge)])
+        spent = time.thread_time() - started
+    finally:
+        gc.enable()
+    assert spent < 0.05, "the loop's own CPU time"
     [message] = await history.conversation("long:1")
     assert message.text == huge
 

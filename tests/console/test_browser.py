@@ -1,33 +1,24 @@
 """In a real browser (Debian's chromium via Playwright): citizens on /chat, staff, supervisors.
 
 The real `python -m bot console` process serves the pages. Screenshots go to tests/artifacts/;
-axe-core (vendored in tests/support/axe/) checks every page for serious accessibility problems.
+axe-core (vendored in tests/support/axe/) finds no accessibility violation of any impact.
 """
 
-import asyncio
 import os
 import re
-import shutil
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from bot.history.accounts import Accounts
 from bot.history.log import History
-from bot.settings import PROJECT_DIR, Settings
+from bot.settings import Settings
 from tests.console.conftest import PASSWORD, USERS
+from tests.support.browser import CHROMIUM, PHONE, accessible, console
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-AXE = (PROJECT_DIR / "tests/support/axe/axe.min.js").read_text()
-ARTIFACTS = PROJECT_DIR / "tests" / "artifacts"
 XSS = "<img src=x onerror=alert(1)>"
-PHONE = {"width": 390, "height": 844}
 LOGS: dict[str, Path] = {}
 # A wait, not a speed check: the staff pages poll every 3 s, and a busy machine is slower.
 expect.set_options(timeout=15_000)
@@ -49,31 +40,9 @@ async def site(
         await Accounts(history, settings.password_time_cost, settings.password_memory_kib).add(
             name, role, PASSWORD, actor="test")
     await history.close()
-    env = {key: value for key, value in os.environ.items() if key != "TELEGRAM_TOKEN"}
-    log = (tmp_path / "console.log").open("wb")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "console", cwd=PROJECT_DIR, env={**env, **environment},
-        stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{environment['BALIE_CONSOLE_PORT']}"
-    LOGS[url] = tmp_path / "console.log"
-    async with httpx.AsyncClient() as client:
-        for _ in range(600):
-            try:
-                if (await client.get(f"{url}/login")).status_code == 200:
-                    break
-            except httpx.TransportError:
-                await asyncio.sleep(0.1)
-        else:
-            raise AssertionError((tmp_path / "console.log").read_text())
-    yield url
-    process.terminate()
-    try:
-        await asyncio.wait_for(process.wait(), timeout=60)
-    except TimeoutError:
-        process.kill()
-        raise AssertionError("the console did not stop on SIGTERM") from None
-    finally:
-        log.close()
+    async with console(environment, tmp_path / "console.log") as url:
+        LOGS[url] = tmp_path / "console.log"
+        yield url
 
 
 @pytest.fixture
@@ -82,18 +51,6 @@ async def browser() -> AsyncIterator[Browser]:
         instance = await playwright.chromium.launch(executable_path=CHROMIUM)
         yield instance
         await instance.close()
-
-
-async def accessible(page: Page, name: str) -> None:
-    """Run axe-core on the page: no serious or critical violations. Save a screenshot."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
-    await page.evaluate(AXE)
-    result: dict[str, Any] = await page.evaluate("axe.run(document)")
-    serious = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-               for v in result["violations"] if v["impact"] in {"serious", "critical"}]
-    assert not serious, f"{name}: {serious}"
-    assert result["passes"], "axe ran no checks"
 
 
 async def log_in(page: Page, url: str, name: str) -> None:

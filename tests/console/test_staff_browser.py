@@ -5,15 +5,10 @@ brings its own citizens. A web chat page that closes is abandoned after BALIE_AB
 (12 s here), so the citizens of one test leave the queue before long.
 """
 
-import asyncio
 import os
 import re
-import subprocess
-import sys
 from collections.abc import AsyncIterator
-from typing import Any
 
-import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
@@ -21,13 +16,12 @@ from sqlalchemy import select
 
 from bot.history.accounts import Accounts
 from bot.history.log import Handoff, History
-from bot.settings import PROJECT_DIR
 from tests.conftest import MODEL_CACHE, Servers, _empty_postgres, _flush, free_port
 from tests.console.conftest import PASSWORD, USERS
-from tests.console.test_browser import ARTIFACTS, AXE, CHROMIUM, PHONE, XSS
+from tests.console.test_browser import XSS
+from tests.support.browser import CHROMIUM, DESKTOP, PHONE, accessible, console
 from tests.support.facts import facts
 
-DESKTOP = {"width": 1366, "height": 768}
 ABANDON_MINUTES = "0.2"
 # Records what the page does with notifications and sound, instead of the real ones.
 SPY = """
@@ -102,17 +96,6 @@ async def say(page: Page, text: str) -> None:
     await page.keyboard.press("Enter")
 
 
-async def accessible(page: Page, name: str) -> None:
-    """Screenshot the page; axe-core finds no violation of any impact."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
-    await page.evaluate(AXE)
-    result: dict[str, Any] = await page.evaluate("axe.run(document)")
-    found = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-             for v in result["violations"]]
-    assert not found, f"{name}: {found}"
-
-
 async def inside(page: Page, selector: str) -> None:
     """Every element matched lies within the viewport's width: nothing to scroll sideways."""
     width = page.viewport_size["width"] if page.viewport_size else 0
@@ -140,36 +123,11 @@ async def site(servers: Servers, tmp_path_factory: pytest.TempPathFactory,
     for name, role in USERS.items():
         await Accounts(history, 1, 64).add(name, role, PASSWORD, actor="test")
     await history.close()
-    env = {key: value for key, value in os.environ.items() if key != "TELEGRAM_TOKEN"}
-    log_path = folder / "console.log"
-    log = log_path.open("wb")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "console", cwd=PROJECT_DIR, env={**env, **environment},
-        stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{environment['BALIE_CONSOLE_PORT']}"
-    async with httpx.AsyncClient() as client:
-        for _ in range(600):
-            try:
-                if (await client.get(f"{url}/login")).status_code == 200:
-                    break
-            except httpx.TransportError:
-                await asyncio.sleep(0.1)
-        else:
-            raise AssertionError(log_path.read_text())
-    try:
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(executable_path=CHROMIUM)
-            yield Site(url, browser, servers.postgres)
-            await browser.close()
-    finally:
-        process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), timeout=60)
-        except TimeoutError:
-            process.kill()
-            raise AssertionError("the console did not stop on SIGTERM") from None
-        finally:
-            log.close()
+    async with console(environment, folder / "console.log") as url, \
+            async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM)
+        yield Site(url, browser, servers.postgres)
+        await browser.close()
 
 
 async def test_staff_are_alerted_when_a_chat_arrives(site: Site) -> None:

@@ -7,27 +7,20 @@ impact on any of them, and no page is wider than a phone.
 """
 
 from pathlib import Path
-from typing import Any
 
 import httpx
 from playwright.async_api import Browser, Page, expect
 
 from tests.console.conftest import Citizen
-from tests.console.test_browser import ARTIFACTS, AXE, PHONE, browser, log_in, pytestmark, site
+from tests.console.test_browser import browser, log_in, pytestmark, site
+from tests.support.browser import DESKTOP, PHONE, accessible
 
 __all__ = ["browser", "pytestmark", "site"]  # pytestmark: chromium needed, and its backends
-DESKTOP = {"width": 1366, "height": 768}
 
 
 async def seen(page: Page, name: str) -> None:
     """Save a screenshot; no axe-core violation of any impact; nothing wider than the window."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=ARTIFACTS / f"supervisor-{name}.png", full_page=True)
-    await page.evaluate(AXE)
-    result: dict[str, Any] = await page.evaluate("axe.run(document)")
-    found = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-             for v in result["violations"]]
-    assert not found, f"{name}: {found}"
+    await accessible(page, f"supervisor-{name}")
     overflow = await page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"{name}: the page is {overflow} px wider than the window"

@@ -9,8 +9,6 @@ Screenshots go to tests/artifacts/; axe-core must report no violation of any imp
 import asyncio
 import contextlib
 import os
-import subprocess
-import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
@@ -19,7 +17,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import (
@@ -34,15 +31,14 @@ from playwright.async_api import (
 
 from bot.history.accounts import Accounts
 from bot.history.log import History
-from bot.settings import PROJECT_DIR
 from tests.conftest import MODEL_CACHE, Servers, _empty_postgres, _flush, free_port
 from tests.console.conftest import PASSWORD, USERS
-from tests.console.test_browser import ARTIFACTS, AXE, CHROMIUM, log_in
+from tests.console.test_browser import log_in
+from tests.support import browser as browser_support
+from tests.support.browser import ARTIFACTS, CHROMIUM, DESKTOP, PHONE, accessible
 from tests.support.facts import facts
 
-PHONE = {"width": 390, "height": 844}
 SMALL = {"width": 360, "height": 640}
-DESKTOP = {"width": 1366, "height": 768}
 ZOOMED = {"width": 683, "height": 384}  # the desktop at 200 % zoom, in CSS pixels
 ZONE = ZoneInfo("Europe/Amsterdam")
 expect.set_options(timeout=20_000)
@@ -108,26 +104,8 @@ async def console(env: dict[str, str], folder: Path, servers: Servers) -> AsyncI
     for name, role in USERS.items():
         await Accounts(history, 1, 64).add(name, role, PASSWORD, actor="test")
     await history.close()
-    log = (folder / "console.log").open("wb")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "console", cwd=PROJECT_DIR,
-        env={**{k: v for k, v in os.environ.items() if k != "TELEGRAM_TOKEN"}, **env},
-        stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{env['BALIE_CONSOLE_PORT']}"
-    try:
-        async with httpx.AsyncClient() as client:
-            for _ in range(600):
-                with contextlib.suppress(httpx.TransportError):
-                    if (await client.get(f"{url}/login")).status_code == 200:
-                        break
-                await asyncio.sleep(0.1)
-            else:
-                raise AssertionError((folder / "console.log").read_text())
+    async with browser_support.console(env, folder / "console.log") as url:
         yield url
-    finally:
-        process.terminate()
-        await asyncio.wait_for(process.wait(), timeout=60)
-        log.close()
 
 
 def environment(servers: Servers, folder: Path, open_now: bool, embed: str = "") -> dict[str, str]:
@@ -159,20 +137,6 @@ async def browser() -> AsyncIterator[Browser]:
         instance = await playwright.chromium.launch(executable_path=CHROMIUM)
         yield instance
         await instance.close()
-
-
-async def accessible(page: Page, name: str, frame: bool = False) -> None:
-    """No axe-core violation of any impact; a screenshot for people to look at."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=ARTIFACTS / f"{name}.png")
-    targets: list[Any] = [page, *([page.frames[1]] if frame else [])]
-    for target in targets:
-        await target.evaluate(AXE)
-        result: dict[str, Any] = await target.evaluate("axe.run(document)")
-        found = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-                 for v in result["violations"]]
-        assert not found, f"{name}: {found}"
-        assert result["passes"], "axe ran no checks"
 
 
 async def in_view(page: Page, item: Locator, whole: bool = True,
