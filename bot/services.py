@@ -28,7 +28,7 @@ from bot.listening.polls import Polls
 from bot.nlu import content
 from bot.nlu.serving import load_or_train
 from bot.pipeline import Balie
-from bot.replies import municipality
+from bot.replies import labels, municipality
 from bot.replies.render import Renderer
 from bot.settings import Settings
 from bot.state.store import StateStore
@@ -49,6 +49,7 @@ class Services:
     newsroom: Newsroom
     polls: Polls
     cases: SqlCases
+    labels: labels.Labels
     balie: Balie
     backlog: Backlog
     _stack: contextlib.AsyncExitStack
@@ -58,6 +59,7 @@ class Services:
         """Load the content and the model, connect Redis and the database, build the pipeline."""
         loaded = content.load(settings.intents_dir)
         town = municipality.load(settings.facts, settings.municipality)
+        named = labels.load(settings.intents_dir / "labels.yml")
         stack = contextlib.AsyncExitStack()
         try:
             model = await asyncio.to_thread(load_or_train, loaded, settings.model_cache)
@@ -89,14 +91,14 @@ class Services:
                 store=store, history=history, model=model, renderer=renderer,
                 policy=_policy(settings, loaded, town, staffed),
                 forms=Forms(loaded.forms, executor, renderer),
-                reception=Reception(desk, cases, renderer, town),
+                reception=Reception(desk, cases, renderer, town, named),
                 listening=Listening(newsroom, polls, store.client, renderer, loaded.topics,
                                     loaded.rated),
                 flood_per_minute=settings.flood_per_minute,
             )
             return cls(settings, loaded, town, store, history, executor,
                        RateLimit(store.client, settings.send_per_second), desk, newsroom, polls,
-                       cases, balie, backlog, stack)
+                       cases, named, balie, backlog, stack)
         except BaseException:
             await stack.aclose()
             raise

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.history.log import Handoff
 from bot.pipeline import Balie
 from bot.replies import formats
 from bot.services import Services
@@ -113,6 +114,21 @@ async def test_while_queued_the_bot_answers_and_staff_see_the_question(desk: Ser
     assert [c.id for c in await desk.cases.tasks()] == []
     await desk.desk.claim(CHAT, "11", "Anna")
     assert await say(balie, "hallo, ben je er?") == [], "a claimed chat is the staff member's"
+
+
+async def test_a_queued_chat_is_about_its_subject_not_the_request_for_a_person(
+        desk: Services) -> None:
+    """Staff are told the topic as the chat is queued, before its log has reached the database."""
+    balie = desk.balie
+    await say(balie, "hoe vraag ik kwijtschelding aan?")
+    [confirm] = await say(balie, "ik wil een medewerker spreken")
+    await press(balie, confirm, "Ja, graag")
+    ticket = await desk.desk.ticket(CHAT)
+    assert ticket is not None
+    async with desk.history.sessions() as session:
+        case = await session.get(Handoff, ticket.case)
+    assert case is not None and case.reason == "remission"
+    assert desk.labels.topic([case.reason]) == "Kwijtschelding"
 
 
 async def test_the_second_misunderstanding_offers_a_person_once(desk: Services) -> None:

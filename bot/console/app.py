@@ -26,7 +26,7 @@ from bot.console.sessions import SessionMiddleware, Sessions
 from bot.history.accounts import LOCK_OUT, Accounts
 from bot.history.reports import Reports
 from bot.ops import tasks
-from bot.replies import canned, labels
+from bot.replies import canned
 from bot.services import Services
 from bot.settings import Settings
 
@@ -114,7 +114,7 @@ def _attach(app: FastAPI, services: Services, secret: str) -> None:
                                 services.desk, secret, app.state.accounts.display_name)
     app.state.town = services.town
     # Every page: times on the town's clock, numbers, intent labels; polls; standard replies.
-    app.state.labels = labels.load(settings.intents_dir / "labels.yml")
+    app.state.labels = services.labels
     pages.install(app.state.templates, services.town, app.state.labels)
     app.state.polls = services.polls
     app.state.canned = canned.load(settings.intents_dir, services.town, settings.municipality)

@@ -8,6 +8,7 @@ from bot.handoff.cases import SqlCases
 from bot.handoff.desk import HandoffDesk, Ticket
 from bot.history.masking import mask
 from bot.replies import formats
+from bot.replies.labels import Labels
 from bot.replies.municipality import Municipality
 from bot.replies.render import Renderer
 from bot.state.store import ChatState, Commenting, Confirming, Noting
@@ -36,12 +37,14 @@ class Reception:
     """Carries out the handoff moves the dialogue decides on, and speaks for the queue."""
 
     def __init__(
-        self, desk: HandoffDesk, cases: SqlCases, renderer: Renderer, town: Municipality
+        self, desk: HandoffDesk, cases: SqlCases, renderer: Renderer, town: Municipality,
+        labels: Labels,
     ) -> None:
         self.desk = desk
         self.cases = cases
         self.renderer = renderer
         self.town = town
+        self.labels = labels
         self.router = Router()
         self.router.register(HandoffOffer, self._offer)
         self.router.register(HandoffAccept, self._accept)
@@ -66,9 +69,9 @@ class Reception:
         """Return the response's own version for a channel (`<name>_web`), if it has one."""
         return f"{name}_{channel}" if f"{name}_{channel}" in self.renderer.responses else name
 
-    @staticmethod
-    def _reason(state: ChatState) -> str | None:
-        return state.last_intents[-1] if state.last_intents else None
+    def _reason(self, state: ChatState) -> str | None:
+        """What the chat is about for staff: its latest subject, not "a person, please"."""
+        return self.labels.subject(state.last_intents)
 
     def offer(self, state: ChatState) -> list[Reply]:
         """Ask "talk to a person?"; the answer comes as a button or as yes/no."""

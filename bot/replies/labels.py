@@ -31,11 +31,16 @@ class Labels:
                       if intent.startswith(FORM_ANSWER) else (self.intents, intent))
         return table[key][language] if key in table else intent
 
-    def topic(self, intents: Iterable[str | None], language: Language = "nl") -> str:
-        """Return the latest subject among intents (oldest first), or a general question."""
+    def subject(self, intents: Iterable[str | None]) -> str | None:
+        """Return the latest intent among intents (oldest first) that names a subject."""
         subjects = [intent for intent in intents
                     if intent in self.intents and intent not in self.subjectless]
-        return self.intents[subjects[-1]][language] if subjects else GENERAL[language]
+        return subjects[-1] if subjects else None
+
+    def topic(self, intents: Iterable[str | None], language: Language = "nl") -> str:
+        """Name the latest subject among intents (oldest first), or a general question."""
+        subject = self.subject(intents)
+        return self.intents[subject][language] if subject else GENERAL[language]
 
 
 def load(path: Path) -> Labels:
