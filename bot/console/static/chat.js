@@ -302,12 +302,17 @@
     });
   }
 
+  // An answer for a chat this tab has since erased or left (a poll in flight during /vergeet)
+  // is not shown: it would clear the new chat's first messages.
   function poll() {
     if (!token || !ready) { return; }
+    var chat = ready;
     call("GET", "/chat/api/poll").then(function (answer) {
+      if (ready !== chat) { return; }
       if (answer.replies.length) { tell({kind: "staff", replies: answer.replies}); }
       showAll(answer.replies);
     }).catch(function (error) {
+      if (ready !== chat) { return; }
       if (error.message === "expired") {  // ended or expired: a new chat waits for a question
         token = stored();
         if (token) {
