@@ -10,13 +10,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from bot.history.accounts import Accounts
 from bot.history.log import History
 from bot.settings import Settings
 from tests.console.conftest import PASSWORD, USERS
-from tests.support.browser import CHROMIUM, PHONE, accessible, console
+from tests.support.browser import CHROMIUM, PHONE, accessible, chromium, console
 
 XSS = "<img src=x onerror=alert(1)>"
 LOGS: dict[str, Path] = {}
@@ -47,10 +47,8 @@ async def site(
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        instance = await playwright.chromium.launch(executable_path=CHROMIUM)
+    async with chromium() as instance:
         yield instance
-        await instance.close()
 
 
 async def log_in(page: Page, url: str, name: str) -> None:

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
 
 from bot.history.accounts import Accounts
@@ -19,7 +19,7 @@ from bot.history.log import Handoff, History
 from tests.conftest import MODEL_CACHE, Servers, _empty_postgres, _flush, free_port
 from tests.console.conftest import PASSWORD, USERS
 from tests.console.test_browser import XSS
-from tests.support.browser import CHROMIUM, DESKTOP, PHONE, accessible, console
+from tests.support.browser import CHROMIUM, DESKTOP, PHONE, accessible, chromium, console
 from tests.support.facts import facts
 
 ABANDON_MINUTES = "0.2"
@@ -123,11 +123,8 @@ async def site(servers: Servers, tmp_path_factory: pytest.TempPathFactory,
     for name, role in USERS.items():
         await Accounts(history, 1, 64).add(name, role, PASSWORD, actor="test")
     await history.close()
-    async with console(environment, folder / "console.log") as url, \
-            async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM)
+    async with console(environment, folder / "console.log") as url, chromium() as browser:
         yield Site(url, browser, servers.postgres)
-        await browser.close()
 
 
 async def test_staff_are_alerted_when_a_chat_arrives(site: Site) -> None:

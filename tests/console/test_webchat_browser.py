@@ -25,7 +25,6 @@ from playwright.async_api import (
     Frame,
     Locator,
     Page,
-    async_playwright,
     expect,
 )
 
@@ -35,7 +34,7 @@ from tests.conftest import MODEL_CACHE, Servers, _empty_postgres, _flush, free_p
 from tests.console.conftest import PASSWORD, USERS
 from tests.console.test_browser import log_in
 from tests.support import browser as browser_support
-from tests.support.browser import ARTIFACTS, CHROMIUM, DESKTOP, PHONE, accessible
+from tests.support.browser import ARTIFACTS, CHROMIUM, DESKTOP, PHONE, accessible, chromium
 from tests.support.facts import facts
 
 SMALL = {"width": 360, "height": 640}
@@ -133,10 +132,8 @@ async def site(servers: Servers, model: Any, hosts: dict[str, Host],
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        instance = await playwright.chromium.launch(executable_path=CHROMIUM)
+    async with chromium() as instance:
         yield instance
-        await instance.close()
 
 
 async def in_view(page: Page, item: Locator, whole: bool = True,

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.async_api import Frame, Page
+from playwright.async_api import Browser, Frame, Page, async_playwright
 
 from bot.settings import PROJECT_DIR
 
@@ -22,14 +22,13 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 768}
 
 
-async def accessible(page: Page, name: str, frame: bool = False,
-                     full_page: bool = True) -> None:
+async def accessible(page: Page, name: str, frame: bool = False) -> None:
     """Save a screenshot for people to look at; axe-core finds no violation of any impact.
 
     With `frame`, the page's first frame (the embedded chat) is checked too.
     """
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=full_page)
+    await page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
     targets: list[Page | Frame] = [page, *([page.frames[1]] if frame else [])]
     for target in targets:
         await target.evaluate(AXE)
@@ -38,6 +37,17 @@ async def accessible(page: Page, name: str, frame: bool = False,
                  for v in result["violations"]]
         assert not found, f"{name}: {found}"
         assert result["passes"], "axe ran no checks"
+
+
+@contextlib.asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    """Launch Debian's Chromium under Playwright; close it after."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM)
+        try:
+            yield browser
+        finally:
+            await browser.close()
 
 
 @contextlib.asynccontextmanager
