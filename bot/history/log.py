@@ -81,6 +81,7 @@ class Entry:
     confidence: float | None = None
     latency_ms: float | None = None
     update_id: int | None = None
+    tenant: str = ""
 
 
 def _sqlite_pragmas(connection: Any, _: Any) -> None:

@@ -186,6 +186,7 @@ class ChatState:
     turn: int = 0
     memory: dict[str, Remembered] = field(default_factory=dict)
     late_thumbs: list[str] = field(default_factory=list)  # 👍/👎 of earlier messages
+    tenant: str = ""  # the municipality the citizen lives in; "" until it is known
 
     def clear(self) -> None:
         """Forget everything about the conversation except its language."""
