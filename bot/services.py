@@ -69,12 +69,12 @@ class Services:
             # Balie's answers hold its own name ("Ik ben Balie") and the municipality's own
             # phone numbers and e-mail: not masked.
             keep = Keep.of([*town.facts.values(), "Balie"])
-            history = await History.open(settings.sqlalchemy_url, keep)
+            history = await History.open(settings.sqlalchemy_url, keep, settings.municipality)
             stack.push_async_callback(history.close)
             backlog = history.backlog = Backlog(store.client, history, settings.log_flush_seconds,
                                                 settings.log_flush_turns)
             stack.push_async_callback(backlog.close)
-            cases = SqlCases(history.engine)
+            cases = SqlCases(history.engine, settings.municipality)
             executor = Executor(ActionServices(cases, town), settings.action_endpoint,
                                 settings.actions_dir)
             stack.push_async_callback(executor.close)
