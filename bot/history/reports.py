@@ -250,10 +250,10 @@ class Reports:
                   Message.created_at >= since)
         await self.history.settle()
         async with self.history.sessions() as session:
-            questions = dict((await session.execute(select(Message.tenant, func.count())
-                              .where(*turns).group_by(Message.tenant))).tuples().all())
-            fallbacks = dict((await session.execute(select(Message.tenant, func.count())
-                              .where(*failed).group_by(Message.tenant))).tuples().all())
+            questions = {tenant: int(count) for tenant, count in await session.execute(
+                select(Message.tenant, func.count()).where(*turns).group_by(Message.tenant))}
+            fallbacks = {tenant: int(count) for tenant, count in await session.execute(
+                select(Message.tenant, func.count()).where(*failed).group_by(Message.tenant))}
             handed = await session.execute(
                 select(Handoff.tenant, func.count(distinct(Handoff.chat_id)),
                        func.count(Handoff.rating), func.avg(Handoff.rating))
