@@ -130,6 +130,13 @@ class ChooseLanguage(Move):
 
 
 @dataclass(frozen=True)
+class ChooseTenant(Move):
+    """Make a municipality the chat's (a button, a postcode, "ik woon in …"); None asks which."""
+
+    tenant: str | None = None
+
+
+@dataclass(frozen=True)
 class Clarify(Move):
     """Ask which of two intents is meant."""
 
