@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.history.accounts import ROLES, AccountError, Accounts
+from bot.history.accounts import ROLES, AccountError, Accounts, scope_of
 from bot.history.log import History
 from bot.nlu import content, serving
 from bot.ops import commands, logs
@@ -38,7 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--password-stdin", action="store_true",
                      help="read the password from standard input instead of asking")
-    user_commands.add_parser("list", help="list users and roles")
+    add.add_argument("--tenants", default="*", metavar="KEYS",
+                     help="the municipalities the user works for: keys with commas, or * (all)")
+    tenants = user_commands.add_parser("tenants", help="set the municipalities a user works for")
+    tenants.add_argument("name")
+    tenants.add_argument("keys", help="keys with commas, or * (all)")
+    user_commands.add_parser("list", help="list users, roles and municipalities")
     nlu_parser = subcommands.add_parser("nlu", help="train or evaluate the intent classifier")
     nlu_commands = nlu_parser.add_subparsers(dest="nlu_command", required=True)
     nlu_commands.add_parser("train", help="train the model (cached by a hash of the data)")
@@ -77,21 +82,28 @@ def _nlu(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _users(settings: Settings, args: argparse.Namespace) -> int:
-    history = await History.open(settings.sqlalchemy_url)
+    history = await History.open(settings.sqlalchemy_url, tenant=settings.municipality)
+    known = (settings.municipality,)
     try:
         accounts = Accounts(history, settings.password_time_cost, settings.password_memory_kib)
         if args.users_command == "list":
             for user in await accounts.users():
-                print(f"{user.name:<24} {user.role:<10} {'active' if user.active else 'off'}")
+                print(f"{user.name:<24} {user.role:<10} {'active' if user.active else 'off':<6} "
+                      f"{user.tenants}")
             return 0
-        password = (sys.stdin.readline().rstrip("\n") if args.password_stdin
-                    else getpass.getpass(f"Password for {args.name}: "))
         try:
-            await accounts.add(args.name, args.role, password, actor="cli")
+            if args.users_command == "tenants":
+                await accounts.change(args.name, "cli", scope=scope_of(args.keys, known))
+                print(f"{args.name} works for {args.keys}")
+                return 0
+            scope = scope_of(args.tenants, known)
+            password = (sys.stdin.readline().rstrip("\n") if args.password_stdin
+                        else getpass.getpass(f"Password for {args.name}: "))
+            await accounts.add(args.name, args.role, password, actor="cli", scope=scope)
         except AccountError as error:
-            print(f"not added: {error}", file=sys.stderr)
+            print(f"not done: {error}", file=sys.stderr)
             return 2
-        print(f"added {args.name} as {args.role}")
+        print(f"added {args.name} as {args.role} for {scope.text}")
         return 0
     finally:
         await history.close()

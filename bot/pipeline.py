@@ -318,7 +318,7 @@ class Balie:
             replies = buttons.bind([reply], state)
             await self.store.save(chat_id, state)
         await self._write([Entry(chat_id, channel, "out", "handoff", r.text, state.language,
-                                 intent=response) for r in replies])
+                                 intent=response, tenant=state.tenant) for r in replies])
         return replies
 
     async def _forget(self, move: Forget, context: Context) -> list[Reply]:
@@ -352,7 +352,8 @@ class Balie:
 
         An answer to a form's question is logged under the form, without a confidence.
         """
-        entry = partial(Entry, chat_id=turn.chat_id, channel=turn.channel, language=language)
+        entry = partial(Entry, chat_id=turn.chat_id, channel=turn.channel, language=language,
+                        tenant=self.tenants.serving.key)
         entries = [entry(
             direction="in", kind=turn.kind, text=text,
             intent=form or (parse.intent if parse else move.intent),

@@ -71,12 +71,12 @@ class Services:
             # numbers and e-mail: not masked.
             keep = Keep.of([*(value for town in tenants.all.values()
                               for value in town.facts.values()), "Balie"])
-            history = await History.open(settings.sqlalchemy_url, keep)
+            history = await History.open(settings.sqlalchemy_url, keep, settings.municipality)
             stack.push_async_callback(history.close)
             backlog = history.backlog = Backlog(store.client, history, settings.log_flush_seconds,
                                                 settings.log_flush_turns)
             stack.push_async_callback(backlog.close)
-            cases = SqlCases(history.engine)
+            cases = SqlCases(history.engine, settings.municipality)
             executor = Executor(ActionServices(cases, tenants), settings.action_endpoint,
                                 settings.actions_dir)
             stack.push_async_callback(executor.close)

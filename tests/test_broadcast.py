@@ -39,7 +39,8 @@ async def subscribe_many(history: History, count: int = SUBSCRIBERS) -> None:
     now = datetime.now(UTC)
     async with history.sessions.begin() as session:
         session.add_all(Subscription(chat_id=f"tg:{FIRST + n}", topic="aanslag",
-                                     language="en" if n % 4 == 0 else "nl", created_at=now)
+                                     language="en" if n % 4 == 0 else "nl", created_at=now,
+                                     tenant="voorbeeld")
                         for n in range(count))
 
 

@@ -173,6 +173,7 @@ def _migrate(connection: Connection, revision: str) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
+    config.attributes["tenant"] = "voorbeeld"
     if revision == "0006":
         command.downgrade(config, revision)
     else:

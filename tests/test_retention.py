@@ -35,14 +35,17 @@ async def fill(history: History) -> None:
     async with history.sessions.begin() as session:
         session.add_all([
             Message(chat_id="tg:1", channel="telegram", direction="in", kind="text",
-                    text="oud", created_at=OLD),
+                    text="oud", created_at=OLD, tenant="voorbeeld"),
             Handoff(chat_id="tg:1", kind="live", language="nl", queued_at=OLD,
-                    outcome="closed"),
-            Handoff(chat_id="tg:2", kind="live", language="nl", queued_at=OLD, outcome="open"),
+                    outcome="closed", tenant="voorbeeld"),
+            Handoff(chat_id="tg:2", kind="live", language="nl", queued_at=OLD, outcome="open",
+                    tenant="voorbeeld"),
             HandoffEvent(handoff_id=1, event="queued", actor="citizen", at=OLD),
-            AnswerFeedback(chat_id="tg:1", intent="remission", useful=True, created_at=OLD),
-            Vote(poll_id=poll.id, chat_id="tg:1", choice=2, comment="oud", created_at=OLD),
-            Broadcast(id=50, topic=None, created_at=OLD, finished_at=OLD),
+            AnswerFeedback(chat_id="tg:1", intent="remission", useful=True, created_at=OLD,
+                           tenant="voorbeeld"),
+            Vote(poll_id=poll.id, chat_id="tg:1", choice=2, comment="oud", created_at=OLD,
+                 tenant="voorbeeld"),
+            Broadcast(id=50, topic=None, created_at=OLD, finished_at=OLD, tenant="voorbeeld"),
             Delivery(broadcast_id=50, chat_id="tg:1", language="nl", status="sent",
                      attempts=1),
         ])

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.history.log import ID, Base, Handoff, HandoffEvent
+from bot.history.tenancy import EVERYTHING, Scope, tenant_column
 from bot.state import keys
 
 CaseKind = Literal["objection", "remission", "arrangement"]
@@ -46,6 +47,7 @@ class Case(Base):
     detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    tenant: Mapped[str] = tenant_column()
 
 
 class CaseAttempt(Base):
@@ -106,15 +108,19 @@ class CaseBackend(Protocol):
         """Return the status of a case, if the reference and the address match."""
 
     async def create(self, kind: CaseKind, address: str, language: str,
-                     detail: str | None = None) -> str:
-        """Store a new case; return its reference."""
+                     detail: str | None = None, tenant: str = "") -> str:
+        """Store a new case (of `tenant`, by default the configured one); return its reference."""
 
 
 class SqlCases:
-    """The reference `CaseBackend`: the `cases` table, plus the wrong tries per chat."""
+    """The reference `CaseBackend`: the `cases` table, plus the wrong tries per chat.
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    A case or task without a tenant is `tenant`'s, the configured municipality's.
+    """
+
+    def __init__(self, engine: AsyncEngine, tenant: str = "") -> None:
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self.tenant = tenant
 
     async def find(self, reference: str, address: str) -> Status | None:
         """Return the status of a case, if the reference and the address match."""
@@ -126,14 +132,15 @@ class SqlCases:
         return Status(case.reference, case.kind, case.status)
 
     async def create(self, kind: CaseKind, address: str, language: str,
-                     detail: str | None = None, status: str = "received") -> str:
+                     detail: str | None = None, tenant: str = "",
+                     status: str = "received") -> str:
         """Store a new case under a fresh reference; return the reference."""
         code = f"{PREFIXES[kind]}-{''.join(secrets.choice(ALPHABET) for _ in range(6))}"
         now = _now()
         async with self.sessions.begin() as session:
             session.add(Case(reference=code, kind=kind, status=status, language=language,
                              address_digest=_digest(code, address), detail=detail,
-                             created_at=now, updated_at=now))
+                             created_at=now, updated_at=now, tenant=tenant or self.tenant))
         return code
 
     async def set_status(self, reference: str, status: str) -> None:
@@ -147,7 +154,7 @@ class SqlCases:
             case.status, case.updated_at = status, _now()
 
     async def task(self, chat_id: str, language: str, reason: str | None, note: str,
-                   kind: str = "task") -> int:
+                   kind: str = "task", tenant: str = "") -> int:
         """Put a request for staff in the queue as a non-live task; return its handoff id.
 
         A task is a payment arrangement request (`task`) or what a citizen left out of hours
@@ -156,23 +163,25 @@ class SqlCases:
         now = _now()
         async with self.sessions.begin() as session:
             case = Handoff(chat_id=chat_id, kind=kind, language=language, reason=reason,
-                           note=note, queued_at=now, outcome="open")
+                           note=note, queued_at=now, outcome="open",
+                           tenant=tenant or self.tenant)
             session.add(case)
             await session.flush()
             session.add(HandoffEvent(handoff_id=case.id, event="queued", actor="citizen", at=now))
         return case.id
 
-    async def tasks(self) -> list[Handoff]:
-        """Return the open non-live tasks, oldest first."""
+    async def tasks(self, scope: Scope = EVERYTHING) -> list[Handoff]:
+        """Return the open non-live tasks of the scope's tenants, oldest first."""
         async with self.sessions() as session:
             query = (select(Handoff).where(Handoff.kind.in_(TASK_KINDS),
-                                           Handoff.outcome == "open")
+                                           Handoff.outcome == "open", scope.where(Handoff.tenant))
                      .order_by(Handoff.queued_at))
             return list((await session.scalars(query)).all())
 
-    async def finish_task(self, task_id: int, actor: str) -> str | None:
-        """Mark an open task done; return its chat, None when there is no such open task."""
-        return await self._end_task(task_id, actor, "done")
+    async def finish_task(self, task_id: int, actor: str,
+                          scope: Scope = EVERYTHING) -> str | None:
+        """Mark an open task of the scope done; return its chat, None when there is none."""
+        return await self._end_task(task_id, actor, "done", scope)
 
     async def withdraw(self, chat_id: str, kinds: tuple[str, ...]) -> list[int]:
         """The citizen takes back their open tasks of these kinds; return which they were."""
@@ -184,11 +193,13 @@ class SqlCases:
             await self._end_task(task_id, "citizen", "withdrawn")
         return ids
 
-    async def _end_task(self, task_id: int, actor: str, outcome: str) -> str | None:
+    async def _end_task(self, task_id: int, actor: str, outcome: str,
+                        scope: Scope = EVERYTHING) -> str | None:
         now = _now()
         async with self.sessions.begin() as session:
             task = await session.get(Handoff, task_id)
-            if task is None or task.kind not in TASK_KINDS or task.outcome != "open":
+            if (task is None or task.kind not in TASK_KINDS or task.outcome != "open"
+                    or not scope.allows(task.tenant)):
                 return None
             task.outcome, task.closed_at = outcome, now
             if outcome == "done":

@@ -10,11 +10,12 @@ read, so any process can serve either side and a restart loses nothing.
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from statistics import median
-from typing import Any, cast
+from typing import Any
 
 import redis.asyncio as redis
 from sqlalchemy import select, update
@@ -23,6 +24,7 @@ from bot.handoff import events
 from bot.handoff.events import Kind, as_text
 from bot.history.log import Handoff, HandoffEvent, History
 from bot.history.masking import mask, phone_numbers
+from bot.history.tenancy import EVERYTHING, Scope
 from bot.state import keys
 from bot.state.store import trim_by_age
 
@@ -81,6 +83,7 @@ class Ticket:
     agent_name: str = ""
     queued_at: float = 0.0
     claimed_at: float = 0.0
+    tenant: str = ""
 
     @classmethod
     def from_hash(cls, chat_id: str, data: Mapping[Any, Any]) -> "Ticket | None":
@@ -92,7 +95,7 @@ class Ticket:
             chat_id=chat_id, mode=text["mode"], case=int(text["case"]), kind=text["kind"],
             language=text["language"], agent=text.get("agent", ""),
             agent_name=text.get("agent_name", ""), queued_at=float(text.get("queued_at", 0)),
-            claimed_at=float(text.get("claimed_at", 0)),
+            claimed_at=float(text.get("claimed_at", 0)), tenant=text.get("tenant", ""),
         )
 
 
@@ -109,7 +112,11 @@ def _now() -> datetime:
 
 
 class HandoffDesk:
-    """The channel-agnostic handoff service on Redis and SQL."""
+    """The channel-agnostic handoff service on Redis and SQL.
+
+    One queue holds every tenant's chats; a chat's place counts only its own tenant's, whose
+    staff serve it. A chat without a tenant is the configured municipality's.
+    """
 
     def __init__(
         self, client: "redis.Redis", history: History, minutes_per_citizen: float,
@@ -128,12 +135,16 @@ class HandoffDesk:
 
     async def ticket(self, chat_id: str) -> Ticket | None:
         """Return the chat's open handoff, if any."""
-        return Ticket.from_hash(chat_id, await self.client.hgetall(keys.handoff(chat_id)))
+        ticket = Ticket.from_hash(chat_id, await self.client.hgetall(keys.handoff(chat_id)))
+        # Queued before tenants: the configured municipality's.
+        if ticket and not ticket.tenant:
+            return replace(ticket, tenant=self.history.tenant)
+        return ticket
 
-    async def queue(self) -> list[Ticket]:
-        """Return the waiting tickets, first in line first (abandoned chats left first)."""
+    async def queue(self, scope: Scope = EVERYTHING) -> list[Ticket]:
+        """Return the scope's waiting tickets, first in line first (abandoned ones left first)."""
         await self.abandon()
-        return await self._waiting()
+        return [ticket for ticket in await self._waiting() if scope.allows(ticket.tenant)]
 
     async def _waiting(self) -> list[Ticket]:
         chats = [as_text(c) for c in await self.client.zrange(QUEUE, 0, -1)]
@@ -141,10 +152,14 @@ class HandoffDesk:
         return [ticket for ticket in tickets if ticket]
 
     async def position(self, chat_id: str) -> int:
-        """Return the chat's place in the queue, 1 for first; 0 when not waiting."""
+        """Return the chat's place in its tenant's queue, 1 for first; 0 when not waiting."""
         await self.abandon()
-        rank = await self.client.zrank(QUEUE, chat_id)
-        return 0 if rank is None else cast(int, rank) + 1
+        if await self.client.zrank(QUEUE, chat_id) is None:
+            return 0
+        waiting = await self._waiting()
+        tenant = next((t.tenant for t in waiting if t.chat_id == chat_id), None)
+        line = [ticket.chat_id for ticket in waiting if ticket.tenant == tenant]
+        return line.index(chat_id) + 1 if chat_id in line else 0
 
     async def expected_minutes(self, position: int) -> int:
         """Estimate the wait from recent handling times, or the configured default."""
@@ -173,12 +188,14 @@ class HandoffDesk:
 
     # -- transitions -------------------------------------------------------------------------
 
-    async def enqueue(self, chat_id: str, kind: Kind, language: str, reason: str | None) -> int:
-        """Put a chat in the queue for a live chat with staff; return its place."""
+    async def enqueue(self, chat_id: str, kind: Kind, language: str, reason: str | None,
+                      tenant: str = "") -> int:
+        """Put a chat of a tenant in the queue for a live chat with staff; return its place."""
         now = _now()
+        tenant = tenant or self.history.tenant
         async with self.history.sessions.begin() as session:
             case = Handoff(chat_id=chat_id, kind=kind, language=language, reason=reason,
-                           queued_at=now, outcome="open")
+                           queued_at=now, outcome="open", tenant=tenant)
             session.add(case)
             await session.flush()
             session.add(HandoffEvent(handoff_id=case.id, event="queued", actor="citizen", at=now))
@@ -187,14 +204,14 @@ class HandoffDesk:
             pipe.delete(keys.handoff(chat_id))
             pipe.hset(keys.handoff(chat_id), mapping={
                 "mode": "queued", "case": case.id, "kind": kind, "language": language,
-                "queued_at": stamp,
+                "queued_at": stamp, "tenant": tenant,
             })
             pipe.zadd(QUEUE, {chat_id: stamp})
             await pipe.execute()
         position = await self.position(chat_id)
         await self.client.hset(keys.handoff(chat_id), "told", position)
         await self.publish(events.Queued(chat_id, case.id, kind, language, position,
-                                         reason or ""))
+                                         reason or "", tenant))
         return position
 
     # Staff see a call-back request's phone numbers (that is what it is for), kept in Redis
@@ -393,7 +410,10 @@ class HandoffDesk:
 
     async def _tell_positions(self) -> None:
         """Tell waiting citizens their new place when it moved notably (two up, or first)."""
-        for place, ticket in enumerate(await self._waiting(), start=1):
+        places: Counter[str] = Counter()
+        for ticket in await self._waiting():
+            places[ticket.tenant] += 1
+            place = places[ticket.tenant]
             told = int(await self.client.hget(keys.handoff(ticket.chat_id), "told") or 0)
             if place < told and (told - place >= 2 or place == 1):
                 await self.client.hset(keys.handoff(ticket.chat_id), "told", place)

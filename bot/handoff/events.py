@@ -36,8 +36,9 @@ class Queued(_Event):
     case: int
     kind: Kind
     language: str
-    position: int
+    position: int  # among the waiting chats of its tenant
     reason: str = ""
+    tenant: str = ""
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,7 @@ class Reception:
             return self._say("utter_handoff_closed_hours", state,
                              next_opening=self._next_opening(state))
         position = await self.desk.enqueue(context.chat_id, "live", state.language,
-                                           self._reason(state))
+                                           self._reason(state), state.tenant)
         minutes = await self.desk.expected_minutes(position)
         return self._say("utter_handoff_queued", state, position=position, minutes=minutes)
 
@@ -130,7 +130,7 @@ class Reception:
         """A message or call-back request becomes a task for staff; the bot keeps answering."""
         state = context.state
         task = await self.cases.task(context.chat_id, state.language, self._reason(state),
-                                     mask(move.text), kind=move.note)
+                                     mask(move.text), kind=move.note, tenant=state.tenant)
         if move.note == "callback":
             await self.desk.keep_numbers(context.chat_id, task, move.text)
         return self._say(self._on(context.turn.channel, "utter_handoff_message_left"), state,

@@ -1,17 +1,18 @@
 """Console accounts: roles, passwords, and an atomic lock-out after failed logins."""
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, get_args
 
-from sqlalchemy import Boolean, DateTime, Integer, String, case, func, select, update
+from sqlalchemy import Boolean, DateTime, Integer, String, Text, case, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.history.audit import Audit, entry
 from bot.history.log import ID, Base, History
 from bot.history.passwords import Passwords, weakness
+from bot.history.tenancy import EVERYTHING, Scope
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,13 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The tenants whose chats and pages the user works with: `*` (all), or keys with commas.
+    tenants: Mapped[str] = mapped_column(Text, default="*")
+
+    @property
+    def scope(self) -> Scope:
+        """Return the tenants this user belongs to."""
+        return Scope.of(self.tenants)
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,15 @@ class AccountError(ValueError):
         self.dutch = dutch
 
 
+def scope_of(text: str, known: Collection[str]) -> Scope:
+    """Read the tenants typed for a user (`*`, or keys with commas); refuse unknown keys."""
+    scope = Scope.of(text)
+    if scope.tenants is not None and (not scope.tenants or not scope.tenants <= set(known)):
+        raise AccountError(f"tenants are * or some of {', '.join(known)}",
+                           f"Kies een of meer gemeenten uit {', '.join(known)}, of *.")
+    return scope
+
+
 class Accounts:
     """Creates, lists and checks console users; every change is audited.
 
@@ -73,8 +90,9 @@ class Accounts:
         self.passwords = Passwords(time_cost, memory_kib, concurrency)
         self.end_sessions = end_sessions
 
-    async def add(self, name: str, role: str, password: str, actor: str) -> User:
-        """Create a user; refuse a taken name, an unknown role or a weak password."""
+    async def add(self, name: str, role: str, password: str, actor: str,
+                  scope: Scope = EVERYTHING) -> User:
+        """Create a user of these tenants; refuse a taken name, unknown role or weak password."""
         name = name.strip()
         if role not in ROLES:
             raise AccountError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}",
@@ -87,17 +105,17 @@ class Accounts:
             if await session.scalar(select(User.id).where(User.name == name)):
                 raise AccountError(f"a user named {name!r} exists",
                                    f"Er is al een gebruiker {name}.")
-            user = User(name=name, role=role, password_hash=hashed,
-                        active=True, failed_logins=0, created_at=datetime.now(UTC))
+            user = User(name=name, role=role, password_hash=hashed, active=True,
+                        failed_logins=0, created_at=datetime.now(UTC), tenants=scope.text)
             session.add(user)
-            session.add(entry(actor, "user_added", f"{name} ({role})"))
+            session.add(entry(actor, "user_added", f"{name} ({role}, {scope.text})"))
         return user
 
     async def change(self, name: str, actor: str, *, role: str | None = None,
-                     active: bool | None = None) -> None:
-        """Change a user's role or (de)activate them; unlocks a locked account too.
+                     active: bool | None = None, scope: Scope | None = None) -> None:
+        """Change a user's role or tenants or (de)activate them; unlocks a locked account too.
 
-        Nobody changes their own role or switches themselves off.
+        Nobody changes their own role or tenants or switches themselves off.
         """
         if role is not None and role not in ROLES:
             raise AccountError(f"unknown role {role!r}", f"Kies een rol uit {', '.join(ROLES)}.")
@@ -112,9 +130,13 @@ class Accounts:
             if active is not None and active != user.active:
                 user.active = active
                 changes.append(f"active={active}")
+            if scope is not None and scope.text != user.tenants:
+                user.tenants = scope.text
+                changes.append(f"tenants={scope.text}")
             if changes and name == actor:
-                raise AccountError("you cannot change your own role or switch yourself off",
-                                   "Je eigen rol wijzigen of jezelf uitzetten kan niet.")
+                raise AccountError(
+                    "you cannot change your own role or tenants or switch yourself off",
+                    "Je eigen rol of gemeenten wijzigen of jezelf uitzetten kan niet.")
             user.failed_logins, user.locked_until = 0, None
             session.add(entry(actor, "user_changed", f"{name}: {', '.join(changes) or 'unlock'}"))
         if changes:

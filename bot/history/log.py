@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bot.history.masking import NOTHING, Keep, mask
+from bot.history.tenancy import tenant_column
 
 if TYPE_CHECKING:
     from bot.history.backlog import Backlog
@@ -65,6 +66,7 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     # Made when a turn's rows are queued: a batch written twice adds nothing the second time.
     row_key: Mapped[str | None] = mapped_column(String(24), index=True, unique=True)
+    tenant: Mapped[str] = tenant_column()
 
 
 @dataclass(frozen=True)
@@ -92,10 +94,11 @@ def _sqlite_pragmas(connection: Any, _: Any) -> None:
     cursor.close()
 
 
-def _upgrade(connection: Connection) -> None:
+def _upgrade(connection: Connection, tenant: str) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
+    config.attributes["tenant"] = tenant  # whose the rows are that predate tenants
     command.upgrade(config, "head")
 
 
@@ -106,17 +109,21 @@ MASK_IN_THREAD_CHARS = 2000
 
 
 class History:
-    """Writes and reads the conversation log."""
+    """Writes and reads the conversation log; an entry without a tenant is `tenant`'s."""
 
-    def __init__(self, engine: AsyncEngine, keep: Keep = NOTHING) -> None:
+    def __init__(self, engine: AsyncEngine, keep: Keep = NOTHING, tenant: str = "") -> None:
         self.engine = engine
         self.keep = keep
+        self.tenant = tenant
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.backlog: Backlog | None = None
 
     @classmethod
-    async def open(cls, url: str, keep: Keep = NOTHING) -> "History":
-        """Connect and bring the schema up to date with the migrations."""
+    async def open(cls, url: str, keep: Keep = NOTHING, tenant: str = "") -> "History":
+        """Connect and bring the schema up to date with the migrations.
+
+        `tenant` is the configured municipality: rows from before tenants become its own.
+        """
         sqlite = url.startswith("sqlite")
         # A worker's lanes log at the same time: room for them, so no connection is opened
         # and closed per message.
@@ -125,9 +132,13 @@ class History:
         if sqlite:
             Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        async with engine.begin() as connection:
-            await connection.run_sync(_upgrade)
-        return cls(engine, keep)
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(_upgrade, tenant)
+        except BaseException:
+            await engine.dispose()
+            raise
+        return cls(engine, keep, tenant)
 
     async def close(self) -> None:
         """Release the connections."""
@@ -166,6 +177,7 @@ class History:
     async def insert(self, rows: list[dict[str, Any]]) -> None:
         """Insert message rows in one statement, skipping those whose `row_key` is there."""
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        rows = [{**row, "tenant": row.get("tenant") or self.tenant} for row in rows]
         statement = dialect.insert(Message).values(rows).on_conflict_do_nothing()
         # One INSERT with all rows is atomic by itself: no BEGIN and COMMIT round trips.
         async with self.engine.connect() as connection:
@@ -201,6 +213,7 @@ class Handoff(Base):
     handled_seconds: Mapped[float | None] = mapped_column(Float)
     rating: Mapped[int | None] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
+    tenant: Mapped[str] = tenant_column()
 
 
 class HandoffEvent(Base):

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.history.cache import Refreshed
 from bot.history.log import ID, Base, History
+from bot.history.tenancy import ALL, EVERYTHING, Scope, tenant_column
 from bot.nlu.content import Topic
 from bot.types import Language
 
@@ -30,6 +31,7 @@ class Announcement(Base):
     inline: Mapped[bool] = mapped_column(Boolean)
     created_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    tenant: Mapped[str] = tenant_column()  # `*`: for every tenant of the collaboration
 
     def text(self, language: Language) -> str:
         """Return the text in a language."""
@@ -45,6 +47,7 @@ class Subscription(Base):
     topic: Mapped[str] = mapped_column(String(32), primary_key=True)
     language: Mapped[str] = mapped_column(String(2))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    tenant: Mapped[str] = tenant_column()
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,10 @@ def _aware(moment: datetime) -> datetime:
 
 
 class Newsroom:
-    """Creates announcements, finds the ones to show with an answer, keeps subscriptions."""
+    """Creates announcements, finds the ones to show with an answer, keeps subscriptions.
+
+    A chat whose tenant is not known yet is the configured municipality's (`history.tenant`).
+    """
 
     def __init__(self, history: History, topics: dict[str, Topic]) -> None:
         self.history = history
@@ -75,14 +81,14 @@ class Newsroom:
 
     async def announce(
         self, text_nl: str, text_en: str, valid_from: datetime, valid_until: datetime,
-        topic: str | None, inline: bool, created_by: str,
+        topic: str | None, inline: bool, created_by: str, tenant: str = ALL,
     ) -> Announcement:
-        """Store an announcement."""
+        """Store an announcement for one tenant, or for all of them (`*`)."""
         self._check(topic, valid_from, valid_until)
         announcement = Announcement(
             topic=topic, text_nl=text_nl, text_en=text_en, valid_from=valid_from,
             valid_until=valid_until, inline=inline, created_by=created_by,
-            created_at=datetime.now(UTC),
+            created_at=datetime.now(UTC), tenant=tenant,
         )
         async with self.history.sessions.begin() as session:
             session.add(announcement)
@@ -122,11 +128,12 @@ class Newsroom:
         self._inline.clear()
         return True
 
-    async def upcoming(self) -> list[Announcement]:
-        """Return the announcements that are valid now or later, soonest first."""
+    async def upcoming(self, scope: Scope = EVERYTHING) -> list[Announcement]:
+        """Return the scope's announcements that are valid now or later, soonest first."""
         async with self.history.sessions() as session:
             return list((await session.scalars(
-                select(Announcement).where(Announcement.valid_until > datetime.now(UTC))
+                select(Announcement).where(Announcement.valid_until > datetime.now(UTC),
+                                           scope.where(Announcement.tenant))
                 .order_by(Announcement.valid_from, Announcement.id)
             )).all())
 
@@ -138,26 +145,34 @@ class Newsroom:
                 .order_by(Announcement.id)
             )).all())
 
-    async def for_answer(self, intent: str, language: Language, at: datetime) -> list[str]:
-        """Return the texts of announcements valid at `at` whose topic covers this intent."""
+    async def for_answer(self, intent: str, language: Language, at: datetime,
+                         tenant: str = "") -> list[str]:
+        """Return the texts of announcements valid at `at` whose topic covers this intent.
+
+        Those are the chat's tenant's and the collaboration's.
+        """
         texts = []
+        shown = {tenant or self.history.tenant, ALL}
         for announcement in await self._inline.get():
-            if not _aware(announcement.valid_from) <= at < _aware(announcement.valid_until):
+            if announcement.tenant not in shown or not (
+                    _aware(announcement.valid_from) <= at < _aware(announcement.valid_until)):
                 continue
             topic = self.topics.get(announcement.topic or "")
             if topic is None or intent in topic.intents:
                 texts.append(announcement.text(language))
         return texts
 
-    async def subscribe(self, chat_id: str, topic: str, language: Language) -> None:
-        """Subscribe a chat to a topic (again is fine)."""
+    async def subscribe(self, chat_id: str, topic: str, language: Language,
+                        tenant: str = "") -> None:
+        """Subscribe a chat of a tenant to a topic (again is fine)."""
+        tenant = tenant or self.history.tenant
         values = {"chat_id": chat_id, "topic": topic, "language": language,
-                  "created_at": datetime.now(UTC)}
+                  "created_at": datetime.now(UTC), "tenant": tenant}
         dialect = self.history.engine.dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         statement = insert(Subscription).values(**values)
         statement = statement.on_conflict_do_update(
-            index_elements=["chat_id", "topic"], set_={"language": language})
+            index_elements=["chat_id", "topic"], set_={"language": language, "tenant": tenant})
         async with self.history.sessions.begin() as session:
             await session.execute(statement)
 

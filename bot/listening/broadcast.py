@@ -20,6 +20,7 @@ from sqlalchemy import DateTime, Integer, String, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.history.log import ID, Base, History
+from bot.history.tenancy import ALL, tenant_column
 from bot.intake.budget import RateLimit
 from bot.listening.announcements import Newsroom, Subscription
 
@@ -37,6 +38,7 @@ class Broadcast(Base):
     topic: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    tenant: Mapped[str] = tenant_column()  # whose subscribers; `*`: everyone's
 
 
 class Delivery(Base):
@@ -97,18 +99,21 @@ class Broadcaster:
         self.newsroom = newsroom
 
     async def create(
-        self, topic: str | None, announcement_id: int | None = None, poll_id: int | None = None
+        self, topic: str | None, announcement_id: int | None = None, poll_id: int | None = None,
+        tenant: str = ALL,
     ) -> int:
-        """Fix the recipients: subscribers of the topic, or of anything when no topic."""
+        """Fix the recipients: a tenant's (or everyone's) subscribers of the topic, or of any."""
         async with self.history.sessions.begin() as session:
             broadcast = Broadcast(announcement_id=announcement_id, poll_id=poll_id, topic=topic,
-                                  created_at=datetime.now(UTC))
+                                  created_at=datetime.now(UTC), tenant=tenant)
             session.add(broadcast)
             await session.flush()
             query = select(Subscription.chat_id, func.min(Subscription.language)).group_by(
                 Subscription.chat_id)
             if topic is not None:
                 query = query.where(Subscription.topic == topic)
+            if tenant != ALL:
+                query = query.where(Subscription.tenant == tenant)
             for chat_id, language in (await session.execute(query)).all():
                 session.add(Delivery(broadcast_id=broadcast.id, chat_id=chat_id,
                                      language=language, status="pending", attempts=0))

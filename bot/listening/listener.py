@@ -92,14 +92,15 @@ class Listening:
     async def _extras(
         self, intent: str, state: ChatState, chat_id: str, replies: list[Reply]
     ) -> list[Reply]:
-        notes = await self.newsroom.for_answer(intent, state.language, self.renderer.town.now())
+        notes = await self.newsroom.for_answer(intent, state.language, self.renderer.town.now(),
+                                               state.tenant)
         last = replies[-1]
         text = "\n\n".join([last.text, *(f"📢 {note}" for note in notes)])
         # A question (a form's, or one the answer ends with) is answered, not rated.
         asks = bool(state.form) or last.text.rstrip().endswith("?")
         thumbs = FEEDBACK if intent in self.rated and not asks else ()
         replies = [*replies[:-1], replace(last, text=text, buttons=last.buttons + thumbs)]
-        poll = await self.polls.after(intent)
+        poll = await self.polls.after(intent, state.tenant)
         if poll and not await self.polls.voted(poll.id, chat_id):
             nonce, first = await ask(self.client, chat_id, poll.id)
             if first:
@@ -135,7 +136,8 @@ class Listening:
             await self.newsroom.unsubscribe(context.chat_id, topic.key)
             chosen.discard(topic.key)
         else:
-            await self.newsroom.subscribe(context.chat_id, topic.key, state.language)
+            await self.newsroom.subscribe(context.chat_id, topic.key, state.language,
+                                          state.tenant)
             chosen.add(topic.key)
         names = [t.names[state.language] for name, t in self.topics.items() if name in chosen]
         [reply] = (self._say("utter_subscribed", state,
@@ -146,7 +148,8 @@ class Listening:
     async def _feedback(self, move: Feedback, context: Context) -> list[Reply]:
         state = context.state
         if state.last_intents:
-            await self.polls.feedback(context.chat_id, state.last_intents[-1], move.up)
+            await self.polls.feedback(context.chat_id, state.last_intents[-1], move.up,
+                                      state.tenant)
         return self._say("utter_feedback_thanks", state)
 
     async def _comment(self, move: PollComment, context: Context) -> list[Reply]:
@@ -159,7 +162,8 @@ class Listening:
         if not isinstance(asked, bytes) or not secrets.compare_digest(asked, move.nonce.encode()):
             return self._say("utter_button_expired", state)  # never asked here: forged
         intent = state.last_intents[-1] if state.last_intents else None
-        if not await self.polls.vote(move.poll_id, context.chat_id, move.option, intent):
+        if not await self.polls.vote(move.poll_id, context.chat_id, move.option, intent,
+                                     state.tenant):
             return self._say("utter_poll_already", state)
         poll = await self.polls.get(move.poll_id)
         if poll and poll.free_text:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bot.history.cache import Refreshed
 from bot.history.log import ID, Base, History
 from bot.history.masking import mask
+from bot.history.tenancy import ALL, EVERYTHING, Scope, tenant_column
 from bot.types import Language
 
 SCALE = [{"nl": str(n), "en": str(n)} for n in range(1, 6)]
@@ -33,6 +34,7 @@ class Poll(Base):
     after_intent: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    tenant: Mapped[str] = tenant_column()  # `*`: for every tenant of the collaboration
 
     def question(self, language: Language) -> str:
         """Return the question in a language."""
@@ -54,6 +56,7 @@ class Vote(Base):
     intent: Mapped[str | None] = mapped_column(String(64))
     comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    tenant: Mapped[str] = tenant_column()  # the voter's
 
 
 class AnswerFeedback(Base):
@@ -66,6 +69,7 @@ class AnswerFeedback(Base):
     intent: Mapped[str] = mapped_column(String(64))
     useful: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    tenant: Mapped[str] = tenant_column()
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,10 @@ class Results:
 
 
 class Polls:
-    """Creates polls, records votes (one per citizen) and feedback, and reports on them."""
+    """Creates polls, records votes (one per citizen) and feedback, and reports on them.
+
+    A chat whose tenant is not known yet is the configured municipality's (`history.tenant`).
+    """
 
     def __init__(self, history: History) -> None:
         self.history = history
@@ -102,14 +109,15 @@ class Polls:
     async def create(
         self, question_nl: str, question_en: str, options: list[dict[str, str]] | None,
         free_text: bool = False, topic: str | None = None, after_intent: str | None = None,
+        tenant: str = ALL,
     ) -> Poll:
-        """Store a poll; no options means a 1 to 5 scale."""
+        """Store a poll for one tenant or all (`*`); no options means a 1 to 5 scale."""
         options = options or SCALE
         if not 2 <= len(options) <= 5:
             raise ValueError("a poll has 2 to 5 options")
         poll = Poll(question_nl=question_nl, question_en=question_en, options=options,
                     free_text=free_text, topic=topic, after_intent=after_intent, active=True,
-                    created_at=datetime.now(UTC))
+                    created_at=datetime.now(UTC), tenant=tenant)
         async with self.history.sessions.begin() as session:
             session.add(poll)
         self._after.clear()
@@ -120,11 +128,12 @@ class Polls:
         async with self.history.sessions() as session:
             return await session.get(Poll, poll_id)
 
-    async def every(self) -> list[tuple[Poll, int]]:
-        """Return every poll with its number of votes, newest first."""
+    async def every(self, scope: Scope = EVERYTHING) -> list[tuple[Poll, int]]:
+        """Return the scope's polls with their number of votes, newest first."""
         async with self.history.sessions() as session:
             rows = (await session.execute(
                 select(Poll, func.count(Vote.chat_id)).outerjoin(Vote, Vote.poll_id == Poll.id)
+                .where(scope.where(Poll.tenant))
                 .group_by(Poll.id).order_by(Poll.id.desc()))).all()
         return [(poll, int(votes)) for poll, votes in rows]
 
@@ -138,19 +147,25 @@ class Polls:
         self._after.clear()
         return True
 
-    async def after(self, intent: str) -> Poll | None:
-        """Return the newest active poll asked after answers of this intent."""
-        return (await self._after.get()).get(intent)
+    async def after(self, intent: str, tenant: str = "") -> Poll | None:
+        """Return the newest active poll asked after answers of this intent in a tenant's chat.
 
-    async def _read_after(self) -> dict[str, Poll]:
+        That is one of the tenant's polls, or one of the collaboration's.
+        """
+        asked = {tenant or self.history.tenant, ALL}
+        found = [poll for poll in await self._after.get()
+                 if poll.after_intent == intent and poll.tenant in asked]
+        return found[-1] if found else None
+
+    async def _read_after(self) -> list[Poll]:
         async with self.history.sessions() as session:
-            polls = (await session.scalars(
+            return list((await session.scalars(
                 select(Poll).where(Poll.active.is_(True), Poll.after_intent.is_not(None))
                 .order_by(Poll.id)
-            )).all()
-        return {poll.after_intent: poll for poll in polls if poll.after_intent}  # newest wins
+            )).all())
 
-    async def vote(self, poll_id: int, chat_id: str, choice: int, intent: str | None) -> bool:
+    async def vote(self, poll_id: int, chat_id: str, choice: int, intent: str | None,
+                   tenant: str = "") -> bool:
         """Record a vote; False for an unknown or closed poll, a bad choice, or a second vote."""
         poll = await self.get(poll_id)
         if poll is None or not poll.active or not 0 <= choice < len(poll.options):
@@ -158,7 +173,8 @@ class Polls:
         try:
             async with self.history.sessions.begin() as session:
                 session.add(Vote(poll_id=poll_id, chat_id=chat_id, choice=choice, intent=intent,
-                                 created_at=datetime.now(UTC)))
+                                 created_at=datetime.now(UTC),
+                                 tenant=tenant or self.history.tenant))
         except IntegrityError:
             return False
         return True
@@ -175,13 +191,14 @@ class Polls:
         async with self.history.sessions() as session:
             return await session.get(Vote, (poll_id, chat_id)) is not None
 
-    async def results(self, poll_id: int) -> Results:
-        """Count the votes per option and group the comments by intent."""
+    async def results(self, poll_id: int, scope: Scope = EVERYTHING) -> Results:
+        """Count the votes of the scope's citizens per option and group the comments by intent."""
         poll = await self.get(poll_id)
         if poll is None:
             raise ValueError(f"no poll {poll_id}")
         async with self.history.sessions() as session:
-            votes = (await session.scalars(select(Vote).where(Vote.poll_id == poll_id))).all()
+            votes = (await session.scalars(select(Vote).where(
+                Vote.poll_id == poll_id, scope.where(Vote.tenant)))).all()
         counts = [0] * len(poll.options)
         comments: dict[str, list[str]] = {}
         for vote in votes:
@@ -190,11 +207,12 @@ class Polls:
                 comments.setdefault(vote.intent or "-", []).append(vote.comment)
         return Results(poll, counts, comments)
 
-    async def feedback(self, chat_id: str, intent: str, useful: bool) -> None:
-        """Record a thumbs up or down for an answer."""
+    async def feedback(self, chat_id: str, intent: str, useful: bool, tenant: str = "") -> None:
+        """Record a thumbs up or down for an answer in a tenant's chat."""
         async with self.history.sessions.begin() as session:
             session.add(AnswerFeedback(chat_id=chat_id, intent=intent, useful=useful,
-                                       created_at=datetime.now(UTC)))
+                                       created_at=datetime.now(UTC),
+                                       tenant=tenant or self.history.tenant))
 
     async def feedback_per_intent(self) -> dict[str, tuple[int, int]]:
         """Return (up, down) per intent."""

@@ -49,7 +49,7 @@ class Office:
 @asynccontextmanager
 async def office(settings: Settings) -> AsyncIterator[Office]:
     """Open the database and the stores for one command."""
-    history = await History.open(settings.sqlalchemy_url)
+    history = await History.open(settings.sqlalchemy_url, tenant=settings.municipality)
     topics = content.read_topics(settings.intents_dir / "topics.yml")
     newsroom = Newsroom(history, topics)
     try:

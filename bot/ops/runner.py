@@ -164,7 +164,7 @@ async def run(settings: Settings, workers: int | None) -> None:
     assert settings.redis_url is not None
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # Migrate once here, so worker processes starting together do not race to do it.
-    await (await History.open(settings.sqlalchemy_url)).close()
+    await (await History.open(settings.sqlalchemy_url, tenant=settings.municipality)).close()
     client = connect(settings.redis_url)
     engine = create_async_engine(settings.sqlalchemy_url)
     routers = []

@@ -128,7 +128,8 @@ async def test_poll_sent_to_subscribers_and_results(
                               None, topic="aanslag")
     async with history.sessions.begin() as session:
         session.add_all(Subscription(chat_id=f"tg:{c}", topic="aanslag", language="nl",
-                                     created_at=datetime.now(UTC)) for c in (5401, 5402, 5403))
+                                     created_at=datetime.now(UTC), tenant="voorbeeld")
+                        for c in (5401, 5402, 5403))
     await start(served_bot, bot_api)
     env = {**os.environ, **environment, "TELEGRAM_TOKEN": TOKEN,
            "TELEGRAM_BASE_URL": bot_api.base_url, "BALIE_LOG_LEVEL": "WARNING"}
