@@ -70,6 +70,7 @@ class Balie:
         self, *, store: StateStore, history: History, model: NLU, policy: policy.Policy,
         renderer: Renderer, forms: Forms, reception: Reception, listening: Listening,
         flood_per_minute: int, residence: re.Pattern[str] | None = None,
+        channel_tenants: dict[str, str] | None = None,
     ) -> None:
         self.store = store
         self.history = history
@@ -81,6 +82,8 @@ class Balie:
         self.listening = listening
         self.flood_per_minute = flood_per_minute
         self.residence = residence
+        # A channel of one municipality (its own Telegram bot); a shared one asks the citizen.
+        self.channel_tenants = channel_tenants or {}
         self.tenants = renderer.tenants
         self.router = Router()
         self.router.register(Say, self._say)
@@ -99,7 +102,7 @@ class Balie:
         """Answer one turn; a replayed update gets no second answer."""
         started = time.perf_counter()
         chat = turn.chat_id
-        self.tenants.serve(self.tenants.get(turn.tenant))  # until the chat's state is read
+        self.tenants.serve(self.tenants.get(self.channel_tenants.get(turn.channel)))
         try:
             # A redelivered update was started by a worker that died: answer it again (its
             # messages already sent are skipped by bot.intake.outbox).
@@ -174,8 +177,8 @@ class Balie:
 
     def _serve(self, turn: Turn, state: ChatState) -> Municipality | None:
         """Answer for the chat's municipality: its channel's or the citizen's; None: ask it."""
-        if not state.tenant and turn.tenant:
-            state.tenant = turn.tenant
+        if not state.tenant:
+            state.tenant = self.channel_tenants.get(turn.channel, "")
         town = self.tenants.chosen(state.tenant)
         self.tenants.serve(town or self.tenants.default)
         return town

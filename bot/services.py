@@ -98,6 +98,7 @@ class Services:
                 listening=Listening(newsroom, polls, store.client, renderer, loaded.topics,
                                     loaded.rated),
                 flood_per_minute=settings.flood_per_minute, residence=loaded.residence,
+                channel_tenants=_channel_tenants(settings, tenants),
             )
             return cls(settings, loaded, tenants, store, history, executor,
                        RateLimit(store.client, settings.send_per_second), desk, newsroom, polls,
@@ -124,6 +125,17 @@ class Services:
             yield services
         finally:
             await services.close()
+
+
+def _channel_tenants(settings: Settings, tenants: Tenants) -> dict[str, str]:
+    """Return the municipality of each channel that serves one (BALIE_TELEGRAM_TENANT)."""
+    key = settings.telegram_tenant
+    town = tenants.all.get(key)
+    if key and (town is None or town.kind != "municipality"):
+        raise municipality.FactsError(
+            f"BALIE_TELEGRAM_TENANT is {key!r}, which is not one of the municipalities served "
+            f"({', '.join(town.key for town in tenants.municipalities)}).")
+    return {"telegram": key} if key else {}
 
 
 def _policy(settings: Settings, loaded: content.Content, tenants: Tenants,

@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     municipality: str = "voorbeeld"
     # The tenants served (keys of facts files, comma-separated); empty: every facts file.
     tenants: str = ""
+    # The municipality the Telegram bot is for; empty: a collaboration's bot, which asks.
+    telegram_tenant: str = ""
     intents_dir: Path = PROJECT_DIR / "intents"
     facts_dir: Path | None = None
     data_dir: Path = Path(".balie")
