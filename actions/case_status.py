@@ -69,7 +69,7 @@ class ActionCheckCaseStatus(Action):
         backend = services.cases
         tries, until = await backend.wrong_tries(tracker.sender_id)
         if tries >= cases.MAX_TRIES and until:
-            local = until.astimezone(services.town.timezone)
+            local = until.astimezone(services.town(tracker).timezone)
             dispatcher.utter_message(response="utter_case_status_locked",
                                      until=formats.clock(local.time(), language))
             return []

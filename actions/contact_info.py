@@ -21,7 +21,7 @@ class ActionContactInfo(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         """Utter the open or closed variant of the contact details."""
-        town = action_services().town
+        town = action_services().town(tracker)
         language = as_language(tracker.get_slot("language"))
         now = town.now()
         closes_at = town.closes_at(now)

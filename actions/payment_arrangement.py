@@ -17,8 +17,8 @@ CENT = Decimal("0.01")
 SLOTS = ("amount_due", "arrangement_terms", "case_address")
 
 
-def _limits() -> tuple[Decimal, Decimal, int]:
-    facts = action_services().town.facts
+def _limits(tracker: Tracker) -> tuple[Decimal, Decimal, int]:
+    facts = action_services().town(tracker).facts
     return (Decimal(str(facts["arrangement_min_eur"])), Decimal(str(facts["arrangement_max_eur"])),
             int(facts["arrangement_max_terms"]))
 
@@ -35,7 +35,7 @@ class ValidateArrangementForm(AddressValidation, FormValidationAction):
         domain: dict[str, Any],
     ) -> dict[str, Any]:
         """Accept an amount between the minimum and maximum for an arrangement."""
-        lowest, highest, _ = _limits()
+        lowest, highest, _ = _limits(tracker)
         found = amounts.answer(str(value))
         if found is None or not lowest <= found <= highest:
             dispatcher.utter_message(response="utter_invalid_amount_due")
@@ -49,7 +49,7 @@ class ValidateArrangementForm(AddressValidation, FormValidationAction):
         """Accept 2 up to the maximum number of terms."""
         found = amounts.answer(str(value))
         if found is None or found != found.to_integral_value() or not (
-                2 <= found <= _limits()[2]):
+                2 <= found <= _limits(tracker)[2]):
             dispatcher.utter_message(response="utter_invalid_arrangement_terms")
             return {"arrangement_terms": None}
         return {"arrangement_terms": int(found)}

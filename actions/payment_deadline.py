@@ -21,7 +21,7 @@ class ActionPaymentDeadline(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         """Utter the upcoming or passed variant of the deadline answer."""
-        town = action_services().town
+        town = action_services().town(tracker)
         days_left = (town.facts["payment_due_date"] - town.now().date()).days
         if days_left >= 0:
             when = formats.in_days(days_left, as_language(tracker.get_slot("language")))

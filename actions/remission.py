@@ -98,7 +98,7 @@ class ActionCheckRemission(Action):
         if any(tracker.get_slot(slot) is None for slot in SLOTS):
             dispatcher.utter_message(response="utter_remission")  # not run by its form
             return []
-        facts = action_services().town.facts
+        facts = action_services().town(tracker).facts
         household = str(tracker.get_slot("remission_household"))
         income, savings, car = (Decimal(str(tracker.get_slot(slot))) for slot in SLOTS[1:])
         result = outcome(facts, household, income, savings, car)

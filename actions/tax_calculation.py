@@ -95,7 +95,8 @@ class ActionCalculateTax(Action):
                 return [*(SlotSet(s, facts[s]) for s in wanted), SlotSet("property_use", use),
                         SlotSet("tax_asked", missing), SlotSet("tax_topics", wanted),
                         ActiveLoop("tax_form"), SlotSet("requested_slot", missing[0])]
-        self._utter(dispatcher, as_language(tracker.get_slot("language")), facts, use)
+        self._utter(dispatcher, as_language(tracker.get_slot("language")), facts, use,
+                    action_services().town(tracker).facts)
         return [SlotSet("property_use", None), SlotSet("tax_asked", None),
                 SlotSet("tax_topics", None)]
 
@@ -115,9 +116,9 @@ class ActionCalculateTax(Action):
 
     @staticmethod
     def _utter(
-        dispatcher: CollectingDispatcher, language: Language, facts: dict[str, Any], use: str
+        dispatcher: CollectingDispatcher, language: Language, facts: dict[str, Any], use: str,
+        rates: dict[str, Any],
     ) -> None:
-        rates = action_services().town.facts
 
         def money(value: Decimal) -> str:
             return formats.money(value, language)

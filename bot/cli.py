@@ -15,7 +15,7 @@ from bot.history.accounts import ROLES, AccountError, Accounts, scope_of
 from bot.history.log import History
 from bot.nlu import content, serving
 from bot.ops import commands, logs
-from bot.replies import municipality, render
+from bot.replies import municipality, render, tenants
 from bot.settings import Settings, prepare_libraries
 
 
@@ -110,10 +110,13 @@ async def _users(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _checked(settings: Settings) -> bool:
-    """Check the facts file and the responses' placeholders; say what is wrong if they fail."""
+    """Check the tenants' facts files and the responses' placeholders; say what is wrong."""
     try:
-        town = municipality.load(settings.facts, settings.municipality)
-        render.check(content.load(settings.intents_dir), town)
+        served = tenants.open_all(settings.facts, settings.tenant_keys, settings.municipality)
+        loaded, own = content.load(settings.intents_dir), render.overrides(settings.intents_dir,
+                                                                           served)
+        for town in served.municipalities:
+            render.check(loaded, town, own.get(town.key))
     except municipality.FactsError as error:
         print(error, file=sys.stderr)
         return False

@@ -1,6 +1,7 @@
 """The path of every turn: clean → understand → decide → act → answer, with state and log."""
 
 import logging
+import re
 import time
 from dataclasses import replace
 from functools import partial
@@ -14,11 +15,13 @@ from bot.dialogue import buttons, cues, guard, policy, several
 from bot.handoff.desk import Ticket
 from bot.handoff.reception import Reception
 from bot.history.log import FORM_ANSWER, Entry, History
+from bot.history.masking import mask
 from bot.history.retention import forget
 from bot.listening.listener import Listening
 from bot.nlu import sanitize
 from bot.nlu.serving import NLU
 from bot.ops import metrics
+from bot.replies.municipality import Municipality
 from bot.replies.render import Renderer
 from bot.state.store import ChatState, StateStore
 from bot.types import (
@@ -27,6 +30,7 @@ from bot.types import (
     Button,
     CancelForm,
     ChooseLanguage,
+    ChooseTenant,
     Clarify,
     Fallback,
     FillSlot,
@@ -46,6 +50,10 @@ from bot.types import (
 
 log = logging.getLogger(__name__)
 FORGOTTEN = Forget(True)
+START = Say("utter_start")
+# On a shared channel the municipalities are offered as buttons up to this many; with more, the
+# citizen types the name or a postcode.
+TENANT_BUTTONS = 8
 
 
 def answered_form(move: Move, form: str) -> str:
@@ -61,7 +69,8 @@ class Balie:
     def __init__(
         self, *, store: StateStore, history: History, model: NLU, policy: policy.Policy,
         renderer: Renderer, forms: Forms, reception: Reception, listening: Listening,
-        flood_per_minute: int,
+        flood_per_minute: int, residence: re.Pattern[str] | None = None,
+        channel_tenants: dict[str, str] | None = None,
     ) -> None:
         self.store = store
         self.history = history
@@ -72,6 +81,10 @@ class Balie:
         self.reception = reception
         self.listening = listening
         self.flood_per_minute = flood_per_minute
+        self.residence = residence
+        # A channel of one municipality (its own Telegram bot); a shared one asks the citizen.
+        self.channel_tenants = channel_tenants or {}
+        self.tenants = renderer.tenants
         self.router = Router()
         self.router.register(Say, self._say)
         self.router.register(Answer, self._answer)
@@ -82,12 +95,14 @@ class Balie:
         self.router.register(Guarded, self._guarded)
         self.router.register(Several, self._several)
         self.router.register(ChooseLanguage, self._choose_language)
+        self.router.register(ChooseTenant, self._choose_tenant)
         self.router.include(forms.router, reception.router, listening.router)
 
     async def handle(self, turn: Turn) -> list[Reply]:
         """Answer one turn; a replayed update gets no second answer."""
         started = time.perf_counter()
         chat = turn.chat_id
+        self.tenants.serve(self.tenants.get(self.channel_tenants.get(turn.channel)))
         try:
             # A redelivered update was started by a worker that died: answer it again (its
             # messages already sent are skipped by bot.intake.outbox).
@@ -96,6 +111,7 @@ class Balie:
             if begun is None:
                 log.info("replayed update ignored", extra={"chat": chat, "update": turn.update_id})
                 return []
+            town = self._serve(turn, begun.state)
             if begun.token is None:
                 return await self._flooded(turn, begun.turns, begun.state.language)
             try:
@@ -118,6 +134,9 @@ class Balie:
                         move = guard.guarded(finding, move, parse, state, self.policy)
                     form = answered_form(move, state.form)
                 replies = await self.router.perform(move, Context(turn, state, said, parse))
+                if move == START and town is None:  # a shared channel greets, then asks
+                    replies = [self.renderer.render("utter_start_shared", state.language),
+                               *self._ask_tenant(state)]
                 replies = self.reception.with_offer(replies, state, move.offer_handoff, ticket)
                 replies = buttons.bind(replies, state)
                 latency = (time.perf_counter() - started) * 1000
@@ -156,6 +175,25 @@ class Balie:
         await self._record(turn, marker, language, None, Say("utter_flood"), replies, 0.0)
         return replies
 
+    def _serve(self, turn: Turn, state: ChatState) -> Municipality | None:
+        """Answer for the chat's municipality: its channel's or the citizen's; None: ask it."""
+        if not state.tenant:
+            state.tenant = self.channel_tenants.get(turn.channel, "")
+        town = self.tenants.chosen(state.tenant)
+        self.tenants.serve(town or self.tenants.default)
+        return town
+
+    def _residence(self, turn: Turn, state: ChatState, text: str) -> ChooseTenant | None:
+        """Read where the citizen lives: asked for on a shared channel, or said ("ik woon in")."""
+        if turn.kind != "text" or state.form or state.mode is not None or not self.tenants.shared:
+            return None
+        if self.tenants.chosen(state.tenant) is None:
+            town = self.tenants.named(text) or self.tenants.by_postcode(text)
+            return ChooseTenant(town.key if town else None)
+        town = self.tenants.named(text) if self.residence and self.residence.search(
+            text.lower()) else None
+        return ChooseTenant(town.key) if town and town.key != state.tenant else None
+
     def _understand(self, turn: Turn, text: str) -> Parse | None:
         if turn.kind != "text" or policy.screen(text, self.policy):
             return None
@@ -174,6 +212,10 @@ class Balie:
     def _decide(self, turn: Turn, state: ChatState, text: str) -> tuple[Parse | None, Move]:
         """Understand a text and choose the move: several questions, a cue's variant or one."""
         parse = self._understand(turn, text)
+        residence = self._residence(turn, state, text)
+        if residence:
+            buttons.expire(state)
+            return parse, residence
         if parse:
             asked = several.decide(state, text, parse, self.model.parse, self.policy)
             if asked:
@@ -232,6 +274,34 @@ class Balie:
         state.language, state.language_locked = move.language, True
         return [self.renderer.render("utter_language_switched", state.language)]
 
+    async def _choose_tenant(self, move: ChooseTenant, context: Context) -> list[Reply]:
+        """Make a municipality the chat's, then answer what was asked before; or ask which."""
+        state = context.state
+        town = self.tenants.all.get(move.tenant or "")
+        if town is None or town.kind != "municipality":
+            small_talk = self.policy.form_stay - self.policy.memory.calculated
+            if context.turn.kind == "text" and not (
+                    context.parse and context.parse.intent in small_talk):
+                state.held = mask(context.text, self.history.keep)
+            return self._ask_tenant(state)
+        state.tenant = town.key
+        self.tenants.serve(town)
+        replies = [self.renderer.render("utter_tenant_chosen", state.language,
+                                        {"tenant_name": town.name})]
+        held, state.held = state.held, ""
+        if held:
+            heard = replace(context.turn, kind="text", text=held)
+            parse, then = self._decide(heard, state, held)
+            replies += await self.router.perform(then, Context(heard, state, held, parse))
+        return replies
+
+    def _ask_tenant(self, state: ChatState) -> list[Reply]:
+        towns = self.tenants.municipalities
+        reply = self.renderer.render("utter_tenant_ask", state.language)
+        choices = tuple(Button(town.name, buttons.payload(ChooseTenant(town.key)))
+                        for town in towns) if len(towns) <= TENANT_BUTTONS else ()
+        return [replace(reply, buttons=choices)]
+
     async def _fallback(self, move: Fallback, context: Context) -> list[Reply]:
         # The second time Balie asks whether to bring in a person, so the answer offers none.
         response = "utter_fallback_again" if move.offer_handoff else "utter_fallback"
@@ -244,13 +314,14 @@ class Balie:
         """Say something to a citizen outside a turn (from the staff side), buttons bound."""
         async with self.store.locked(chat_id):
             state = await self.store.load(chat_id)
+            self.tenants.serve(self.tenants.get(state.tenant))
             if case is not None:
                 state.case = case
             reply = self.renderer.render(response, state.language, values)
             replies = buttons.bind([reply], state)
             await self.store.save(chat_id, state)
         await self._write([Entry(chat_id, channel, "out", "handoff", r.text, state.language,
-                                 intent=response) for r in replies])
+                                 intent=response, tenant=state.tenant) for r in replies])
         return replies
 
     async def _forget(self, move: Forget, context: Context) -> list[Reply]:
@@ -284,7 +355,8 @@ class Balie:
 
         An answer to a form's question is logged under the form, without a confidence.
         """
-        entry = partial(Entry, chat_id=turn.chat_id, channel=turn.channel, language=language)
+        entry = partial(Entry, chat_id=turn.chat_id, channel=turn.channel, language=language,
+                        tenant=self.tenants.serving.key)
         entries = [entry(
             direction="in", kind=turn.kind, text=text,
             intent=form or (parse.intent if parse else move.intent),

@@ -28,8 +28,9 @@ from bot.listening.polls import Polls
 from bot.nlu import content
 from bot.nlu.serving import load_or_train
 from bot.pipeline import Balie
-from bot.replies import labels, municipality
+from bot.replies import labels, municipality, render
 from bot.replies.render import Renderer
+from bot.replies.tenants import Tenants, open_all
 from bot.settings import Settings
 from bot.state.store import StateStore
 
@@ -40,7 +41,7 @@ class Services:
 
     settings: Settings
     content: content.Content
-    town: municipality.Municipality
+    tenants: Tenants
     store: StateStore
     history: History
     executor: Executor
@@ -58,7 +59,7 @@ class Services:
     async def open(cls, settings: Settings) -> "Services":
         """Load the content and the model, connect Redis and the database, build the pipeline."""
         loaded = content.load(settings.intents_dir)
-        town = municipality.load(settings.facts, settings.municipality)
+        tenants = open_all(settings.facts, settings.tenant_keys, settings.municipality)
         named = labels.load(settings.intents_dir / "labels.yml")
         stack = contextlib.AsyncExitStack()
         try:
@@ -66,16 +67,17 @@ class Services:
             store = StateStore.open(settings.redis_url, settings.data_dir,
                                     timedelta(days=settings.state_ttl_days))
             stack.push_async_callback(store.close)
-            # Balie's answers hold its own name ("Ik ben Balie") and the municipality's own
-            # phone numbers and e-mail: not masked.
-            keep = Keep.of([*town.facts.values(), "Balie"])
+            # Balie's answers hold its own name ("Ik ben Balie") and the tenants' own phone
+            # numbers and e-mail: not masked.
+            keep = Keep.of([*(value for town in tenants.all.values()
+                              for value in town.facts.values()), "Balie"])
             history = await History.open(settings.sqlalchemy_url, keep, settings.municipality)
             stack.push_async_callback(history.close)
             backlog = history.backlog = Backlog(store.client, history, settings.log_flush_seconds,
                                                 settings.log_flush_turns)
             stack.push_async_callback(backlog.close)
             cases = SqlCases(history.engine, settings.municipality)
-            executor = Executor(ActionServices(cases, town), settings.action_endpoint,
+            executor = Executor(ActionServices(cases, tenants), settings.action_endpoint,
                                 settings.actions_dir)
             stack.push_async_callback(executor.close)
             # Staff answer from the web console, with or without a Telegram staff group.
@@ -83,25 +85,32 @@ class Services:
                                 settings.password_memory_kib)
             staffed = (settings.staff_chat_id is not None
                        or bool(await accounts.count(STAFF_ROLES)))
-            renderer = Renderer(loaded.responses, town)
+            renderer = Renderer(loaded.responses, tenants,
+                                render.overrides(settings.intents_dir, tenants))
             desk = HandoffDesk(store.client, history, settings.handoff_minutes_per_citizen,
                                settings.stream_max_age_seconds, settings.abandon_minutes * 60)
             newsroom, polls = Newsroom(history, loaded.topics), Polls(history)
             balie = Balie(
                 store=store, history=history, model=model, renderer=renderer,
-                policy=_policy(settings, loaded, town, staffed),
+                policy=_policy(settings, loaded, tenants, staffed),
                 forms=Forms(loaded.forms, executor, renderer),
-                reception=Reception(desk, cases, renderer, town, named),
+                reception=Reception(desk, cases, renderer, named),
                 listening=Listening(newsroom, polls, store.client, renderer, loaded.topics,
                                     loaded.rated),
-                flood_per_minute=settings.flood_per_minute,
+                flood_per_minute=settings.flood_per_minute, residence=loaded.residence,
+                channel_tenants=_channel_tenants(settings, tenants),
             )
-            return cls(settings, loaded, town, store, history, executor,
+            return cls(settings, loaded, tenants, store, history, executor,
                        RateLimit(store.client, settings.send_per_second), desk, newsroom, polls,
                        cases, named, balie, backlog, stack)
         except BaseException:
             await stack.aclose()
             raise
+
+    @property
+    def town(self) -> municipality.Municipality:
+        """Return the default tenant (BALIE_MUNICIPALITY)."""
+        return self.tenants.default
 
     async def close(self) -> None:
         """Close the action client, the database and Redis (in the reverse order of opening)."""
@@ -118,7 +127,18 @@ class Services:
             await services.close()
 
 
-def _policy(settings: Settings, loaded: content.Content, town: municipality.Municipality,
+def _channel_tenants(settings: Settings, tenants: Tenants) -> dict[str, str]:
+    """Return the municipality of each channel that serves one (BALIE_TELEGRAM_TENANT)."""
+    key = settings.telegram_tenant
+    town = tenants.all.get(key)
+    if key and (town is None or town.kind != "municipality"):
+        raise municipality.FactsError(
+            f"BALIE_TELEGRAM_TENANT is {key!r}, which is not one of the municipalities served "
+            f"({', '.join(town.key for town in tenants.municipalities)}).")
+    return {"telegram": key} if key else {}
+
+
+def _policy(settings: Settings, loaded: content.Content, tenants: Tenants,
             staffed: bool) -> Policy:
     """Return the dialogue policy: the thresholds, and what the intents lead to here."""
     return Policy(
@@ -128,7 +148,8 @@ def _policy(settings: Settings, loaded: content.Content, town: municipality.Muni
         max_chars=settings.max_message_chars,
         actions=loaded.actions,
         clarifiable=loaded.clarifiable,
-        handoffs=loaded.handoffs | town.always_human,
+        handoffs=loaded.handoffs,
+        always_human={town.key: town.always_human for town in tenants.all.values()},
         staffed=staffed,
         forms=frozenset(loaded.forms),
         form_slots=frozenset(slot for form in loaded.forms.values()

@@ -83,7 +83,12 @@ class Settings(BaseSettings):
     chat_max_bytes: int = 16_384
     form_max_bytes: int = 65_536
 
+    # The default tenant: the one of data from before tenants, and of work outside a chat.
     municipality: str = "voorbeeld"
+    # The tenants served (keys of facts files, comma-separated); empty: every facts file.
+    tenants: str = ""
+    # The municipality the Telegram bot is for; empty: a collaboration's bot, which asks.
+    telegram_tenant: str = ""
     intents_dir: Path = PROJECT_DIR / "intents"
     facts_dir: Path | None = None
     data_dir: Path = Path(".balie")
@@ -131,6 +136,11 @@ class Settings(BaseSettings):
     def facts(self) -> Path:
         """Return the folder with the municipalities' facts files."""
         return self.facts_dir or self.intents_dir / "facts"
+
+    @property
+    def tenant_keys(self) -> tuple[str, ...]:
+        """Return the keys of the tenants named in BALIE_TENANTS (none: every facts file)."""
+        return tuple(key.strip() for key in self.tenants.split(",") if key.strip())
 
     @property
     def console_url(self) -> str:

@@ -27,8 +27,6 @@ class Turn:
     # The key of the send marks of the update the turn came in (bot.intake.outbox), where its
     # attempt is counted; None outside the worker.
     sends: str | None = None
-    # The municipality the channel serves (a town's own bot or site), None on a shared channel.
-    tenant: str | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +125,13 @@ class ChooseLanguage(Move):
     """Set the chat's language and keep it (`/taal en`, or a button); None offers the choice."""
 
     language: Language | None = None
+
+
+@dataclass(frozen=True)
+class ChooseTenant(Move):
+    """Make a municipality the chat's (a button, a postcode, "ik woon in …"); None asks which."""
+
+    tenant: str | None = None
 
 
 @dataclass(frozen=True)

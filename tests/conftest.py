@@ -25,7 +25,9 @@ from bot.nlu import content
 from bot.nlu.serving import NLU, load_or_train
 from bot.ops import runner
 from bot.pipeline import Balie
-from bot.replies import municipality
+from bot.replies import tenants
+from bot.replies.municipality import Municipality
+from bot.replies.tenants import Tenants
 from bot.services import Services
 from bot.settings import PROJECT_DIR, Settings
 from bot.state.store import EmbeddedRedis
@@ -211,6 +213,8 @@ def environment(backend: dict[str, str], tmp_path: Path, model: NLU) -> dict[str
         "BALIE_CONSOLE_PORT": str(free_port()),
         "BALIE_SEND_PER_SECOND": "100000",  # the shared send rate has its own test
         "BALIE_PASSWORD_TIME_COST": "1", "BALIE_PASSWORD_MEMORY_KIB": "64",  # cheap hashes
+        # One municipality, as most deployments: tests of several set BALIE_TENANTS themselves.
+        "BALIE_TENANTS": "voorbeeld",
     }
 
 
@@ -383,5 +387,11 @@ async def served_bot(
 
 
 @pytest.fixture(scope="session")
-def town() -> municipality.Municipality:
-    return municipality.load(PROJECT_DIR / "intents" / "facts", "voorbeeld")
+def town() -> Municipality:
+    return tenants.load(PROJECT_DIR / "intents" / "facts", "voorbeeld")
+
+
+@pytest.fixture(scope="session")
+def demo_tenants(town: Municipality) -> Tenants:
+    """The tenants of a deployment for the demo municipality alone."""
+    return Tenants({town.key: town}, town)

@@ -33,10 +33,14 @@ def balie(
 
 
 def test_chat_on_embedded_defaults_answers_the_objection_period(tmp_path: Path) -> None:
-    result = balie("chat", tmp_path=tmp_path,
-                   stdin="hoe lang heb ik om bezwaar te maken?\nhow do I object to my WOZ value\n")
+    # The defaults serve every demo tenant: the question waits for the municipality's postcode.
+    result = balie("chat", tmp_path=tmp_path, stdin="hoe lang heb ik om bezwaar te maken?\n"
+                   "1234 AB\nhow do I object to my WOZ value\n")
     assert result.returncode == 0, result.stderr
-    assert "6 weken" in result.stdout
+    asked, answered = result.stdout.split("ik help je voor Gemeente Voorbeeld")
+    assert asked.count("In welke gemeente woon je?") == 2, "after /start and after the question"
+    assert "[3] Gemeente Westerstad" in asked and "6 weken" not in asked
+    assert "6 weken" in answered
     assert "6 weeks" in result.stdout
     assert (tmp_path / ".balie" / "balie.db").exists(), "SQLite log in the data dir"
     assert (tmp_path / ".balie" / "redis" / "redis.rdb").exists(), "embedded Redis saved state"
@@ -54,7 +58,7 @@ def test_data_files_are_for_balies_user_alone(tmp_path: Path) -> None:
 
 
 def test_chat_buttons_are_pressed_by_number(tmp_path: Path) -> None:
-    result = balie("chat", tmp_path=tmp_path, stdin="xq zzv plop\n1\n")
+    result = balie("chat", tmp_path=tmp_path, stdin="xq zzv plop\n1\n", BALIE_TENANTS="voorbeeld")
     assert "[1] Medewerker spreken" in result.stdout
     assert "14 0123" in result.stdout.split("[1] Medewerker spreken")[1]
 
@@ -144,7 +148,8 @@ def test_announce_and_policy_from_the_command_line(tmp_path: Path) -> None:
 
 
 def test_report_gives_response_times_against_the_policy(tmp_path: Path) -> None:
-    balie("chat", tmp_path=tmp_path, stdin="hoe lang heb ik om bezwaar te maken?\n")
+    balie("chat", tmp_path=tmp_path, stdin="hoe lang heb ik om bezwaar te maken?\n",
+          BALIE_TENANTS="voorbeeld")
     report = balie("report", tmp_path=tmp_path)
     assert report.returncode == 0, report.stderr
     lines = report.stdout.splitlines()
@@ -154,7 +159,7 @@ def test_report_gives_response_times_against_the_policy(tmp_path: Path) -> None:
 
 
 def test_purge_from_the_command_line(tmp_path: Path) -> None:
-    balie("chat", tmp_path=tmp_path, stdin="hoi\n")
+    balie("chat", tmp_path=tmp_path, stdin="hoi\n", BALIE_TENANTS="voorbeeld")
     kept = balie("purge", tmp_path=tmp_path)
     assert kept.returncode == 0, kept.stderr
     assert json.loads(kept.stdout)["messages"] == 0, "nothing is older than 180 days"

@@ -12,7 +12,7 @@ from bot.acting.executor import ActionServices, Executor, Result, UnknownAction,
 from bot.handoff.cases import SqlCases
 from bot.history.log import History
 from bot.nlu import content
-from bot.replies.municipality import Municipality
+from bot.replies.tenants import Tenants
 from bot.settings import PROJECT_DIR
 from bot.state.store import ChatState
 from bot.types import Parse
@@ -121,11 +121,11 @@ def comparable(result: Result) -> Result:
 
 @pytest.mark.parametrize("language", ["nl", "en"])
 async def test_every_action_is_the_same_in_process_and_over_http(
-    action_server: str, database: str, town: Municipality, language: str
+    action_server: str, database: str, demo_tenants: Tenants, language: str
 ) -> None:
     # In process as Services builds it; the action server builds its own from DATABASE_URL.
     engine = create_async_engine(database)
-    local = Executor(ActionServices(SqlCases(engine), town))
+    local = Executor(ActionServices(SqlCases(engine), demo_tenants))
     remote = Executor(endpoint=action_server)
     try:
         assert local.names == remote.names and len(local.names) >= 3

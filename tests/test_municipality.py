@@ -10,7 +10,7 @@ import yaml
 
 from bot.nlu import content
 from bot.nlu.content import Variant
-from bot.replies import municipality, render
+from bot.replies import render, tenants
 from bot.replies.municipality import FactsError, Municipality
 from bot.settings import PROJECT_DIR
 from tests.test_cli import balie
@@ -76,7 +76,7 @@ def test_opening_hours_text_groups_days(town: Municipality) -> None:
 def test_another_municipality_is_chosen_by_name(tmp_path: Path) -> None:
     folder = facts_file(tmp_path / "facts", "elders", municipality="Gemeente Elders",
                         opening_hours={"Saturday": "10:00-12:00"})
-    elders = municipality.load(folder, "elders")
+    elders = tenants.load(folder, "elders")
     assert elders.name == "Gemeente Elders"
     assert elders.is_open(at("2026-12-05 11:00", elders))
     assert not elders.is_open(at("2026-12-07 11:00", elders))
@@ -85,7 +85,7 @@ def test_another_municipality_is_chosen_by_name(tmp_path: Path) -> None:
 def test_closing_before_opening_is_refused(tmp_path: Path) -> None:
     folder = facts_file(tmp_path / "facts", "wrong", opening_hours={"monday": "17:00-08:00"})
     with pytest.raises(ValueError, match="closing time"):
-        municipality.load(folder, "wrong")
+        tenants.load(folder, "wrong")
 
 
 def test_default_facts_file_is_in_the_project() -> None:
@@ -95,7 +95,7 @@ def test_default_facts_file_is_in_the_project() -> None:
 def test_a_missing_fact_is_named_with_its_file_and_type(tmp_path: Path) -> None:
     folder = facts_file(tmp_path / "facts", "elders", objection_weeks=None)
     with pytest.raises(FactsError) as refused:
-        municipality.load(folder, "elders")
+        tenants.load(folder, "elders")
     message = str(refused.value)
     assert str(folder / "elders.yml") in message
     assert "`objection_weeks` is missing (expected a whole number" in message
@@ -115,12 +115,12 @@ def test_a_mistyped_fact_is_named_with_the_type_it_should_have(
 ) -> None:
     folder = facts_file(tmp_path / "facts", "elders", **{fact: value})
     with pytest.raises(FactsError, match=f"`{fact}` is {value!r} \\(expected [^)]*{expected}"):
-        municipality.load(folder, "elders")
+        tenants.load(folder, "elders")
 
 
 def test_a_fact_of_the_municipalitys_own_is_kept(tmp_path: Path) -> None:
     folder = facts_file(tmp_path / "facts", "elders", parking_url="https://parkeren.example")
-    assert municipality.load(folder, "elders").facts["parking_url"] == "https://parkeren.example"
+    assert tenants.load(folder, "elders").facts["parking_url"] == "https://parkeren.example"
 
 
 def test_a_placeholder_no_fact_fills_is_refused_before_any_answer(town: Municipality) -> None:

@@ -1,17 +1,17 @@
 """Rendering responses with facts, and splitting long texts."""
 
 from bot.nlu.content import Variant
-from bot.replies.municipality import Municipality
 from bot.replies.render import Renderer, split, write
+from bot.replies.tenants import Tenants
 from bot.types import Button
 
 
-def test_render_fills_facts_in_the_language(town: Municipality) -> None:
+def test_render_fills_facts_in_the_language(demo_tenants: Tenants) -> None:
     renderer = Renderer({"utter_x": {
         "nl": Variant("Bel {phone}, kosten {waste_single_eur}, tot {payment_due_date}"),
         "en": Variant("Call {phone}, cost {waste_single_eur}, by {payment_due_date}",
                       (("Talk to a person", "/request_human"),)),
-    }}, town)
+    }}, demo_tenants)
     assert renderer.render("utter_x", "nl").text == (
         "Bel 14 0123, kosten € 312,00, tot 30 april 2026"
     )
@@ -20,9 +20,9 @@ def test_render_fills_facts_in_the_language(town: Municipality) -> None:
     assert english.buttons == (Button("Talk to a person", "/request_human"),)
 
 
-def test_values_override_and_per_language_facts(town: Municipality) -> None:
+def test_values_override_and_per_language_facts(demo_tenants: Tenants) -> None:
     renderer = Renderer({"utter_x": {"nl": Variant("{tax_office}: {days_left}"),
-                                     "en": Variant("{tax_office}: {days_left}")}}, town)
+                                     "en": Variant("{tax_office}: {days_left}")}}, demo_tenants)
     assert renderer.render("utter_x", "en", {"days_left": 3}).text == (
         "the Tax department of Gemeente Voorbeeld: 3"
     )

@@ -19,14 +19,15 @@ from types import ModuleType
 from typing import Any
 
 import httpx
-from rasa_sdk import Action
+from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionNotFoundException
 from rasa_sdk.utils import all_subclasses
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.handoff.cases import SqlCases
-from bot.replies import municipality
+from bot.replies.municipality import Municipality
+from bot.replies.tenants import Tenants, open_all
 from bot.settings import ACTIONS_DIR, Settings
 from bot.state.store import ChatState
 from bot.types import Parse
@@ -39,10 +40,14 @@ MESSAGE_KEYS = {"text", "buttons", "elements", "custom", "template", "response",
 
 @dataclass(frozen=True)
 class ActionServices:
-    """What actions work with: the cases backend and the municipality's facts."""
+    """What actions work with: the cases backend and the tenants' facts."""
 
     cases: SqlCases
-    town: municipality.Municipality
+    tenants: Tenants
+
+    def town(self, tracker: Tracker) -> Municipality:
+        """Return the municipality whose facts answer the chat (its `tenant` slot)."""
+        return self.tenants.get(tracker.get_slot("tenant"))
 
 
 _RUNNING: ContextVar[ActionServices | None] = ContextVar("action_services", default=None)
@@ -60,7 +65,7 @@ def _standalone() -> ActionServices:
     # services, so the action server builds them from the environment, once, at first use.
     settings = Settings()
     return ActionServices(SqlCases(create_async_engine(settings.sqlalchemy_url)),
-                          municipality.load(settings.facts, settings.municipality))
+                          open_all(settings.facts, settings.tenant_keys, settings.municipality))
 
 
 class UnknownAction(Exception):
@@ -87,7 +92,7 @@ def tracker(chat_id: str, state: ChatState, text: str, parse: Parse | None) -> d
         "sender_id": chat_id,
         # The conversation memory's values (topic, facts) unless the running form has its own.
         "slots": {**{name: fact.value for name, fact in state.memory.items()}, **state.slots,
-                  "language": state.language},
+                  "language": state.language, "tenant": state.tenant},
         "latest_message": latest,
         "events": [],
         "paused": False,

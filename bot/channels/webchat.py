@@ -72,10 +72,15 @@ class WebChat:
         """Return now on the municipality's clock."""
         return self.town.local(datetime.now(UTC))
 
-    async def open(self, language: str) -> tuple[str, str]:
-        """Start a new chat in the page's language: return its id and the token the page keeps."""
+    async def open(self, language: str, tenant: str = "") -> tuple[str, str]:
+        """Start a new chat in the page's language: return its id and the token the page keeps.
+
+        A page of one municipality's site (`/chat?gemeente=<tenant>`) opens its chats for it.
+        """
         chat_id = f"{CHANNEL}:{secrets.token_urlsafe(16)}"
-        await self.store.save(chat_id, ChatState(language=as_language(language)))
+        town = self.balie.tenants.chosen(tenant)
+        await self.store.save(chat_id, ChatState(language=as_language(language),
+                                                 tenant=town.key if town else ""))
         return chat_id, self.tokens.dumps(chat_id)
 
     async def chat_of(self, token: str | None) -> str | None:

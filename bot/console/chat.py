@@ -32,9 +32,13 @@ class Said(BaseModel):
 
 
 class Opened(BaseModel):
-    """The page's language when a chat starts, or when the citizen picks another."""
+    """The page's language when a chat starts, or when the citizen picks another.
+
+    `municipality` is the tenant of the site the chat is on (`/chat?gemeente=`), if one.
+    """
 
     language: str = Field(default="nl", max_length=8)
+    municipality: str = Field(default="", max_length=64)
 
 
 def _webchat(request: Request) -> WebChat:
@@ -42,9 +46,10 @@ def _webchat(request: Request) -> WebChat:
     return chat
 
 
-def _town(request: Request) -> Municipality:
-    town: Municipality = request.app.state.town
-    return town
+def _town(request: Request, key: str) -> Municipality:
+    """Return the municipality a page is for: its site's, or the default one's."""
+    tenants = _webchat(request).balie.tenants
+    return tenants.chosen(key) or tenants.default
 
 
 async def _chat(request: Request, token: str | None) -> str:
@@ -61,12 +66,22 @@ def _phones(town: Municipality) -> list[str]:
 
 
 @router.get("/chat")
-async def page(request: Request, lang: str = "nl", embed: bool = False) -> Response:
-    """Show the chat page (Dutch, or English with ?lang=en; ?embed=1 inside embed.js)."""
+async def page(request: Request, lang: str = "nl", embed: bool = False,
+               gemeente: str = "") -> Response:
+    """Show the chat page (Dutch, or English with ?lang=en; ?embed=1 inside embed.js).
+
+    ?gemeente=<tenant> is the page of one municipality's site; without it, on a deployment of
+    several, the chat asks the citizen's municipality.
+    """
     language = as_language(lang)
-    town = _town(request)
+    tenants = _webchat(request).balie.tenants
+    chosen = tenants.chosen(gemeente)
+    town = chosen or tenants.default
     return render(request, "chat.html", {
         "lang": language, "embed": embed, "phones": _phones(town),
+        "gemeente": chosen.key if chosen and tenants.shared else "",
+        "town": town.name if chosen or not tenants.shared else (
+            "your municipality" if language == "en" else "je gemeente"),
         "phone": write("phone", town.facts["phone"], language),
         "website": write("website", town.facts["website"], language)})
 
@@ -78,7 +93,7 @@ async def embed() -> Response:
 
 
 @router.get("/chat/api/embed")
-async def embeddable(request: Request, lang: str = "nl") -> Response:
+async def embeddable(request: Request, lang: str = "nl", gemeente: str = "") -> Response:
     """Tell the snippet whether the site that asks (its Origin) may show the chat.
 
     The page itself refuses to be framed elsewhere (frame-ancestors); the snippet asks first,
@@ -88,7 +103,7 @@ async def embeddable(request: Request, lang: str = "nl") -> Response:
     origin = request.headers.get("origin", "")
     own = f"{request.url.scheme}://{request.url.netloc}"
     language = as_language(lang)
-    town = _town(request)
+    town = _town(request, gemeente)
     body = {"allowed": origin in {*allowed, own},
             "phone": write("phone", town.facts["phone"], language),
             "website": write("website", town.facts["website"], language)}
@@ -102,7 +117,7 @@ async def start(request: Request, opened: Opened) -> dict[str, Any]:
     if await _webchat(request).store.count_turn(f"web-start:{address}") > STARTS_PER_MINUTE:
         raise HTTPException(429, "too many new chats; try again in a minute",
                             headers={"Retry-After": "60"})
-    chat_id, token = await _webchat(request).open(opened.language)
+    chat_id, token = await _webchat(request).open(opened.language, opened.municipality)
     said = await _webchat(request).say(chat_id, "command", "/start", opened.language)
     return {"token": token, **said}
 

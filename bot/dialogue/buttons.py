@@ -3,9 +3,9 @@
 A button shown to a citizen carries `<nonce>:<n>`; the chat's state keeps the n-th option's
 data, so only the buttons of the last message work and nobody can send other data. Poll
 buttons carry `poll:<poll>:<option>:<nonce>`, the nonce the poll was asked with in that chat
-(bot.listening.listener), so they also work in a broadcast and cannot be forged. The
-data itself is `/<intent>`, `!<move>:<argument>` (`!language:en`, `!forget:yes`, …) or a poll
-vote; anything else, or a button no longer bound, is answered with `utter_button_expired`.
+(bot.listening.listener), so they also work in a broadcast and cannot be forged. The data
+itself is `/<intent>`, `!<move>:<argument>` (`!language:en`, `!tenant:westerstad`, …) or a
+poll vote; anything else, or a button no longer bound, is answered with `utter_button_expired`.
 """
 
 import secrets
@@ -17,6 +17,7 @@ from bot.types import (
     AskNote,
     Button,
     ChooseLanguage,
+    ChooseTenant,
     Feedback,
     Forget,
     HandoffAccept,
@@ -65,6 +66,8 @@ def payload(choice: Asked | Move) -> str:
             return f"!subscribe:{topic}"
         case PollVote(poll_id, option, nonce):
             return f"poll:{poll_id}:{option}:{nonce}"
+        case ChooseTenant(tenant) if tenant:
+            return f"!tenant:{tenant}"
     raise ValueError(f"no button means {choice}")
 
 
@@ -89,6 +92,8 @@ def parse(data: str, forms: frozenset[str]) -> Asked | Move:
             return Feedback(argument == "up")
         case "language", language if language in LANGUAGES:
             return ChooseLanguage(language)
+        case "tenant", tenant if tenant:
+            return ChooseTenant(tenant)
         case "forget", "yes" | "no":
             return Forget(argument == "yes")
         case "form", form if form in forms:

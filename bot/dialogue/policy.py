@@ -63,6 +63,7 @@ class Policy:
     actions: dict[str, str]
     clarifiable: frozenset[str]
     handoffs: frozenset[str] = frozenset()
+    always_human: dict[str, frozenset[str]] = field(default_factory=dict)  # per tenant
     staffed: bool = False
     forms: frozenset[str] = frozenset()
     form_slots: frozenset[str] = frozenset()
@@ -81,9 +82,10 @@ def screen(text: str, policy: Policy) -> Say | None:
     return None
 
 
-def answer(intent: str, policy: Policy) -> Move:
+def answer(intent: str, policy: Policy, tenant: str = "") -> Move:
     """Answer an intent with its action or response; offer a person where the rules say so."""
-    offer = policy.staffed and intent in policy.handoffs
+    offer = policy.staffed and (intent in policy.handoffs
+                                or intent in policy.always_human.get(tenant, ()))
     action = policy.actions.get(intent, "")
     if action == HANDOFF_ACTION and not offer:
         return Answer(intent=intent)
@@ -132,7 +134,7 @@ def _answered(state: ChatState, intent: str, policy: Policy) -> Move:
     state.fallbacks = 0
     if intent not in policy.form_stay or intent in policy.memory.calculated:
         memory.answered(state, intent)
-    return answer(intent, policy)
+    return answer(intent, policy, state.tenant)
 
 
 def _button(state: ChatState, data: str, policy: Policy) -> Move:

@@ -45,7 +45,7 @@ def decide(state: ChatState, text: str, parse: Parse, understand: Callable[[str]
     if len(set(intents)) < len(intents) or not all(
             clear(p, policy) and p.intent in policy.rated for p in parses):
         return None
-    moves = [cues.refine(answer(intent, policy), piece, policy.cues)
+    moves = [cues.refine(answer(intent, policy, state.tenant), piece, policy.cues)
              for intent, piece in zip(intents, pieces, strict=True)]
     if not all(isinstance(move, Answer | Act) for move in moves):
         return None

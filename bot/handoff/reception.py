@@ -37,13 +37,11 @@ class Reception:
     """Carries out the handoff moves the dialogue decides on, and speaks for the queue."""
 
     def __init__(
-        self, desk: HandoffDesk, cases: SqlCases, renderer: Renderer, town: Municipality,
-        labels: Labels,
+        self, desk: HandoffDesk, cases: SqlCases, renderer: Renderer, labels: Labels,
     ) -> None:
         self.desk = desk
         self.cases = cases
         self.renderer = renderer
-        self.town = town
         self.labels = labels
         self.router = Router()
         self.router.register(HandoffOffer, self._offer)
@@ -57,6 +55,11 @@ class Reception:
         self.router.register(RateComment, self._comment)
         self.router.register(SkipComment, self._skip)
         self.router.register(Relay, self._relay)
+
+    @property
+    def town(self) -> Municipality:
+        """Return the municipality of the chat being handled: its office hours count."""
+        return self.renderer.town
 
     def _say(self, name: str, state: ChatState, **values: object) -> list[Reply]:
         return [self.renderer.render(name, state.language, values)]

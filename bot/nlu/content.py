@@ -77,6 +77,8 @@ class Content:
     contract: dict[str, frozenset[Flag]] = field(default_factory=dict)
     placeholders: dict[str, str] = field(default_factory=dict)
     cues: dict[str, tuple[Cue, ...]] = field(default_factory=dict)
+    # How a citizen says where they live, before a municipality's name ("ik woon in").
+    residence: re.Pattern[str] | None = None
 
     @property
     def intents(self) -> tuple[str, ...]:
@@ -203,6 +205,12 @@ def read_cues(path: Path) -> dict[str, tuple[Cue, ...]]:
     }
 
 
+def read_residence(path: Path) -> re.Pattern[str] | None:
+    """Read `residence.yml`: phrases that say one lives in the municipality named after them."""
+    phrases = (_read(path).get("residence") or []) if path.exists() else []
+    return re.compile("|".join(_phrase(str(p)) for p in phrases)) if phrases else None
+
+
 def read_contract(path: Path) -> tuple[dict[str, frozenset[Flag]], dict[str, str]]:
     """Read `contract.yml`: {intent: its flags}, and {placeholder code fills: an example value}."""
     if not path.exists():
@@ -243,4 +251,5 @@ def load(intents_dir: Path) -> Content:
         contract=contract,
         placeholders=placeholders,
         cues=read_cues(intents_dir / "cues.yml"),
+        residence=read_residence(intents_dir / "residence.yml"),
     )

@@ -26,7 +26,7 @@ from bot.listening.broadcast import Blocked, Broadcaster, Progress, RetryLater, 
 from bot.listening.listener import ask, poll_buttons
 from bot.listening.polls import Poll, Polls, to_csv
 from bot.nlu import content
-from bot.replies import municipality
+from bot.replies import tenants
 from bot.replies.render import Placeholders
 from bot.settings import PROJECT_DIR, Settings
 from bot.state.store import StateStore
@@ -130,13 +130,13 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
         if args.command == "broadcast":
             return await _broadcast(desk, args.id)
         if args.command == "purge":
-            town = municipality.load(settings.facts, settings.municipality)
+            town = tenants.load(settings.facts, settings.municipality)
             days = args.days if args.days is not None else int(town.facts["retention_days"])
             counts = await purge(desk.history, days, actor="cli")
             print(json.dumps(counts))
             return 0
         if args.command == "report":
-            town = municipality.load(settings.facts, settings.municipality)
+            town = tenants.load(settings.facts, settings.municipality)
             print(await response_times(desk.history, town.facts, args.days))
             return 0
         if args.command == "feedback":
@@ -304,5 +304,5 @@ async def response_times(history: History, facts: dict[str, Any], days: int) -> 
 
 def policy(settings: Settings, path: Path = POLICY) -> str:
     """Fill the policy template with the municipality's facts (Dutch)."""
-    town = municipality.load(settings.facts, settings.municipality)
+    town = tenants.load(settings.facts, settings.municipality)
     return path.read_text(encoding="utf-8").format_map(Placeholders(town, "nl", {}))

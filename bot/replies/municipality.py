@@ -6,8 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
-import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from bot.replies import formats
 from bot.types import Language
@@ -15,6 +14,7 @@ from bot.types import Language
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 DAY_NAMES: tuple[Weekday, ...] = get_args(Weekday)
 Hours = tuple[time, time]
+KINDS = ("municipality", "water_board", "collaboration")
 
 
 class FactsError(ValueError):
@@ -51,6 +51,13 @@ Euros = Annotated[float, Field(description="an amount in euros, such as 96.00")]
 Percent = Annotated[float, Field(description="a percentage, such as 0.0856")]
 Day = Annotated[date, Field(description="a date written YYYY-MM-DD")]
 Url = Annotated[str, Field(description="a web address")]
+Zone = Annotated[ZoneInfo, Field(description="a time zone such as Europe/Amsterdam")]
+OpeningHours = Annotated[
+    dict[Weekday, Annotated[Hours, BeforeValidator(_parse_hours)]],
+    BeforeValidator(_lower),
+    Field(description="a table of weekdays with their hours, such as monday: '08:30-17:00'"),
+]
+Holidays = Annotated[list[date], Field(description="a list of dates written YYYY-MM-DD")]
 
 
 class Facts(BaseModel):
@@ -78,14 +85,9 @@ class Facts(BaseModel):
     tourist_tax_url: Url
     complaint_url: Url
     news_url: Url
-    timezone: Annotated[ZoneInfo, Field(description="a time zone such as Europe/Amsterdam")] = (
-        ZoneInfo("Europe/Amsterdam"))
-    opening_hours: Annotated[
-        dict[Weekday, Annotated[Hours, BeforeValidator(_parse_hours)]],
-        BeforeValidator(_lower),
-        Field(description="a table of weekdays with their hours, such as monday: '08:30-17:00'"),
-    ]
-    holidays: Annotated[list[date], Field(description="a list of dates written YYYY-MM-DD")] = []
+    timezone: Zone = ZoneInfo("Europe/Amsterdam")
+    opening_hours: OpeningHours
+    holidays: Holidays = []
     payment_iban: Annotated[str, Field(description="an IBAN, such as NL57 BNGH 0285 1234 56")]
     payment_account_name: Text
     notice_date: Day
@@ -130,25 +132,27 @@ class Facts(BaseModel):
     retention_days: Whole
     target_wait_minutes: Whole
     target_message_days: Whole
+    water_board_tenant: Annotated[
+        str | None, Field(description="the key of the water board's facts file")] = None
 
 
-def _problems(raw: dict[str, Any], error: ValidationError) -> str:
-    """Say once per wrong fact what it is and what it should be."""
-    problems: dict[str, str] = {}
-    for detail in error.errors():
-        key = str(detail["loc"][0])
-        if key in problems:
-            continue
-        field = Facts.model_fields.get(key)
-        expected = field.description if field else ""
-        if key not in raw:
-            problems[key] = f"`{key}` is missing (expected {expected})"
-            continue
-        # A value error comes from a check of this module (opening hours): its reason says more.
-        reason = (": " + detail["msg"].removeprefix("Value error, ")
-                  if detail["type"] == "value_error" else "")
-        problems[key] = f"`{key}` is {raw[key]!r} (expected {expected}{reason})"
-    return "; ".join(problems.values())
+class WaterBoardFacts(BaseModel):
+    """The schema of a water board's facts file (`kind: water_board`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: Annotated[str, Field(description="the water board's name")]
+    website: Url
+    phone: Text
+    remission_url: Url
+    household_eur: Euros  # watersysteemheffing ingezetenen, per household
+    property_pct: Percent  # watersysteemheffing gebouwd, of the WOZ value
+    purification_unit_eur: Euros  # zuiveringsheffing, per pollution unit
+    purification_units_single: Whole = 1
+    purification_units_multi: Whole = 3
+    timezone: Zone = ZoneInfo("Europe/Amsterdam")
+    opening_hours: OpeningHours = {}
+    holidays: Holidays = []
 
 
 @dataclass(frozen=True)
@@ -161,11 +165,14 @@ class Municipality:
     timezone: ZoneInfo
     hours: dict[int, Hours]
     holidays: frozenset[date]
+    kind: str = "municipality"
+    # The keys of the facts files it is built from: a collaboration's first, its own last.
+    lineage: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
-        """Return the municipality's display name."""
-        return str(self.facts["municipality"])
+        """Return the municipality's (or water board's) display name."""
+        return str(self.facts.get("municipality") or self.facts["name"])
 
     @property
     def always_human(self) -> frozenset[str]:
@@ -227,30 +234,3 @@ class Municipality:
             clock = f"{formats.clock(start, language)}\u2013{formats.clock(end, language)}{suffix}"
             parts.append(f"{span} {clock}")
         return ", ".join(parts)
-
-
-def load(facts_dir: Path, key: str) -> Municipality:
-    """Read and check `<facts_dir>/<key>.yml` (by default `intents/facts/<key>.yml`)."""
-    path = facts_dir / f"{key}.yml"
-    try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
-    except (OSError, yaml.YAMLError) as error:
-        raise FactsError(f"The facts file {path} cannot be read: {error}.") from None
-    if not isinstance(raw, dict):
-        raise FactsError(f"The facts file {path} must be a table of `name: value` facts.")
-    try:
-        facts = Facts.model_validate(raw)
-    except ValidationError as error:
-        raise FactsError(
-            f"The facts file {path} is not as Balie needs it: {_problems(raw, error)}. Correct "
-            f"the file (intents/facts/voorbeeld.yml shows every fact) and start again."
-        ) from None
-    return Municipality(
-        key=key,
-        source=path,
-        facts=facts.model_dump(),
-        timezone=facts.timezone,
-        hours={DAY_NAMES.index(day): hours for day, hours in facts.opening_hours.items()},
-        holidays=frozenset(facts.holidays),
-    )
-

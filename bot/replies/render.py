@@ -3,15 +3,18 @@
 import string
 from collections.abc import Mapping
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from bot.acting.executor import template_values
-from bot.nlu.content import Content, Variant
+from bot.nlu.content import Content, Variant, read_responses
 from bot.replies import formats
 from bot.replies.municipality import FactsError, Municipality
+from bot.replies.tenants import Tenants
 from bot.types import LANGUAGES, Button, Language, Reply
 
 TELEGRAM_LIMIT = 4096
+Responses = dict[str, dict[Language, Variant]]
 
 
 class Placeholders(Mapping[str, str]):
@@ -56,11 +59,28 @@ def fields(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
-def check(content: Content, town: Municipality) -> None:
+def overrides(intents_dir: Path, tenants: Tenants) -> dict[str, Responses]:
+    """Read each tenant's own responses: `overrides/<key>.yml` along its facts' `extends`."""
+    found: dict[str, Responses] = {}
+    for town in tenants.all.values():
+        own: Responses = {}
+        for key in town.lineage:
+            path = intents_dir / "overrides" / f"{key}.yml"
+            if path.exists():
+                own.update(read_responses(path))
+        if own:
+            found[town.key] = own
+    return found
+
+
+def check(content: Content, town: Municipality, own: Responses | None = None) -> None:
     """Refuse responses with a placeholder that neither the facts nor the code fill in."""
     known = {*town.facts, *content.placeholders, "opening_hours"}
     unfilled: dict[str, set[str]] = {}
-    for name, variants in content.responses.items():
+    for name, variants in {**content.responses, **(own or {})}.items():
+        if name not in content.responses:
+            raise FactsError(f"{town.key}'s own responses override {name}, which is not a "
+                             f"response of intents/responses/.")
         for variant in variants.values():
             for field in fields(variant.text) - known:
                 unfilled.setdefault(field, set()).add(name)
@@ -75,18 +95,26 @@ def check(content: Content, town: Municipality) -> None:
 
 
 class Renderer:
-    """Turns a response name and values into a Reply in one language."""
+    """Turns a response name and values into a Reply in one language, for the turn's tenant."""
 
-    def __init__(self, responses: dict[str, dict[Language, Variant]], town: Municipality) -> None:
+    def __init__(self, responses: Responses, tenants: Tenants,
+                 own: dict[str, Responses] | None = None) -> None:
         self.responses = responses
-        self.town = town
+        self.tenants = tenants
+        self.own = own or {}
+
+    @property
+    def town(self) -> Municipality:
+        """Return the tenant being answered for (`Tenants.serve`)."""
+        return self.tenants.serving
 
     def render(
         self, name: str, language: Language, values: Mapping[str, Any] | None = None
     ) -> Reply:
         """Fill a response's template; its buttons keep their payloads as data."""
-        variant = self.responses[name][language]
-        text = variant.text.format_map(Placeholders(self.town, language, values or {}))
+        town = self.tenants.serving
+        variant = (self.own.get(town.key, {}).get(name) or self.responses[name])[language]
+        text = variant.text.format_map(Placeholders(town, language, values or {}))
         buttons = tuple(Button(title, payload) for title, payload in variant.buttons)
         return Reply(text, buttons)
 

@@ -187,6 +187,7 @@ class ChatState:
     memory: dict[str, Remembered] = field(default_factory=dict)
     late_thumbs: list[str] = field(default_factory=list)  # 👍/👎 of earlier messages
     tenant: str = ""  # the municipality the citizen lives in; "" until it is known
+    held: str = ""  # the question asked before the municipality was known (masked)
 
     def clear(self) -> None:
         """Forget everything about the conversation except its language."""

@@ -12,13 +12,14 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bot.acting.executor import ActionServices, Executor
 from bot.handoff.cases import SqlCases
 from bot.history.log import History
-from bot.replies import municipality
+from bot.replies import municipality, tenants
+from bot.replies.tenants import Tenants
 from bot.settings import PROJECT_DIR
 
 
 @pytest.fixture
 async def executor(
-    town: municipality.Municipality, tmp_path: Path
+    demo_tenants: Tenants, tmp_path: Path
 ) -> AsyncIterator[Executor]:
     """The executor as Services builds it: the demo town, and cases in a database of its own.
 
@@ -26,7 +27,7 @@ async def executor(
     """
     engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'no-cases.db'}")
     try:
-        yield Executor(ActionServices(SqlCases(engine), town))
+        yield Executor(ActionServices(SqlCases(engine), demo_tenants))
     finally:
         await engine.dispose()
 
@@ -42,9 +43,9 @@ def configure_town(
         facts.update(changes)
         (tmp_path / "facts").mkdir(exist_ok=True)
         (tmp_path / "facts" / "proef.yml").write_text(yaml.safe_dump(facts, allow_unicode=True))
-        town = municipality.load(tmp_path / "facts", "proef")
+        town = tenants.load(tmp_path / "facts", "proef")
         assert executor.services
-        executor.services = replace(executor.services, town=town)
+        executor.services = replace(executor.services, tenants=Tenants({town.key: town}, town))
         return town
 
     return configure

@@ -10,8 +10,8 @@ from bot.channels.telegram import chunks
 from bot.nlu import content
 from bot.nlu.content import BOT_MOVES, HANDOFF_ACTION, Content
 from bot.nlu.serving import NLU
-from bot.replies.municipality import Municipality
 from bot.replies.render import Renderer
+from bot.replies.tenants import Tenants
 from bot.settings import PROJECT_DIR
 from bot.types import LANGUAGES, Language
 from tests.support.bot_api import BotAPI, check_html
@@ -28,8 +28,8 @@ def loaded() -> Content:
 
 
 @pytest.fixture
-def renderer(loaded: Content, town: Municipality) -> Renderer:
-    return Renderer(loaded.responses, town)
+def renderer(loaded: Content, demo_tenants: Tenants) -> Renderer:
+    return Renderer(loaded.responses, demo_tenants)
 
 
 async def polling_bot(served_bot: Any, bot_api: BotAPI) -> Any:

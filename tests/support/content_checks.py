@@ -11,6 +11,7 @@ from bot.nlu.content import BOT_MOVES, HANDOFF_ACTION, Content
 from bot.replies import render
 from bot.replies.municipality import Municipality
 from bot.replies.render import Renderer, fields
+from bot.replies.tenants import Tenants
 from bot.types import LANGUAGES
 
 MIN_EXAMPLES = 40
@@ -54,7 +55,7 @@ def check_answer(loaded: Content, intent: str, town: Municipality) -> None:
 
 def check_response(loaded: Content, name: str, town: Municipality) -> None:
     """A response has both languages; its placeholders are facts or values code fills in."""
-    renderer = Renderer(loaded.responses, town)
+    renderer = Renderer(loaded.responses, Tenants({town.key: town}, town))
     for language in LANGUAGES:
         template = loaded.responses[name][language].text
         assert template, (name, language)

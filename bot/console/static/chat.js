@@ -6,6 +6,7 @@
   var root = document.getElementById("main");
   var lang = root.dataset.lang || "nl";
   var embedded = root.dataset.embed === "yes";
+  var gemeente = root.dataset.gemeente || "";  // the municipality of the site, if one
   var phones = JSON.parse(root.dataset.phones || "[]");
   var log = document.getElementById("log");  // the part that scrolls
   var list = document.getElementById("messages");
@@ -204,6 +205,7 @@
       var carried = (token && !storage ? "token=" + token + "&" : "") +
         (document.activeElement === input ? "focus=1" : "");
       location.replace("/chat?lang=" + language + (embedded ? "&embed=1" : "") +
+        (gemeente ? "&gemeente=" + encodeURIComponent(gemeente) : "") +
         (carried ? "#" + carried : ""));
       return true;
     }
@@ -216,7 +218,7 @@
 
   function start() {
     starting = true;
-    return call("POST", "/chat/api/start", {language: lang}).then(function (answer) {
+    return call("POST", "/chat/api/start", {language: lang, municipality: gemeente}).then(function (answer) {
       starting = false;
       keep(answer.token);
       var items = Array.prototype.filter.call(list.children, function (item) {

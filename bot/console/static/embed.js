@@ -1,5 +1,7 @@
 // Put Balie's web chat in a corner of a municipality's page:
 // <script src="https://balie.example.nl/chat/embed.js" data-lang="nl" defer></script>
+// A site of one municipality of a collaboration adds data-gemeente="<tenant>" (its facts file's
+// name): its chats are that municipality's, and Balie does not ask where the citizen lives.
 // The chat opens as a dialog (a bottom sheet on a phone): focus moves into it, Escape or the
 // close button closes it and focus returns to the button that opened it. Whether it is open is
 // kept for the site's other pages (sessionStorage). A site not listed in
@@ -9,6 +11,7 @@
   var script = document.currentScript;
   var origin = new URL(script.src).origin;
   var lang = script.dataset.lang === "en" ? "en" : "nl";
+  var gemeente = script.dataset.gemeente ? "&gemeente=" + encodeURIComponent(script.dataset.gemeente) : "";
   var KEY = "balie-chat-open";
   var TOKEN = "balie-chat-token";
 
@@ -70,7 +73,7 @@
   var frame = null;
   var loaded = false;
   // Asked once: may this site show the chat? The answer names the phone number to call.
-  var allowed = fetch(origin + "/chat/api/embed?lang=" + lang, {mode: "cors", credentials: "omit"})
+  var allowed = fetch(origin + "/chat/api/embed?lang=" + lang + gemeente, {mode: "cors", credentials: "omit"})
     .then(function (response) { return response.json(); })
     .catch(function () { return {allowed: false, away: true}; });
 
@@ -86,7 +89,8 @@
     if (answer.allowed) {
       frame = document.createElement("iframe");
       var token = stored(TOKEN);  // the chat, if the browser refuses the frame its own storage
-      frame.src = origin + "/chat?lang=" + lang + "&embed=1" + (token ? "#token=" + token : "");
+      frame.src = origin + "/chat?lang=" + lang + "&embed=1" + gemeente +
+        (token ? "#token=" + token : "");
       frame.title = WORDS.title;
       frame.addEventListener("load", function () {
         loaded = true;
