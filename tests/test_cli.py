@@ -115,6 +115,18 @@ def test_users_are_added_and_listed(tmp_path: Path) -> None:
     assert "bram" not in listed.stdout
 
 
+def test_a_users_municipalities_are_set_on_the_command_line(tmp_path: Path) -> None:
+    added = balie("users", "add", "olga", "--role", "staff", "--tenants", "oosterdorp",
+                  "--password-stdin", tmp_path=tmp_path, stdin="a long enough password\n")
+    assert added.returncode == 0 and "for oosterdorp" in added.stdout, added.stderr
+    unknown = balie("users", "tenants", "olga", "nergens", tmp_path=tmp_path)
+    assert unknown.returncode == 2 and "tenants are * or some of" in unknown.stderr
+    moved = balie("users", "tenants", "olga", "westerstad, oosterdorp", tmp_path=tmp_path)
+    assert moved.returncode == 0, moved.stderr
+    listed = balie("users", "list", tmp_path=tmp_path)
+    assert "oosterdorp,westerstad" in listed.stdout
+
+
 def test_nlu_evaluate_prints_one_json_object(tmp_path: Path) -> None:
     heldout = PROJECT_DIR / "tests" / "data" / "nlu_heldout.yml"
     result = balie("nlu", "evaluate", str(heldout), "--json", tmp_path=tmp_path)

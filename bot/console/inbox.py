@@ -9,9 +9,12 @@ from typing import Any
 import redis.asyncio as redis
 from sqlalchemy import select
 
-from bot.handoff import events
+from bot.channels.webchat import STAFF_MESSAGE
+from bot.handoff import events, notes
 from bot.history.log import Handoff, History, Message
+from bot.history.tenancy import Scope
 from bot.replies.labels import Labels
+from bot.replies.municipality import Municipality
 from bot.types import as_language
 
 LANGUAGE_NAMES = {"nl": "Nederlands", "en": "English"}
@@ -43,6 +46,17 @@ def short(text: str) -> str:
     return line if len(line) <= QUESTION_CHARS else line[:QUESTION_CHARS - 1].rstrip() + "…"
 
 
+async def open_cases(history: History, scope: Scope,
+                     chats: list[str] | None = None) -> list[Handoff]:
+    """Return the open live handoffs of the scope's tenants (of these chats), oldest first."""
+    query = select(Handoff).where(Handoff.outcome == "open", Handoff.kind == "live",
+                                  scope.where(Handoff.tenant))
+    if chats is not None:
+        query = query.where(Handoff.chat_id.in_(chats))
+    async with history.sessions() as session:
+        return list((await session.scalars(query.order_by(Handoff.queued_at))).all())
+
+
 async def about(history: History, labels: Labels, cases: list[Handoff]) -> list[dict[str, Any]]:
     """Describe handoffs for staff: first question (masked, short), topic, channel, language."""
     if not cases:
@@ -69,6 +83,23 @@ async def about(history: History, labels: Labels, cases: list[Handoff]) -> list[
             "owner": case.agent_name or "", "agent": case.agent_id or "",
         })
     return described
+
+
+async def transcript(history: History, town: Municipality, chat_id: str,
+                     after: int) -> list[dict[str, Any]]:
+    """Return a chat's messages after `after` as staff read them, on the town's clock."""
+    return [{"id": m.id, "direction": m.direction, "kind": m.kind, "text": m.text,
+             "who": ("Burger" if m.direction == "in" else
+                     "Medewerker" if m.intent == STAFF_MESSAGE else "Balie"),
+             "at": town.local(m.created_at).strftime("%H:%M")}
+            for m in await history.conversation(chat_id) if m.id > after]
+
+
+async def notes_of(history: History, town: Municipality, chat_id: str) -> list[dict[str, str]]:
+    """Return staff's notes on a chat, on the town's clock."""
+    return [{"author": note.author, "text": note.text,
+             "at": town.local(note.at).strftime("%d-%m %H:%M")}
+            for note in await notes.of_chat(history, chat_id)]
 
 
 def _aware(moment: datetime) -> datetime:

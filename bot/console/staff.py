@@ -5,9 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
-from sqlalchemy import select
 
-from bot.channels.webchat import STAFF_MESSAGE
 from bot.console import inbox, scoping
 from bot.console.pages import render
 from bot.console.security import STAFF, allow
@@ -19,10 +17,8 @@ from bot.handoff.events import FromStaff
 from bot.history.accounts import Accounts, User
 from bot.history.audit import record
 from bot.history.log import Handoff, History
-from bot.history.tenancy import Scope
 from bot.replies.canned import Canned
 from bot.replies.labels import Labels
-from bot.replies.municipality import Municipality
 from bot.types import as_language
 
 router = APIRouter(prefix="/staff")
@@ -60,17 +56,6 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
-async def _open_cases(request: Request, scope: Scope,
-                      chats: list[str] | None = None) -> list[Handoff]:
-    """The open live handoffs of the scope's tenants (of these chats), oldest first."""
-    query = select(Handoff).where(Handoff.outcome == "open", Handoff.kind == "live",
-                                  scope.where(Handoff.tenant))
-    if chats is not None:
-        query = query.where(Handoff.chat_id.in_(chats))
-    async with _history(request).sessions() as session:
-        return list((await session.scalars(query.order_by(Handoff.queued_at))).all())
-
-
 @router.get("")
 async def queue_page(request: Request, user: Staff) -> Response:
     """Show the queue (it updates itself), the user's own chats and the open tasks."""
@@ -86,7 +71,7 @@ async def queue(request: Request, user: Staff) -> dict[str, Any]:
     """Return who waits (in words, with how long), the user's chats, colleagues' chats, tasks."""
     now = time.time()
     tickets = await _desk(request).queue(user.scope)
-    cases = await _open_cases(request, user.scope)
+    cases = await inbox.open_cases(_history(request), user.scope)
     described = {row["chat"]: row for row in await _about(request, user, cases)}
     waiting = []
     for ticket in tickets:
@@ -167,20 +152,11 @@ async def answer_task(request: Request, task_id: int, user: Staff, text: Text) -
 
 
 async def _messages(request: Request, chat_id: str, after: int) -> list[dict[str, Any]]:
-    messages = await _history(request).conversation(chat_id)
-    town: Municipality = request.app.state.town
-    return [{"id": m.id, "direction": m.direction, "kind": m.kind, "text": m.text,
-             "who": ("Burger" if m.direction == "in" else
-                     "Medewerker" if m.intent == STAFF_MESSAGE else "Balie"),
-             "at": town.local(m.created_at).strftime("%H:%M")}
-            for m in messages if m.id > after]
+    return await inbox.transcript(_history(request), request.app.state.town, chat_id, after)
 
 
 async def _notes(request: Request, chat_id: str) -> list[dict[str, str]]:
-    town: Municipality = request.app.state.town
-    return [{"author": note.author, "text": note.text,
-             "at": town.local(note.at).strftime("%d-%m %H:%M")}
-            for note in await notes.of_chat(_history(request), chat_id)]
+    return await inbox.notes_of(_history(request), request.app.state.town, chat_id)
 
 
 async def _state(request: Request, chat_id: str, user: User) -> dict[str, Any]:
@@ -218,8 +194,8 @@ async def chat_page(request: Request, chat_id: str, user: Staff) -> Response:
     await record(_history(request), user.name, "chat_opened", chat_id, tenant)
     state = await _state(request, chat_id, user)
     canned: list[Canned] = request.app.state.canned
-    described = await _about(request, user,
-                             (await _open_cases(request, user.scope, [chat_id]))[-1:])
+    cases = await inbox.open_cases(_history(request), user.scope, [chat_id])
+    described = await _about(request, user, cases[-1:])
     return render(request, "staff_chat.html", {
         "user": user, "chat_id": chat_id, "messages": await _messages(request, chat_id, 0),
         "notes": await _notes(request, chat_id), "about": described[0] if described else None,

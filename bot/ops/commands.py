@@ -20,6 +20,7 @@ from telegram.error import Forbidden, RetryAfter
 from bot.channels.transport import AiohttpRequest
 from bot.history.log import Handoff, History, Message
 from bot.history.retention import purge
+from bot.history.tenancy import ALL
 from bot.intake.budget import RateLimit
 from bot.listening.announcements import Announcement, Newsroom
 from bot.listening.broadcast import Blocked, Broadcaster, Progress, RetryLater, Send
@@ -68,6 +69,7 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     announce.add_argument("--until", help="end, ISO date/time (default: 14 days after start)")
     announce.add_argument("--no-inline", action="store_true", help="do not show in answers")
     announce.add_argument("--broadcast", action="store_true", help="send to subscribers now")
+    announce.add_argument("--tenant", default=ALL, help="for one tenant (default *: all)")
     broadcast = commands.add_parser("broadcast", help="send or resume unfinished broadcasts")
     broadcast.add_argument("id", nargs="?", type=int)
     poll = commands.add_parser("poll", help="create, send and read polls")
@@ -80,6 +82,7 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     create.add_argument("--free-text", action="store_true", help="ask for a comment after")
     create.add_argument("--topic")
     create.add_argument("--after-intent", help="ask at the end of answers of this intent")
+    create.add_argument("--tenant", default=ALL, help="for one tenant (default *: all)")
     send = polls.add_parser("send", help="send a poll to the subscribers of its topic")
     send.add_argument("id", type=int)
     results = polls.add_parser("results")
@@ -119,12 +122,13 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
             start = _when(args.valid_from, datetime.now(UTC))
             announcement = await desk.newsroom.announce(
                 args.nl, args.en, start, _when(args.until, start + timedelta(days=14)),
-                args.topic, inline=not args.no_inline, created_by="cli",
+                args.topic, inline=not args.no_inline, created_by="cli", tenant=args.tenant,
             )
             print(f"announcement {announcement.id} valid {announcement.valid_from:%Y-%m-%d %H:%M}"
                   f" until {announcement.valid_until:%Y-%m-%d %H:%M}")
             if args.broadcast:
-                await desk.broadcaster.create(args.topic, announcement_id=announcement.id)
+                await desk.broadcaster.create(args.topic, announcement_id=announcement.id,
+                                              tenant=announcement.tenant)
                 return await _broadcast(desk, None)
             return 0
         if args.command == "broadcast":
@@ -154,7 +158,7 @@ async def _poll(desk: Office, args: argparse.Namespace) -> int:
     if args.poll_command == "create":
         options = [dict(zip(("nl", "en"), o.split("=", 1), strict=True)) for o in args.option]
         created = await desk.polls.create(args.nl, args.en, options or None, args.free_text,
-                                          args.topic, args.after_intent)
+                                          args.topic, args.after_intent, args.tenant)
         print(f"poll {created.id} created")
         return 0
     if args.poll_command == "send":
@@ -162,7 +166,8 @@ async def _poll(desk: Office, args: argparse.Namespace) -> int:
         if found is None:
             print(f"no poll {args.id}", file=sys.stderr)
             return 1
-        await desk.broadcaster.create(found.topic, poll_id=found.id)
+        # A tenant's poll goes to that tenant's subscribers only.
+        await desk.broadcaster.create(found.topic, poll_id=found.id, tenant=found.tenant)
         return await _broadcast(desk, None)
     results = await desk.polls.results(args.id)
     if args.csv:
