@@ -11,7 +11,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.acting.forms import Forms
 from bot.acting.router import Context, Router
-from bot.dialogue import buttons, cues, guard, policy, several
+from bot.dialogue import buttons, cues, guard, memory, policy, several
 from bot.handoff.desk import Ticket
 from bot.handoff.reception import Reception
 from bot.history.log import FORM_ANSWER, Entry, History
@@ -215,6 +215,9 @@ class Balie:
         residence = self._residence(turn, state, text)
         if residence:
             buttons.expire(state)
+            language = self.model.language(text)
+            if language and not state.language_locked:
+                state.language = language
             return parse, residence
         if parse:
             asked = several.decide(state, text, parse, self.model.parse, self.policy)
@@ -284,15 +287,21 @@ class Balie:
                     context.parse and context.parse.intent in small_talk):
                 state.held = mask(context.text, self.history.keep)
             return self._ask_tenant(state)
+        moved = bool(state.tenant)
         state.tenant = town.key
         self.tenants.serve(town)
         replies = [self.renderer.render("utter_tenant_chosen", state.language,
                                         {"tenant_name": town.name})]
         held, state.held = state.held, ""
+        topic = state.memory.get(memory.TOPIC)
         if held:
             heard = replace(context.turn, kind="text", text=held)
             parse, then = self._decide(heard, state, held)
             replies += await self.router.perform(then, Context(heard, state, held, parse))
+        elif moved and topic and topic.value in self.policy.rated:
+            # The answer just given was another municipality's: give this one's.
+            again = policy.answer(str(topic.value), self.policy, town.key)
+            replies += await self.router.perform(again, replace(context, text="", parse=None))
         return replies
 
     def _ask_tenant(self, state: ChatState) -> list[Reply]:
