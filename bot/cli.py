@@ -40,9 +40,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="read the password from standard input instead of asking")
     add.add_argument("--tenants", default="*", metavar="KEYS",
                      help="the municipalities the user works for: keys with commas, or * (all)")
-    tenants = user_commands.add_parser("tenants", help="set the municipalities a user works for")
-    tenants.add_argument("name")
-    tenants.add_argument("keys", help="keys with commas, or * (all)")
+    assign = user_commands.add_parser("tenants", help="set the municipalities a user works for")
+    assign.add_argument("name")
+    assign.add_argument("keys", help="keys with commas, or * (all)")
     user_commands.add_parser("list", help="list users, roles and municipalities")
     nlu_parser = subcommands.add_parser("nlu", help="train or evaluate the intent classifier")
     nlu_commands = nlu_parser.add_subparsers(dest="nlu_command", required=True)
@@ -83,7 +83,8 @@ def _nlu(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _users(settings: Settings, args: argparse.Namespace) -> int:
     history = await History.open(settings.sqlalchemy_url, tenant=settings.municipality)
-    known = (settings.municipality,)
+    known = tuple(tenants.open_all(settings.facts, settings.tenant_keys,
+                                   settings.municipality).all)
     try:
         accounts = Accounts(history, settings.password_time_cost, settings.password_memory_kib)
         if args.users_command == "list":

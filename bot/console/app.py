@@ -113,9 +113,11 @@ def _attach(app: FastAPI, services: Services, secret: str) -> None:
     app.state.webchat = WebChat(services.balie, services.store, services.history,
                                 services.desk, secret, app.state.accounts.display_name)
     app.state.town = services.town
+    app.state.tenant_names = {key: town.name for key, town in services.tenants.all.items()}
     # Every page: times on the town's clock, numbers, intent labels; polls; standard replies.
     app.state.labels = services.labels
-    pages.install(app.state.templates, services.town, app.state.labels)
+    pages.install(app.state.templates, services.town, app.state.labels,
+                  app.state.tenant_names)
     app.state.polls = services.polls
     app.state.canned = canned.load(settings.intents_dir, services.town, settings.municipality)
 

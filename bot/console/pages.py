@@ -5,11 +5,13 @@ intents by their label (`intents/labels.yml`).
 """
 
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from fastapi import Request, Response
 from fastapi.templating import Jinja2Templates
 
+from bot.console.scoping import title
 from bot.replies import formats
 from bot.replies.labels import Labels
 from bot.replies.municipality import Municipality
@@ -72,10 +74,12 @@ def duration(seconds: float | None) -> str:
     return f"{number(seconds / 3600, 1)} uur"
 
 
-def install(templates: Jinja2Templates, town: Municipality, labels: Labels) -> None:
-    """Give every template the town's name, its clock, Dutch numbers and intent labels."""
+def install(templates: Jinja2Templates, town: Municipality, labels: Labels,
+            tenants: dict[str, str]) -> None:
+    """Give every template the town's name, its clock, Dutch numbers, intent and tenant names."""
     clock = Clock(town)
     templates.env.globals["town"] = town.name
+    templates.env.globals["municipality"] = partial(title, tenants)
     templates.env.filters.update(
         when=clock.when, time=clock.time, day=clock.day, through=clock.through,
         number=number, duration=duration, intent=labels)

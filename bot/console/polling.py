@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 
+from bot.console import scoping
 from bot.console.charts import bars
 from bot.console.pages import render
 from bot.console.security import SUPERVISOR, allow
@@ -31,16 +32,18 @@ class Draft:
     options_en: str = ""
     after_intent: str = ""
     free_text: bool = False
+    tenant: str = ""
 
 
 def typed(
     question_nl: Annotated[str, Form()] = "", question_en: Annotated[str, Form()] = "",
     options_nl: Annotated[str, Form()] = "", options_en: Annotated[str, Form()] = "",
     after_intent: Annotated[str, Form()] = "", free_text: Annotated[str, Form()] = "",
+    tenant: Annotated[str, Form(max_length=64)] = "",
 ) -> Draft:
     """Read the form's fields as a draft."""
     return Draft(question_nl, question_en, options_nl, options_en, after_intent,
-                 bool(free_text))
+                 bool(free_text), tenant)
 
 
 Typed = Annotated[Draft, Depends(typed)]
@@ -87,14 +90,16 @@ def _labels(request: Request) -> Labels:
 async def _list(request: Request, user: User, draft: Draft | None = None,
                 errors: dict[str, str] | None = None, done: str = "") -> Response:
     return render(request, "polls.html", {
-        "user": user, "polls": await _polls(request).every(), "draft": asdict(draft or Draft()),
-        "errors": errors or {}, "intents": _labels(request).intents, "done": done},
-        400 if errors else 200)
+        "user": user, "polls": await _polls(request).every(user.scope),
+        "draft": asdict(draft or Draft()), "errors": errors or {},
+        "intents": _labels(request).intents, "done": done,
+        "several": scoping.several(request, user),
+        "tenant_choices": scoping.choices(request, user)}, 400 if errors else 200)
 
 
-async def _found(request: Request, poll_id: int) -> Poll:
+async def _found(request: Request, poll_id: int, user: User) -> Poll:
     poll = await _polls(request).get(poll_id)
-    if poll is None:
+    if poll is None or not user.scope.allows(poll.tenant):
         raise HTTPException(404, "Deze peiling bestaat niet.")
     return poll
 
@@ -109,22 +114,25 @@ async def polls(request: Request, user: Supervisor, done: str = "") -> Response:
 async def create(request: Request, user: Supervisor, draft: Typed) -> Response:
     """Create a poll, asked after answers on a topic (or only broadcast); audited."""
     errors = check(draft, _labels(request).intents)
-    if errors:
+    tenant = scoping.chosen(request, user, draft.tenant)
+    if tenant is None:
+        errors["tenant"] = "Kies voor wie de peiling is."
+    if errors or tenant is None:
         return await _list(request, user, draft, errors)
     options = [{"nl": nl, "en": en} for nl, en in zip(
         _lines(draft.options_nl), _lines(draft.options_en), strict=True)]
     poll = await _polls(request).create(
         draft.question_nl.strip(), draft.question_en.strip(), options or None,
-        free_text=draft.free_text, after_intent=draft.after_intent or None)
-    await record(request.app.state.history, user.name, "poll_create", str(poll.id))
+        free_text=draft.free_text, after_intent=draft.after_intent or None, tenant=tenant)
+    await record(request.app.state.history, user.name, "poll_create", str(poll.id), tenant)
     return RedirectResponse(f"/supervisor/polls/{poll.id}?done=created", status_code=303)
 
 
 @router.get("/{poll_id}")
 async def results(request: Request, poll_id: int, user: Supervisor, done: str = "") -> Response:
     """Show a poll's votes per option as a chart and a table, and its comments."""
-    await _found(request, poll_id)
-    found = await _polls(request).results(poll_id)
+    await _found(request, poll_id, user)
+    found = await _polls(request).results(poll_id, user.scope)
     chart = bars("Stemmen per keuze", ("stemmen",), found.poll.labels("nl"),
                  [[count] for count in found.counts])
     return render(request, "poll.html", {
@@ -134,7 +142,7 @@ async def results(request: Request, poll_id: int, user: Supervisor, done: str = 
 @router.get("/{poll_id}/close")
 async def confirm_close(request: Request, poll_id: int, user: Supervisor) -> Response:
     """Ask whether to close a poll."""
-    poll = await _found(request, poll_id)
+    poll = await _found(request, poll_id, user)
     return render(request, "confirm.html", {
         "user": user, "title": "Peiling sluiten?",
         "explanation": "Balie stelt de vraag dan niet meer en telt geen nieuwe stemmen. De "
@@ -147,7 +155,8 @@ async def confirm_close(request: Request, poll_id: int, user: Supervisor) -> Res
 @router.post("/{poll_id}/close")
 async def close(request: Request, poll_id: int, user: Supervisor) -> Response:
     """Close a poll; audited."""
-    await _found(request, poll_id)
+    poll = await _found(request, poll_id, user)
     if await _polls(request).close(poll_id):
-        await record(request.app.state.history, user.name, "poll_close", str(poll_id))
+        await record(request.app.state.history, user.name, "poll_close", str(poll_id),
+                     poll.tenant)
     return RedirectResponse(f"/supervisor/polls/{poll_id}?done=closed", status_code=303)

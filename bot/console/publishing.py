@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 
+from bot.console import scoping
 from bot.console.pages import Clock, render
 from bot.console.security import SUPERVISOR, allow
 from bot.history.accounts import User
@@ -30,6 +31,7 @@ class Draft:
     valid_from: str = ""
     valid_until: str = ""
     inline: bool = True
+    tenant: str = ""
 
 
 @dataclass(frozen=True)
@@ -103,9 +105,10 @@ def typed(
     text_nl: Annotated[str, Form()] = "", text_en: Annotated[str, Form()] = "",
     topic: Annotated[str, Form()] = "", valid_from: Annotated[str, Form()] = "",
     valid_until: Annotated[str, Form()] = "", inline: Annotated[str, Form()] = "",
+    tenant: Annotated[str, Form(max_length=64)] = "",
 ) -> Draft:
     """Read the form's fields as a draft: anything typed comes back, checked by `check`."""
-    return Draft(text_nl, text_en, topic, valid_from, valid_until, bool(inline))
+    return Draft(text_nl, text_en, topic, valid_from, valid_until, bool(inline), tenant)
 
 
 Typed = Annotated[Draft, Depends(typed)]
@@ -119,14 +122,15 @@ async def _page(request: Request, user: User, draft: Draft | None = None,
     draft = draft or Draft(valid_from=today.isoformat(),
                            valid_until=(today + timedelta(weeks=WEEKS_SHOWN)).isoformat())
     return render(request, "announcements.html", {
-        "user": user, "announcements": await newsroom.upcoming(), "topics": newsroom.topics,
-        "draft": asdict(draft), "errors": errors or {}, "editing": editing, "done": done},
-        400 if errors else 200)
+        "user": user, "announcements": await newsroom.upcoming(user.scope),
+        "topics": newsroom.topics, "draft": asdict(draft), "errors": errors or {},
+        "editing": editing, "done": done, "several": scoping.several(request, user),
+        "tenant_choices": scoping.choices(request, user)}, 400 if errors else 200)
 
 
-async def _found(request: Request, announcement_id: int) -> Announcement:
+async def _found(request: Request, announcement_id: int, user: User) -> Announcement:
     announcement = await _newsroom(request).get(announcement_id)
-    if announcement is None:
+    if announcement is None or not user.scope.allows(announcement.tenant):
         raise HTTPException(404, "Deze aankondiging bestaat niet.")
     return announcement
 
@@ -142,18 +146,23 @@ async def announce(request: Request, user: Supervisor, draft: Typed) -> Response
     """Publish an announcement from the start of one day to the end of another (local days)."""
     newsroom = _newsroom(request)
     checked = check(draft, _town(request), set(newsroom.topics))
-    if not isinstance(checked, Checked):
-        return await _page(request, user, draft, checked)
+    tenant = scoping.chosen(request, user, draft.tenant)
+    if not isinstance(checked, Checked) or tenant is None:
+        errors = {} if isinstance(checked, Checked) else checked
+        if tenant is None:
+            errors["tenant"] = "Kies voor wie de aankondiging is."
+        return await _page(request, user, draft, errors)
     created = await newsroom.announce(checked.text_nl, checked.text_en, checked.start,
-                                      checked.end, checked.topic, checked.inline, user.name)
-    await record(request.app.state.history, user.name, "announce", str(created.id))
+                                      checked.end, checked.topic, checked.inline, user.name,
+                                      tenant)
+    await record(request.app.state.history, user.name, "announce", str(created.id), tenant)
     return RedirectResponse("/supervisor/announcements?done=published", status_code=303)
 
 
 @router.get("/{announcement_id}")
 async def edit(request: Request, announcement_id: int, user: Supervisor) -> Response:
     """Show an announcement in the form, to change it."""
-    announcement = await _found(request, announcement_id)
+    announcement = await _found(request, announcement_id, user)
     return await _page(request, user, draft_of(announcement, _town(request)),
                        editing=announcement_id)
 
@@ -163,21 +172,21 @@ async def change(request: Request, announcement_id: int, user: Supervisor,
                  draft: Typed) -> Response:
     """Change an announcement; the change is audited."""
     newsroom = _newsroom(request)
-    await _found(request, announcement_id)
+    announcement = await _found(request, announcement_id, user)
     checked = check(draft, _town(request), set(newsroom.topics))
     if not isinstance(checked, Checked):
         return await _page(request, user, draft, checked, editing=announcement_id)
     await newsroom.change(announcement_id, checked.text_nl, checked.text_en, checked.start,
                           checked.end, checked.topic, checked.inline)
     await record(request.app.state.history, user.name, "announcement_change",
-                 str(announcement_id))
+                 str(announcement_id), announcement.tenant)
     return RedirectResponse("/supervisor/announcements?done=changed", status_code=303)
 
 
 @router.get("/{announcement_id}/withdraw")
 async def confirm_withdraw(request: Request, announcement_id: int, user: Supervisor) -> Response:
     """Ask whether to withdraw an announcement."""
-    announcement = await _found(request, announcement_id)
+    announcement = await _found(request, announcement_id, user)
     clock = Clock(_town(request))
     return render(request, "confirm.html", {
         "user": user, "title": "Aankondiging intrekken?",
@@ -193,8 +202,8 @@ async def confirm_withdraw(request: Request, announcement_id: int, user: Supervi
 @router.post("/{announcement_id}/withdraw")
 async def withdraw(request: Request, announcement_id: int, user: Supervisor) -> Response:
     """Withdraw an announcement at once: Balie stops showing it; audited."""
-    await _found(request, announcement_id)
+    announcement = await _found(request, announcement_id, user)
     if await _newsroom(request).withdraw(announcement_id):
         await record(request.app.state.history, user.name, "announcement_withdraw",
-                     str(announcement_id))
+                     str(announcement_id), announcement.tenant)
     return RedirectResponse("/supervisor/announcements?done=withdrawn", status_code=303)

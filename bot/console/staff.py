@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from sqlalchemy import select
 
 from bot.channels.webchat import STAFF_MESSAGE
-from bot.console import inbox
+from bot.console import inbox, scoping
 from bot.console.pages import render
 from bot.console.security import STAFF, allow
 from bot.console.sessions import COOKIE, Sessions
@@ -19,6 +19,7 @@ from bot.handoff.events import FromStaff
 from bot.history.accounts import Accounts, User
 from bot.history.audit import record
 from bot.history.log import Handoff, History
+from bot.history.tenancy import Scope
 from bot.replies.canned import Canned
 from bot.replies.labels import Labels
 from bot.replies.municipality import Municipality
@@ -59,9 +60,11 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
-async def _open_cases(request: Request, chats: list[str] | None = None) -> list[Handoff]:
-    """The open live handoffs (of these chats), oldest first."""
-    query = select(Handoff).where(Handoff.outcome == "open", Handoff.kind == "live")
+async def _open_cases(request: Request, scope: Scope,
+                      chats: list[str] | None = None) -> list[Handoff]:
+    """The open live handoffs of the scope's tenants (of these chats), oldest first."""
+    query = select(Handoff).where(Handoff.outcome == "open", Handoff.kind == "live",
+                                  scope.where(Handoff.tenant))
     if chats is not None:
         query = query.where(Handoff.chat_id.in_(chats))
     async with _history(request).sessions() as session:
@@ -71,20 +74,20 @@ async def _open_cases(request: Request, chats: list[str] | None = None) -> list[
 @router.get("")
 async def queue_page(request: Request, user: Staff) -> Response:
     """Show the queue (it updates itself), the user's own chats and the open tasks."""
-    tasks = await _cases(request).tasks()
+    tasks = await _cases(request).tasks(user.scope)
     return render(request, "staff_queue.html", {
         "user": user, **await queue(request, user), "tasks": tasks,
-        "numbers": await _desk(request).numbers(tasks)})
+        "numbers": await _desk(request).numbers(tasks),
+        "several": scoping.several(request, user)})
 
 
 @router.get("/queue.json")
 async def queue(request: Request, user: Staff) -> dict[str, Any]:
     """Return who waits (in words, with how long), the user's chats, colleagues' chats, tasks."""
     now = time.time()
-    tickets = await _desk(request).queue()
-    cases = await _open_cases(request)
-    described = {row["chat"]: row for row in await inbox.about(
-        _history(request), _labels(request), cases)}
+    tickets = await _desk(request).queue(user.scope)
+    cases = await _open_cases(request, user.scope)
+    described = {row["chat"]: row for row in await _about(request, user, cases)}
     waiting = []
     for ticket in tickets:
         row = described.get(ticket.chat_id)
@@ -96,14 +99,23 @@ async def queue(request: Request, user: Staff) -> dict[str, Any]:
     mine = [row for row in taken if row["agent"] == agent(user)]
     return {"waiting": waiting, "mine": mine,
             "active": [row for row in taken if row["agent"] != agent(user)],
-            "tasks": [task.id for task in await _cases(request).tasks()]}
+            "tasks": [task.id for task in await _cases(request).tasks(user.scope)]}
+
+
+async def _about(request: Request, user: User, cases: list[Handoff]) -> list[dict[str, Any]]:
+    """Describe handoffs in words, with their municipality when the user has several."""
+    rows = await inbox.about(_history(request), _labels(request), cases)
+    if scoping.several(request, user):
+        for row, case in zip(rows, cases, strict=True):
+            row["municipality"] = scoping.name(request, case.tenant)
+    return rows
 
 
 @router.get("/events")
 async def live(request: Request, user: Staff, chat: str = "", after: int = 0) -> Response:
     """Stream the queue (and one chat) as server-sent events while the session lasts."""
     if chat:
-        await _handed_off(request, chat)
+        await scoping.handed_off(_history(request), chat, user)
     sessions: Sessions = request.app.state.sessions
     sid = request.cookies.get(COOKIE, "")
     seen = {"after": after}
@@ -129,11 +141,12 @@ async def live(request: Request, user: Staff, chat: str = "", after: int = 0) ->
 @router.post("/tasks/{task_id}/done")
 async def finish_task(request: Request, task_id: int, user: Staff) -> Response:
     """Mark a non-live task (such as a payment arrangement request) as handled."""
-    chat = await _cases(request).finish_task(task_id, user.name)
+    chat = await _cases(request).finish_task(task_id, user.name, user.scope)
     if chat is None:
         raise HTTPException(404, "Er is geen open taak met dat nummer.")
     await _desk(request).drop_numbers(chat, [task_id])
-    await record(_history(request), user.name, "task_done", str(task_id))
+    await record(_history(request), user.name, "task_done", str(task_id),
+                 await scoping.handed_off(_history(request), chat, user))
     return RedirectResponse("/staff", status_code=303)
 
 
@@ -143,12 +156,13 @@ async def answer_task(request: Request, task_id: int, user: Staff, text: Text) -
 
     The citizen reads it when they come back to the chat (web) or at once (Telegram).
     """
-    chat = await _cases(request).finish_task(task_id, user.name)
+    chat = await _cases(request).finish_task(task_id, user.name, user.scope)
     if chat is None:
         raise HTTPException(404, "Er is geen open taak met dat nummer.")
     await _desk(request).drop_numbers(chat, [task_id])
     await _desk(request).publish(FromStaff(chat, text.strip(), user.name, "console"))
-    await record(_history(request), user.name, "task_answered", str(task_id))
+    await record(_history(request), user.name, "task_answered", str(task_id),
+                 await scoping.handed_off(_history(request), chat, user))
     return RedirectResponse("/staff", status_code=303)
 
 
@@ -182,41 +196,42 @@ async def _state(request: Request, chat_id: str, user: User) -> dict[str, Any]:
             "language": ticket.language if ticket else "nl", "said": said.get(mode, "")}
 
 
-async def _handed_off(request: Request, chat_id: str) -> None:
-    """Staff see only chats that came to the desk; the rest is for supervisors' transcripts."""
-    query = select(Handoff.id).where(Handoff.chat_id == chat_id).limit(1)
-    async with _history(request).sessions() as session:
-        if await session.scalar(query) is None:
-            raise HTTPException(404, "Deze chat is nooit bij de medewerkers gekomen.")
+async def _handed_off(request: Request, chat_id: str, user: User) -> str:
+    """Staff see only their tenants' chats that came to the desk; return the chat's tenant."""
+    return await scoping.handed_off(_history(request), chat_id, user)
 
 
-async def _colleagues(request: Request, user: User) -> list[User]:
+def _serves(other: User, tenant: str) -> bool:
+    return other.role in STAFF and other.active and other.scope.allows(tenant)
+
+
+async def _colleagues(request: Request, user: User, tenant: str) -> list[User]:
     accounts: Accounts = request.app.state.accounts
     return [other for other in await accounts.users()
-            if other.role in STAFF and other.active and other.id != user.id]
+            if _serves(other, tenant) and other.id != user.id]
 
 
 @router.get("/chats/{chat_id}")
 async def chat_page(request: Request, chat_id: str, user: Staff) -> Response:
     """Show a chat's whole history, its notes, and what this user can do with it now."""
-    await _handed_off(request, chat_id)
-    await record(_history(request), user.name, "chat_opened", chat_id)
+    tenant = await _handed_off(request, chat_id, user)
+    await record(_history(request), user.name, "chat_opened", chat_id, tenant)
     state = await _state(request, chat_id, user)
     canned: list[Canned] = request.app.state.canned
-    described = await inbox.about(_history(request), _labels(request),
-                                  (await _open_cases(request, [chat_id]))[-1:])
+    described = await _about(request, user,
+                             (await _open_cases(request, user.scope, [chat_id]))[-1:])
     return render(request, "staff_chat.html", {
         "user": user, "chat_id": chat_id, "messages": await _messages(request, chat_id, 0),
         "notes": await _notes(request, chat_id), "about": described[0] if described else None,
         "canned": [(c.title, c.text[as_language(state["language"])]) for c in canned],
-        "colleagues": await _colleagues(request, user), **state})
+        "colleagues": await _colleagues(request, user, tenant), **state})
 
 
 @router.get("/chats/{chat_id}/messages.json")
 async def chat_updates(request: Request, chat_id: str, user: Staff,
                        after: int = 0) -> dict[str, Any]:
     """Return the messages after `after`, the notes and the chat's handoff state."""
-    await _handed_off(request, chat_id)
+    await _handed_off(request, chat_id, user)
     return {"messages": await _messages(request, chat_id, after),
             "notes": await _notes(request, chat_id), **await _state(request, chat_id, user)}
 
@@ -231,9 +246,10 @@ def _done(request: Request, chat_id: str, **answer: Any) -> Response:
 @router.post("/chats/{chat_id}/claim")
 async def claim(request: Request, chat_id: str, user: Staff) -> Response:
     """Take over a waiting chat; of two staff at once exactly one gets it."""
+    tenant = await _handed_off(request, chat_id, user)
     won = await _desk(request).claim(chat_id, agent(user), user.name)
     await record(_history(request), user.name, "takeover" if won.won else "takeover_lost",
-                 chat_id)
+                 chat_id, tenant)
     return _done(request, chat_id, won=won.won)
 
 
@@ -249,6 +265,7 @@ async def _stale(request: Request, chat_id: str, user: User) -> HTTPException:
 @router.post("/chats/{chat_id}/reply")
 async def reply(request: Request, chat_id: str, user: Staff, text: Text) -> Response:
     """Send the owner's message to the citizen."""
+    await _handed_off(request, chat_id, user)
     if not await _desk(request).from_staff(chat_id, agent(user), text.strip(), "console"):
         raise await _stale(request, chat_id, user)
     return _done(request, chat_id)
@@ -257,35 +274,39 @@ async def reply(request: Request, chat_id: str, user: Staff, text: Text) -> Resp
 @router.post("/chats/{chat_id}/notes")
 async def add_note(request: Request, chat_id: str, user: Staff, text: Text) -> Response:
     """Keep an internal note on the chat (masked): for colleagues, never for the citizen."""
-    await _handed_off(request, chat_id)
+    tenant = await _handed_off(request, chat_id, user)
     await notes.add(_history(request), chat_id, user.name, text.strip())
-    await record(_history(request), user.name, "note_added", chat_id)
+    await record(_history(request), user.name, "note_added", chat_id, tenant)
     return _done(request, chat_id, notes=await _notes(request, chat_id))
 
 
 @router.post("/chats/{chat_id}/assign")
 async def assign(request: Request, chat_id: str, user: Staff,
                  colleague: Annotated[int, Form()]) -> Response:
-    """Give a waiting chat, or one's own (a transfer), to a named colleague."""
+    """Give a waiting chat, or one's own (a transfer), to a named colleague of its tenant."""
+    tenant = await _handed_off(request, chat_id, user)
     accounts: Accounts = request.app.state.accounts
     other = await accounts.get(colleague)
-    if other is None or other.role not in STAFF or not other.active:
-        raise HTTPException(404, "Die collega bestaat niet of mag geen chats doen.")
+    if other is None or not _serves(other, tenant):
+        raise HTTPException(404, "Die collega bestaat niet of mag deze chat niet doen.")
     ticket = await _desk(request).ticket(chat_id)
     owner = ticket.agent if ticket and ticket.mode == "with_staff" else ""
     if owner and owner != agent(user) and user.role != "supervisor":
         raise await _stale(request, chat_id, user)
     if not await _desk(request).assign(chat_id, agent(other), other.name, user.name, owner):
         raise await _stale(request, chat_id, user)
-    await record(_history(request), user.name, "transferred" if owner else "assigned", chat_id)
+    await record(_history(request), user.name, "transferred" if owner else "assigned", chat_id,
+                 tenant)
     return _done(request, chat_id)
 
 
-async def _owned(request: Request, chat_id: str, user: User) -> None:
+async def _owned(request: Request, chat_id: str, user: User) -> str:
+    tenant = await _handed_off(request, chat_id, user)
     ticket = await _desk(request).ticket(chat_id)
     if ticket is None or ticket.mode != "with_staff" or ticket.agent != agent(user):
         await _desk(request).refuse(chat_id, user.name, "console")
         raise HTTPException(409, "Alleen de medewerker die deze chat heeft, kan dat doen.")
+    return tenant
 
 
 @router.post("/chats/{chat_id}/release")
@@ -299,7 +320,7 @@ async def release(request: Request, chat_id: str, user: Staff) -> Response:
 @router.post("/chats/{chat_id}/close")
 async def close(request: Request, chat_id: str, user: Staff) -> Response:
     """Hand the chat back to Balie (the page asks to confirm first)."""
-    await _owned(request, chat_id, user)
+    tenant = await _owned(request, chat_id, user)
     await _desk(request).close(chat_id, user.name)
-    await record(_history(request), user.name, "handed_back", chat_id)
+    await record(_history(request), user.name, "handed_back", chat_id, tenant)
     return _done(request, chat_id)

@@ -5,12 +5,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from bot.console import scoping
 from bot.console.charts import bars
 from bot.console.pages import Clock, number, render
 from bot.console.security import SUPERVISOR, allow
 from bot.history.accounts import User
 from bot.history.audit import record
 from bot.history.reports import EXPORT_LIMIT, LogFilter, Reports, csv_safe
+from bot.history.tenancy import ALL
 from bot.listening.polls import to_csv
 
 router = APIRouter(prefix="/supervisor")
@@ -65,30 +67,36 @@ def spreadsheet(name: str, header: list[str], rows: list[list[Any]]) -> Response
 async def dashboard(request: Request, user: Supervisor, days: int = 7) -> Response:
     """Show the period's numbers: volume, top intents, where Balie failed, handoffs, ratings."""
     days = days if days in PERIODS else 7
-    report = await _reports(request).dashboard(days)
+    report = await _reports(request).dashboard(days, user.scope)
+    # A user of several municipalities compares them side by side.
+    tenants = [key for key in scoping.names(request) if user.scope.allows(key)]
+    compared = (await _reports(request).compare(days, tenants)
+                if scoping.several(request, user) else [])
     per_day = bars("Gesprekken en berichten per dag", ("gesprekken", "berichten"),
                    [day.strftime("%d-%m") for day in report.days],
                    [list(pair) for pair in zip(report.conversations, report.messages,
                                                strict=True)])
     return render(request, "dashboard.html", {
-        "user": user, "report": report, "days": days, "periods": PERIODS, "per_day": per_day})
+        "user": user, "report": report, "days": days, "periods": PERIODS, "per_day": per_day,
+        "compared": compared})
 
 
 @router.get("/log")
 async def log_page(request: Request, user: Supervisor, search: Search) -> Response:
     """Search the citizens' messages."""
     return render(request, "log.html", {
-        "user": user, "search": search, "rows": await _reports(request).search(search),
-        "intents": await _reports(request).intents(), "query": request.url.query,
+        "user": user, "search": search,
+        "rows": await _reports(request).search(search, user.scope),
+        "intents": await _reports(request).intents(user.scope), "query": request.url.query,
     })
 
 
 @router.get("/log.csv")
 async def export(request: Request, user: Supervisor, search: Search) -> Response:
     """Download the filtered messages as CSV (masked, as stored); the export is audited."""
-    rows = await _reports(request).search(search, limit=EXPORT_LIMIT)
+    rows = await _reports(request).search(search, user.scope, limit=EXPORT_LIMIT)
     await record(request.app.state.history, user.name, "export",
-                 f"{len(rows)} rows; {request.url.query}"[:1000])
+                 f"{len(rows)} rows; {request.url.query}"[:1000], user.scope.key(ALL))
     clock, label = _clock(request), request.app.state.labels
     return spreadsheet("balie-log.csv", [
         "tijd", "chat", "kanaal", "taal", "onderwerp", "intent", "zekerheid", "tekst"], [
@@ -102,8 +110,10 @@ async def export(request: Request, user: Supervisor, search: Search) -> Response
 async def transcript_download(request: Request, chat_id: str, user: Supervisor) -> Response:
     """Download one conversation (masked, as stored) as CSV; the download is audited."""
     history = request.app.state.history
+    tenant = await scoping.logged(history, chat_id, user)
     messages = await history.conversation(chat_id)
-    await record(history, user.name, "transcript_export", f"{chat_id}; {len(messages)} rows")
+    await record(history, user.name, "transcript_export", f"{chat_id}; {len(messages)} rows",
+                 tenant)
     clock, label = _clock(request), request.app.state.labels
     safe = "".join(c if c.isalnum() else "-" for c in chat_id)
     return spreadsheet(f"balie-gesprek-{safe}.csv",
@@ -116,7 +126,8 @@ async def transcript_download(request: Request, chat_id: str, user: Supervisor) 
 async def transcript(request: Request, chat_id: str, user: Supervisor) -> Response:
     """Show one conversation from the start; the view is audited."""
     history = request.app.state.history
-    await record(history, user.name, "transcript_view", chat_id)
+    await record(history, user.name, "transcript_view", chat_id,
+                 await scoping.logged(history, chat_id, user))
     return render(request, "transcript.html", {
         "user": user, "chat_id": chat_id, "messages": await history.conversation(chat_id)})
 
@@ -125,5 +136,5 @@ async def transcript(request: Request, chat_id: str, user: Supervisor) -> Respon
 async def comments(request: Request, user: Supervisor) -> Response:
     """Show what citizens wrote after a handoff or on a poll."""
     return render(request, "comments.html", {
-        "user": user, "comments": await _reports(request).comments()})
+        "user": user, "comments": await _reports(request).comments(user.scope)})
 

@@ -1,15 +1,17 @@
 """What supervisors read: the conversation log searched and filtered, and the week in numbers."""
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from statistics import median
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, exists, func, select
+from sqlalchemy import ColumnElement, and_, distinct, exists, func, select
 from sqlalchemy.orm import aliased
 
 from bot.history.log import FORM_ANSWER, Handoff, History, Message
+from bot.history.tenancy import EVERYTHING, Scope
 from bot.listening.polls import AnswerFeedback, Vote
 
 PAGE = 200
@@ -77,14 +79,32 @@ class Dashboard:
         return self.handoffs / self.total_conversations if self.total_conversations else 0.0
 
 
+@dataclass(frozen=True)
+class TenantNumbers:
+    """One tenant's period, to compare with the others'."""
+
+    tenant: str
+    questions: int = 0
+    fallbacks: int = 0
+    handoffs: int = 0
+    ratings: int = 0
+    average_rating: float | None = None
+
+    @property
+    def fallback_rate(self) -> float:
+        """Return the share of the citizens' turns Balie did not understand."""
+        return self.fallbacks / self.questions if self.questions else 0.0
+
+
 def _escaped(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _conditions(search: LogFilter, threshold: float,
-                zone: ZoneInfo) -> list[ColumnElement[bool]]:
-    """The search as SQL; its days are the municipality's days."""
-    conditions: list[ColumnElement[bool]] = [Message.direction == "in"]
+def _conditions(search: LogFilter, threshold: float, zone: ZoneInfo,
+                scope: Scope) -> list[ColumnElement[bool]]:
+    """The search in the scope's tenants as SQL; its days are the municipality's days."""
+    conditions: list[ColumnElement[bool]] = [Message.direction == "in",
+                                             scope.where(Message.tenant)]
     if search.text:
         conditions.append(Message.text.ilike(f"%{_escaped(search.text)}%", escape="\\"))
     if search.start:
@@ -138,41 +158,50 @@ class Reports:
         self.threshold = threshold
         self.zone = zone
 
-    async def search(self, search: LogFilter, limit: int = PAGE) -> list[Row]:
-        """Return the newest citizen messages that match, up to `limit`."""
-        query = (select(Message).where(*_conditions(search, self.threshold, self.zone))
+    async def search(self, search: LogFilter, scope: Scope = EVERYTHING,
+                     limit: int = PAGE) -> list[Row]:
+        """Return the newest citizen messages of the scope's tenants that match, up to `limit`."""
+        query = (select(Message).where(*_conditions(search, self.threshold, self.zone, scope))
                  .order_by(Message.id.desc()).limit(limit))
         await self.history.settle()
         async with self.history.sessions() as session:
             return [_row(message) for message in (await session.scalars(query)).all()]
 
-    async def intents(self) -> list[str]:
-        """Return the intents that occur in the log, for the filter's choices."""
-        query = select(Message.intent).where(Message.intent.is_not(None)).distinct()
+    async def intents(self, scope: Scope = EVERYTHING) -> list[str]:
+        """Return the intents that occur in the scope's log, for the filter's choices."""
+        query = select(Message.intent).where(Message.intent.is_not(None),
+                                             scope.where(Message.tenant)).distinct()
         await self.history.settle()
         async with self.history.sessions() as session:
             return sorted(str(intent) for intent in (await session.scalars(query)).all())
 
-    async def dashboard(self, days: int, today: date | None = None) -> Dashboard:
-        """Count the last `days` days (today included) of the municipality's calendar."""
-        today = today or datetime.now(self.zone).date()
-        first = today - timedelta(days=days - 1)
+    def _first(self, days: int, today: date | None) -> date:
+        """Return the first of the last `days` days (today included), the municipality's days."""
+        return (today or datetime.now(self.zone).date()) - timedelta(days=days - 1)
+
+    async def dashboard(self, days: int, scope: Scope = EVERYTHING,
+                        today: date | None = None) -> Dashboard:
+        """Count the scope's last `days` days (today included) of the municipality's calendar."""
+        first = self._first(days, today)
         since = _midnight(first, self.zone)
         await self.history.settle()
         async with self.history.sessions() as session:
             inbound = (await session.execute(
                 select(Message.chat_id, Message.created_at, Message.intent, Message.kind,
                        Message.confidence)
-                .where(Message.direction == "in", Message.created_at >= since))).all()
+                .where(Message.direction == "in", Message.created_at >= since,
+                       scope.where(Message.tenant)))).all()
             fallbacks = int(await session.scalar(select(func.count()).select_from(Message).where(
                 Message.direction == "out", Message.kind == "fallback",
-                Message.created_at >= since)) or 0)
+                Message.created_at >= since, scope.where(Message.tenant))) or 0)
             handoffs = (await session.execute(
                 select(Handoff.chat_id, Handoff.waited_seconds, Handoff.handled_seconds,
-                       Handoff.rating).where(Handoff.queued_at >= since))).all()
+                       Handoff.rating).where(Handoff.queued_at >= since,
+                                             scope.where(Handoff.tenant)))).all()
             feedback = (await session.execute(
                 select(AnswerFeedback.intent, AnswerFeedback.useful)
-                .where(AnswerFeedback.created_at >= since))).all()
+                .where(AnswerFeedback.created_at >= since,
+                       scope.where(AnswerFeedback.tenant)))).all()
         calendar = [first + timedelta(days=offset) for offset in range(days)]
         per_day: dict[date, set[str]] = {day: set() for day in calendar}
         messages: Counter[date] = Counter()
@@ -208,19 +237,47 @@ class Reports:
             useful=(sum(1 for _, useful in feedback if useful), len(feedback)),
             unhelpful=unhelpful,
             total_conversations=len({chat for chat, *_ in inbound}),
-            not_understood=await self.search(LogFilter(start=first, fallback=True), limit=10),
+            not_understood=await self.search(LogFilter(start=first, fallback=True), scope,
+                                             limit=10),
         )
 
-    async def comments(self, limit: int = 100) -> list[tuple[datetime, str, str]]:
-        """Return citizens' comments, newest first: after a handoff, and on polls."""
+    async def compare(self, days: int, tenants: Sequence[str],
+                      today: date | None = None) -> list[TenantNumbers]:
+        """Count the last `days` days per tenant, side by side, in the order given."""
+        since = _midnight(self._first(days, today), self.zone)
+        turns = Message.direction == "in", Message.kind == "text", Message.created_at >= since
+        failed = (Message.direction == "out", Message.kind == "fallback",
+                  Message.created_at >= since)
+        await self.history.settle()
+        async with self.history.sessions() as session:
+            questions = {tenant: int(count) for tenant, count in await session.execute(
+                select(Message.tenant, func.count()).where(*turns).group_by(Message.tenant))}
+            fallbacks = {tenant: int(count) for tenant, count in await session.execute(
+                select(Message.tenant, func.count()).where(*failed).group_by(Message.tenant))}
+            handed = await session.execute(
+                select(Handoff.tenant, func.count(distinct(Handoff.chat_id)),
+                       func.count(Handoff.rating), func.avg(Handoff.rating))
+                .where(Handoff.queued_at >= since).group_by(Handoff.tenant))
+            # PostgreSQL averages as a Decimal.
+            handoffs = {tenant: (int(chats), int(rated), None if mean is None else float(mean))
+                        for tenant, chats, rated, mean in handed}
+        return [TenantNumbers(tenant, questions.get(tenant, 0), fallbacks.get(tenant, 0),
+                              *handoffs.get(tenant, (0, 0, None)))
+                for tenant in tenants]
+
+    async def comments(self, scope: Scope = EVERYTHING,
+                       limit: int = 100) -> list[tuple[datetime, str, str]]:
+        """Return the scope's citizens' comments, newest first: after a handoff, and on polls."""
         async with self.history.sessions() as session:
             after_handoff = (await session.execute(
                 select(Handoff.closed_at, Handoff.rating, Handoff.comment)
-                .where(Handoff.comment.is_not(None)).order_by(Handoff.id.desc()).limit(limit)
+                .where(Handoff.comment.is_not(None), scope.where(Handoff.tenant))
+                .order_by(Handoff.id.desc()).limit(limit)
             )).all()
             on_polls = (await session.execute(
                 select(Vote.created_at, Vote.poll_id, Vote.comment)
-                .where(Vote.comment.is_not(None)).order_by(Vote.created_at.desc()).limit(limit)
+                .where(Vote.comment.is_not(None), scope.where(Vote.tenant))
+                .order_by(Vote.created_at.desc()).limit(limit)
             )).all()
         found = [(at, f"gesprek met medewerker, cijfer {rating}" if rating
                   else "gesprek met medewerker", str(text))

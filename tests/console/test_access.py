@@ -17,6 +17,7 @@ from bot.console.app import ROUTERS, SESSION_SECONDS
 from bot.console.sessions import COOKIE
 from bot.history.accounts import MAX_FAILED_LOGINS, Accounts
 from bot.history.audit import Audit
+from bot.history.log import Entry
 from bot.history.passwords import common, weakness
 from bot.settings import Settings
 from bot.state import keys
@@ -187,7 +188,9 @@ async def test_views_and_exports_are_audited(web: Web, client: httpx.AsyncClient
                                              role: str) -> None:
     await log_in(client, role)
     if role == "sue":
-        await client.get("/supervisor/chats/tg:42")
+        assert (await client.get("/supervisor/chats/tg:42")).status_code == 404, "not logged"
+        await web.balie.history.record([Entry("tg:42", "telegram", "in", "text", "hallo")])
+        assert (await client.get("/supervisor/chats/tg:42")).status_code == 200
         await client.get("/supervisor/log.csv?text=x")
     else:
         assert (await client.get("/staff/chats/tg:42")).status_code == 404, "never handed off"

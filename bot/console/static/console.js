@@ -123,7 +123,11 @@
       if (fresh.length) { alertNew(fresh); }
     }
     known = ids;
-    var common = function (item) { return [item.topic, item.channel, item.language]; };
+    // A user of several municipalities sees which one a chat is for.
+    var common = function (item) {
+      var where = item.municipality === undefined ? [] : [item.municipality];
+      return [item.topic].concat(where, [item.channel, item.language]);
+    };
     fill("mine", queue.mine, "Je hebt nu geen chats.", common);
     fill("waiting", queue.waiting, "Niemand wacht.", function (item) {
       return common(item).concat([item.wait]);
