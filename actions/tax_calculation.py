@@ -153,6 +153,14 @@ class ActionCalculateTax(Action):
                                          amount=money(rate("waste_diftar_eur")))
             dispatcher.utter_message(response="utter_tax_calculation_sewage",
                                      amount=money(rate("sewage_eur")))
+            if "water_board_household_eur" in rates:  # the collaboration collects it too
+                units = rates["water_board_purification_units_" + (
+                    "single" if people == 1 else "multi")]
+                water = (rate("water_board_household_eur")
+                         + units * rate("water_board_purification_unit_eur"))
+                parts.append(water)
+                dispatcher.utter_message(response="utter_tax_calculation_water_board",
+                                         amount=money(water))
         if facts.get("dogs"):
             dogs = int(facts["dogs"])
             dog_tax = rate("dog_first_eur") + (dogs - 1) * rate("dog_extra_eur")

@@ -10,18 +10,17 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.acting.forms import Forms
+from bot.acting.residence import Residence
 from bot.acting.router import Context, Router
 from bot.dialogue import buttons, cues, guard, policy, several
 from bot.handoff.desk import Ticket
 from bot.handoff.reception import Reception
 from bot.history.log import FORM_ANSWER, Entry, History
-from bot.history.masking import mask
 from bot.history.retention import forget
 from bot.listening.listener import Listening
 from bot.nlu import sanitize
 from bot.nlu.serving import NLU
 from bot.ops import metrics
-from bot.replies.municipality import Municipality
 from bot.replies.render import Renderer
 from bot.state.store import ChatState, StateStore
 from bot.types import (
@@ -30,7 +29,6 @@ from bot.types import (
     Button,
     CancelForm,
     ChooseLanguage,
-    ChooseTenant,
     Clarify,
     Fallback,
     FillSlot,
@@ -51,9 +49,6 @@ from bot.types import (
 log = logging.getLogger(__name__)
 FORGOTTEN = Forget(True)
 START = Say("utter_start")
-# On a shared channel the municipalities are offered as buttons up to this many; with more, the
-# citizen types the name or a postcode.
-TENANT_BUTTONS = 8
 
 
 def answered_form(move: Move, form: str) -> str:
@@ -81,10 +76,10 @@ class Balie:
         self.reception = reception
         self.listening = listening
         self.flood_per_minute = flood_per_minute
-        self.residence = residence
-        # A channel of one municipality (its own Telegram bot); a shared one asks the citizen.
-        self.channel_tenants = channel_tenants or {}
         self.tenants = renderer.tenants
+        # A channel of one municipality (its own Telegram bot); a shared one asks the citizen.
+        self.residence = Residence(renderer, history.keep, policy, residence,
+                                   channel_tenants or {}, self._again)
         self.router = Router()
         self.router.register(Say, self._say)
         self.router.register(Answer, self._answer)
@@ -95,14 +90,14 @@ class Balie:
         self.router.register(Guarded, self._guarded)
         self.router.register(Several, self._several)
         self.router.register(ChooseLanguage, self._choose_language)
-        self.router.register(ChooseTenant, self._choose_tenant)
-        self.router.include(forms.router, reception.router, listening.router)
+        self.router.include(forms.router, reception.router, listening.router,
+                            self.residence.router)
 
     async def handle(self, turn: Turn) -> list[Reply]:
         """Answer one turn; a replayed update gets no second answer."""
         started = time.perf_counter()
         chat = turn.chat_id
-        self.tenants.serve(self.tenants.get(self.channel_tenants.get(turn.channel)))
+        self.residence.serve(turn)
         try:
             # A redelivered update was started by a worker that died: answer it again (its
             # messages already sent are skipped by bot.intake.outbox).
@@ -111,7 +106,7 @@ class Balie:
             if begun is None:
                 log.info("replayed update ignored", extra={"chat": chat, "update": turn.update_id})
                 return []
-            town = self._serve(turn, begun.state)
+            town = self.residence.serve(turn, begun.state)
             if begun.token is None:
                 return await self._flooded(turn, begun.turns, begun.state.language)
             try:
@@ -136,7 +131,7 @@ class Balie:
                 replies = await self.router.perform(move, Context(turn, state, said, parse))
                 if move == START and town is None:  # a shared channel greets, then asks
                     replies = [self.renderer.render("utter_start_shared", state.language),
-                               *self._ask_tenant(state)]
+                               *self.residence.ask(state)]
                 replies = self.reception.with_offer(replies, state, move.offer_handoff, ticket)
                 replies = buttons.bind(replies, state)
                 latency = (time.perf_counter() - started) * 1000
@@ -175,25 +170,6 @@ class Balie:
         await self._record(turn, marker, language, None, Say("utter_flood"), replies, 0.0)
         return replies
 
-    def _serve(self, turn: Turn, state: ChatState) -> Municipality | None:
-        """Answer for the chat's municipality: its channel's or the citizen's; None: ask it."""
-        if not state.tenant:
-            state.tenant = self.channel_tenants.get(turn.channel, "")
-        town = self.tenants.chosen(state.tenant)
-        self.tenants.serve(town or self.tenants.default)
-        return town
-
-    def _residence(self, turn: Turn, state: ChatState, text: str) -> ChooseTenant | None:
-        """Read where the citizen lives: asked for on a shared channel, or said ("ik woon in")."""
-        if turn.kind != "text" or state.form or state.mode is not None or not self.tenants.shared:
-            return None
-        if self.tenants.chosen(state.tenant) is None:
-            town = self.tenants.named(text) or self.tenants.by_postcode(text)
-            return ChooseTenant(town.key if town else None)
-        town = self.tenants.named(text) if self.residence and self.residence.search(
-            text.lower()) else None
-        return ChooseTenant(town.key) if town and town.key != state.tenant else None
-
     def _understand(self, turn: Turn, text: str) -> Parse | None:
         if turn.kind != "text" or policy.screen(text, self.policy):
             return None
@@ -212,9 +188,12 @@ class Balie:
     def _decide(self, turn: Turn, state: ChatState, text: str) -> tuple[Parse | None, Move]:
         """Understand a text and choose the move: several questions, a cue's variant or one."""
         parse = self._understand(turn, text)
-        residence = self._residence(turn, state, text)
+        residence = self.residence.decide(turn, state, text)
         if residence:
             buttons.expire(state)
+            language = self.model.language(text)
+            if language and not state.language_locked:
+                state.language = language
             return parse, residence
         if parse:
             asked = several.decide(state, text, parse, self.model.parse, self.policy)
@@ -274,33 +253,12 @@ class Balie:
         state.language, state.language_locked = move.language, True
         return [self.renderer.render("utter_language_switched", state.language)]
 
-    async def _choose_tenant(self, move: ChooseTenant, context: Context) -> list[Reply]:
-        """Make a municipality the chat's, then answer what was asked before; or ask which."""
-        state = context.state
-        town = self.tenants.all.get(move.tenant or "")
-        if town is None or town.kind != "municipality":
-            small_talk = self.policy.form_stay - self.policy.memory.calculated
-            if context.turn.kind == "text" and not (
-                    context.parse and context.parse.intent in small_talk):
-                state.held = mask(context.text, self.history.keep)
-            return self._ask_tenant(state)
-        state.tenant = town.key
-        self.tenants.serve(town)
-        replies = [self.renderer.render("utter_tenant_chosen", state.language,
-                                        {"tenant_name": town.name})]
-        held, state.held = state.held, ""
-        if held:
-            heard = replace(context.turn, kind="text", text=held)
-            parse, then = self._decide(heard, state, held)
-            replies += await self.router.perform(then, Context(heard, state, held, parse))
-        return replies
-
-    def _ask_tenant(self, state: ChatState) -> list[Reply]:
-        towns = self.tenants.municipalities
-        reply = self.renderer.render("utter_tenant_ask", state.language)
-        choices = tuple(Button(town.name, buttons.payload(ChooseTenant(town.key)))
-                        for town in towns) if len(towns) <= TENANT_BUTTONS else ()
-        return [replace(reply, buttons=choices)]
+    async def _again(self, context: Context, move: Move | None) -> list[Reply]:
+        """Answer within this turn a move, or (None) the context's text as if it came in now."""
+        parse = context.parse
+        if move is None:
+            parse, move = self._decide(context.turn, context.state, context.text)
+        return await self.router.perform(move, replace(context, parse=parse))
 
     async def _fallback(self, move: Fallback, context: Context) -> list[Reply]:
         # The second time Balie asks whether to bring in a person, so the answer offers none.

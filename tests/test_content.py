@@ -6,7 +6,7 @@ import pytest
 
 from bot.acting.executor import Executor
 from bot.nlu import content
-from bot.replies import canned, labels, render
+from bot.replies import canned, labels, render, tenants
 from bot.replies.municipality import Municipality
 from bot.settings import PROJECT_DIR
 from tests.support import content_checks as checks
@@ -54,8 +54,15 @@ def test_response_has_both_languages_and_its_placeholders_resolve(
     checks.check_response(LOADED, name, town)
 
 
-def test_every_placeholder_passes_the_start_up_check(town: Municipality) -> None:
-    render.check(LOADED, town)
+DEMO = tenants.open_all(INTENTS / "facts", (), "voorbeeld")
+
+
+@pytest.mark.parametrize("key", [town.key for town in DEMO.municipalities])
+def test_every_placeholder_passes_the_start_up_check_for_each_demo_tenant(key: str) -> None:
+    own = render.overrides(INTENTS, DEMO)
+    render.check(LOADED, DEMO.all[key], own.get(key))
+    if DEMO.all[key].facts.get("water_board_tenant"):
+        assert "utter_water_board_tax" in own[key], "the collaboration's own answer"
 
 
 def test_a_chats_topic_is_the_latest_intent_that_names_a_subject() -> None:

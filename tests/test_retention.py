@@ -67,6 +67,18 @@ async def test_purge_deletes_what_is_past_retention_and_is_audited(history: Hist
     assert await purge(history, 180, actor="test") == dict.fromkeys(counts, 0)
 
 
+async def test_purge_of_one_tenant_leaves_the_others_data(history: History) -> None:
+    await fill(history)
+    assert set((await purge(history, 180, actor="test", tenant="westerstad")).values()) == {0}
+    counts = await purge(history, 180, actor="test", tenant="voorbeeld")
+    assert counts == {"messages": 1, "handoff_events": 1, "handoffs": 1, "answer_feedback": 1,
+                      "deliveries": 1, "vote_comments": 1}
+    async with history.sessions() as session:
+        audits = (await session.scalars(select(Audit.detail).order_by(Audit.id))).all()
+    assert [json.loads(detail or "{}")["tenant"] for detail in audits] == [
+        "westerstad", "voorbeeld"]
+
+
 async def test_the_running_bot_purges_at_start(
     served_bot: Any, bot_api: BotAPI, history: History
 ) -> None:

@@ -173,9 +173,17 @@ class StaffDesk:
             return self.renderer.render(name, "nl").text
         return "algemene vraag"
 
-    def _title(self, kind: str, case: int, reason: str | None, language: str) -> str:
-        """Return a handoff's title: `Chat #12 · bezwaar maken · NL`."""
-        return f"{KINDS.get(kind, 'Chat')} #{case} · {self._label(reason)} · {language.upper()}"
+    def _title(self, kind: str, case: int, reason: str | None, language: str,
+               tenant: str) -> str:
+        """Return a handoff's title: `Chat #12 · bezwaar maken · NL (· Westerstad)`.
+
+        The municipality is named when the group serves several.
+        """
+        title = f"{KINDS.get(kind, 'Chat')} #{case} · {self._label(reason)} · {language.upper()}"
+        tenants = self.renderer.tenants
+        if not tenants.shared:
+            return title
+        return f"{title} · {tenants.get(tenant).name.removeprefix('Gemeente ')}"
 
     async def _post_tasks(self, bot: Bot) -> None:
         """Post each new non-live task (a payment arrangement, a message left) once."""
@@ -185,8 +193,8 @@ class StaffDesk:
             if not await self.desk.client.sadd(keys.TASKS_POSTED, task.id):
                 continue
             phone = f" (☎ {numbers[task.id]})" if task.id in numbers else ""
-            text = (f"📋 {self._title(task.kind, task.id, task.reason, task.language)}\n"
-                    f"{task.note}{phone}")
+            title = self._title(task.kind, task.id, task.reason, task.language, task.tenant)
+            text = f"📋 {title}\n{task.note}{phone}"
             try:
                 await bot.send_message(self.chat_id, html.escape(text, quote=False),
                                        parse_mode=ParseMode.HTML)
@@ -227,7 +235,8 @@ class StaffDesk:
     async def _open_topic(self, bot: Bot, event: Queued) -> None:
         chat = event.chat_id
         topic = await self.desk.topic_of(chat)
-        name = self._title(event.kind, event.case, event.reason or None, event.language)[:128]
+        name = self._title(event.kind, event.case, event.reason or None, event.language,
+                           event.tenant)[:128]
         if topic is None:
             created = await bot.create_forum_topic(self.chat_id, name)
             topic = created.message_thread_id

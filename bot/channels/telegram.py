@@ -316,11 +316,12 @@ async def _tell(balie: Balie, bot: Bot, event: Event) -> None:
         await deliver(bot, balie.store.client, told.chat_id, replies)
 
 
-async def purge_daily(history: History, days: int) -> None:
-    """Apply the retention time at start-up and then once a day."""
+async def purge_daily(history: History, retention: dict[str, int]) -> None:
+    """Apply each tenant's retention time (days by tenant) at start-up and then once a day."""
     while True:
         try:
-            await purge(history, days, actor="schedule")
+            for tenant, days in retention.items():
+                await purge(history, days, actor="schedule", tenant=tenant)
         except Exception:
             log.exception("purge failed; trying again tomorrow")
         await asyncio.sleep(PURGE_INTERVAL)

@@ -1,4 +1,4 @@
-"""Retention: data past the municipality's limit is deleted; a citizen can erase their own."""
+"""Retention: data past each tenant's limit is deleted; a citizen can erase their own."""
 
 import json
 import logging
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from redis.asyncio import Redis
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, select, text, true, update
 
 from bot.history.audit import Audit, entry
 from bot.history.backlog import drop
@@ -20,30 +20,40 @@ log = logging.getLogger(__name__)
 STREAM_BATCH = 1000
 
 
-async def purge(history: History, days: int, actor: str) -> dict[str, int]:
-    """Delete data older than `days`; return the rows touched per table.
+async def purge(history: History, days: int, actor: str,
+                tenant: str | None = None) -> dict[str, int]:
+    """Delete data older than `days` (of one tenant, or all); return the rows touched per table.
 
     Messages, handoffs and their events, answer feedback and the deliveries of finished
     broadcasts go; old poll votes lose their free text but still count.
     """
     cutoff = datetime.now(UTC) - timedelta(days=days)
-    old_broadcasts = select(Broadcast.id).where(Broadcast.finished_at < cutoff)
+
+    def of(column: Any) -> Any:
+        return column == tenant if tenant is not None else true()
+
+    old_broadcasts = select(Broadcast.id).where(Broadcast.finished_at < cutoff,
+                                                of(Broadcast.tenant))
     statements = {
-        "messages": delete(Message).where(Message.created_at < cutoff),
-        "handoff_events": delete(HandoffEvent).where(HandoffEvent.at < cutoff),
-        "handoffs": delete(Handoff).where(Handoff.queued_at < cutoff, Handoff.outcome != "open"),
-        "answer_feedback": delete(AnswerFeedback).where(AnswerFeedback.created_at < cutoff),
+        "messages": delete(Message).where(Message.created_at < cutoff, of(Message.tenant)),
+        "handoff_events": delete(HandoffEvent).where(HandoffEvent.at < cutoff, HandoffEvent
+                                                     .handoff_id.in_(select(Handoff.id)
+                                                                     .where(of(Handoff.tenant)))),
+        "handoffs": delete(Handoff).where(Handoff.queued_at < cutoff, Handoff.outcome != "open",
+                                          of(Handoff.tenant)),
+        "answer_feedback": delete(AnswerFeedback).where(AnswerFeedback.created_at < cutoff,
+                                                        of(AnswerFeedback.tenant)),
         "deliveries": delete(Delivery).where(Delivery.broadcast_id.in_(old_broadcasts)),
-        "vote_comments": update(Vote).where(Vote.created_at < cutoff, Vote.comment.is_not(None))
-        .values(comment=None),
+        "vote_comments": update(Vote).where(Vote.created_at < cutoff, Vote.comment.is_not(None),
+                                            of(Vote.tenant)).values(comment=None),
     }
     counts = {}
     async with history.sessions.begin() as session:
         for name, statement in statements.items():
             result = await session.execute(statement)
             counts[name] = int(getattr(result, "rowcount", 0) or 0)
-        session.add(entry(actor, "purge", json.dumps({"days": days, **counts})))
-    log.info("purged", extra={"days": days, "actor": actor, **counts})
+        session.add(entry(actor, "purge", json.dumps({"days": days, "tenant": tenant, **counts})))
+    log.info("purged", extra={"days": days, "actor": actor, "tenant": tenant, **counts})
     return counts
 
 

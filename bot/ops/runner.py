@@ -77,9 +77,10 @@ async def work(settings: Settings, shared: Services | None = None) -> None:
         await application.initialize()
         stack.push_async_callback(application.shutdown)
         await telegram.register_commands(application.bot, services.balie.renderer)
-        days = int(services.town.facts["retention_days"])
+        retention = {town.key: int(town.facts["retention_days"])
+                     for town in services.tenants.municipalities}
         tasks = [
-            asyncio.create_task(telegram.purge_daily(services.history, days)),
+            asyncio.create_task(telegram.purge_daily(services.history, retention)),
             asyncio.create_task(services.backlog.run()),
             asyncio.create_task(telegram.tell_citizens(services.balie, client, application.bot)),
         ]

@@ -207,6 +207,7 @@ def open_all(facts_dir: Path, keys: tuple[str, ...], default: str) -> Tenants:
     if default not in found:
         raise FactsError(f"BALIE_MUNICIPALITY is {default!r}, which is not one of the tenants "
                          f"({', '.join(found)}).")
-    if not any(town.kind == "municipality" for town in found.values()):
-        raise FactsError("None of the tenants is a municipality: a chat needs one.")
+    if found[default].kind != "municipality":
+        raise FactsError(f"BALIE_MUNICIPALITY is {default!r}, a water board: the default tenant "
+                         f"must be a municipality (chats of no known tenant are its).")
     return Tenants(found, found[default], _postcodes(facts_dir / "postcodes.csv", found))
