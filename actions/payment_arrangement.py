@@ -74,11 +74,11 @@ class ActionRequestArrangement(Action):
         terms = int(tracker.get_slot("arrangement_terms"))
         instalment = (amount / terms).quantize(CENT, ROUND_UP)
         detail = f"{formats.money(amount, 'nl')} in {terms} termijnen"
-        backend = action_services().cases
+        backend, tenant = action_services().cases, str(tracker.get_slot("tenant") or "")
         reference = await backend.create(
-            "arrangement", str(tracker.get_slot("case_address")), language, detail)
+            "arrangement", str(tracker.get_slot("case_address")), language, detail, tenant)
         await backend.task(tracker.sender_id, language, "payment_arrangement",
-                           f"{reference}: {detail}")
+                           f"{reference}: {detail}", tenant=tenant)
         dispatcher.utter_message(
             response="utter_arrangement_requested", reference=reference, terms=terms,
             amount=formats.money(amount, language), instalment=formats.money(instalment, language))

@@ -64,7 +64,8 @@ def _standalone() -> ActionServices:
     # `python -m rasa_sdk --actions actions` no Balie process hands the actions their
     # services, so the action server builds them from the environment, once, at first use.
     settings = Settings()
-    return ActionServices(SqlCases(create_async_engine(settings.sqlalchemy_url)),
+    return ActionServices(SqlCases(create_async_engine(settings.sqlalchemy_url),
+                                   settings.municipality),
                           open_all(settings.facts, settings.tenant_keys, settings.municipality))
 
 
