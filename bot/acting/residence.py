@@ -66,7 +66,8 @@ class Residence:
     def ask(self, state: ChatState) -> list[Reply]:
         """Ask which municipality the citizen lives in, with a button for each (if few)."""
         towns = self.tenants.municipalities
-        reply = self.renderer.render("utter_tenant_ask", state.language)
+        asked = "utter_tenant_ask_held" if state.held else "utter_tenant_ask"
+        reply = self.renderer.render(asked, state.language)
         choices = tuple(Button(town.name, buttons.payload(ChooseTenant(town.key)))
                         for town in towns) if len(towns) <= TENANT_BUTTONS else ()
         return [replace(reply, buttons=choices)]
