@@ -118,6 +118,9 @@ def _checked(settings: Settings) -> bool:
                                                                            served)
         for town in served.municipalities:
             render.check(loaded, town, own.get(town.key))
+        from bot.services import channel_tenants
+
+        channel_tenants(settings, served)  # a town's own bot names one of the municipalities
     except municipality.FactsError as error:
         print(error, file=sys.stderr)
         return False

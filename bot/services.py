@@ -98,7 +98,7 @@ class Services:
                 listening=Listening(newsroom, polls, store.client, renderer, loaded.topics,
                                     loaded.rated),
                 flood_per_minute=settings.flood_per_minute, residence=loaded.residence,
-                channel_tenants=_channel_tenants(settings, tenants),
+                channel_tenants=channel_tenants(settings, tenants),
             )
             return cls(settings, loaded, tenants, store, history, executor,
                        RateLimit(store.client, settings.send_per_second), desk, newsroom, polls,
@@ -127,7 +127,7 @@ class Services:
             await services.close()
 
 
-def _channel_tenants(settings: Settings, tenants: Tenants) -> dict[str, str]:
+def channel_tenants(settings: Settings, tenants: Tenants) -> dict[str, str]:
     """Return the municipality of each channel that serves one (BALIE_TELEGRAM_TENANT)."""
     key = settings.telegram_tenant
     town = tenants.all.get(key)

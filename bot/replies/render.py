@@ -81,6 +81,10 @@ def check(content: Content, town: Municipality, own: Responses | None = None) ->
         if name not in content.responses:
             raise FactsError(f"{town.key}'s own responses override {name}, which is not a "
                              f"response of intents/responses/.")
+        missing = [language for language in LANGUAGES if language not in variants]
+        if missing:  # else a citizen in that language would get an error, not an answer
+            raise FactsError(f"{town.key}'s own {name} has no text in {', '.join(missing)}: "
+                             f"an override gives one in every language.")
         for variant in variants.values():
             for field in fields(variant.text) - known:
                 unfilled.setdefault(field, set()).add(name)

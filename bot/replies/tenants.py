@@ -97,10 +97,11 @@ def load(facts_dir: Path, key: str) -> Municipality:
     else:
         board = raw.get("water_board_tenant")
         if board:
-            water = load(facts_dir, str(board))
-            if water.kind != "water_board":
+            # Its kind first: a municipality named here would load its own water board again.
+            if _read(facts_dir, str(board))[0].get("kind") != "water_board":
                 raise FactsError(f"The facts file {path}: `water_board_tenant` {board!r} is not "
                                  f"a water board (its file has no `kind: water_board`).")
+            water = load(facts_dir, str(board))
             raw = {**{f"water_board_{name}": value for name, value in water.facts.items()},
                    "water_board": water.facts["name"], "water_board_url": water.facts["website"],
                    **raw}

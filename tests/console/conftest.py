@@ -95,8 +95,12 @@ class Citizen:
         self.client = client
         self.token = ""
 
-    async def start(self, language: str = "nl") -> list[dict[str, object]]:
-        answer = (await self.client.post("/chat/api/start", json={"language": language})).json()
+    async def start(self, language: str = "nl",
+                    municipality: str = "") -> list[dict[str, object]]:
+        """Open a chat, on one municipality's site (`/chat?gemeente=`) or a shared one."""
+        opened = {"language": language, **({"municipality": municipality} if municipality
+                                            else {})}
+        answer = (await self.client.post("/chat/api/start", json=opened)).json()
         self.token = answer["token"]
         return list(answer["replies"])
 
