@@ -140,9 +140,9 @@ def test_a_postcode_row_not_in_the_format_is_refused_with_an_example(folder: Pat
     assert "line 5: write `from;to;tenant`" in refusal(folder)
 
 
-def test_the_default_must_be_one_of_the_tenants(folder: Path) -> None:
+def test_the_default_must_be_one_of_the_tenants_and_a_municipality(folder: Path) -> None:
     assert "BALIE_MUNICIPALITY is 'oost'" in refusal(folder, "oost")
-    with pytest.raises(FactsError, match="None of the tenants is a municipality"):
+    with pytest.raises(FactsError, match="a water board: the default tenant must be a munic"):
         open_all(folder, ("rivierenland",), "rivierenland")
 
 

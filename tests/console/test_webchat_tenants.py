@@ -8,6 +8,7 @@ from tests.console.conftest import Citizen
 
 DOG_TAX = "wat kost de hondenbelasting voor één hond?"
 ASK = "In welke gemeente woon je?"
+HELD = "Je vraag beantwoord ik zodra ik weet in welke gemeente je woont"
 DOG_ONE = {"voorbeeld": "€ 96,00", "oosterdorp": "€ 72,00", "westerstad": "€ 120,00"}
 MUNICIPALITIES = ["Gemeente Oosterdorp", "Gemeente Voorbeeld", "Gemeente Westerstad"]
 
@@ -52,11 +53,11 @@ async def test_a_shared_chat_asks_once_takes_a_postcode_and_lets_the_citizen_mov
     assert "Balie" in str(greeting[0]["text"]) and ASK in str(greeting[-1]["text"])
     assert list(buttons(greeting[-1])) == MUNICIPALITIES
     held = await citizen.say(DOG_TAX)
-    assert ASK in text(held) and "€" not in text(held), "the question waits for the answer"
+    assert HELD in text(held) and "€" not in text(held), "the question waits for the answer"
     answered = text(await citizen.say("7405"))
     assert "ik help je voor Gemeente Oosterdorp" in answered and "€ 72,00" in answered
     again = text(await citizen.say(DOG_TAX))
-    assert "€ 72,00" in again and ASK not in again, "remembered"
+    assert "€ 72,00" in again and HELD not in again, "remembered"
     moved = text(await citizen.say("ik woon in Westerstad"))
     assert "ik help je voor Gemeente Westerstad" in moved
     assert "€ 120,00" in text(await citizen.say(DOG_TAX))
