@@ -50,26 +50,25 @@ def chosen(request: Request, user: User, typed: str) -> str | None:
     return typed if typed in keys else None
 
 
-async def handed_off(history: History, chat_id: str, user: User) -> str:
-    """Return the tenant of a chat that came to the desk, if it is the user's; else 404."""
-    query = (select(Handoff.tenant).where(Handoff.chat_id == chat_id,
-                                          user.scope.where(Handoff.tenant))
-             .order_by(Handoff.id.desc()).limit(1))
+async def _tenant_of(history: History, table: type[Handoff] | type[Message], chat_id: str,
+                     user: User, missing: str) -> str:
+    """Return the latest tenant of a chat's rows in a table, if it is the user's; else 404."""
+    query = (select(table.tenant).where(table.chat_id == chat_id, user.scope.where(table.tenant))
+             .order_by(table.id.desc()).limit(1))
     async with history.sessions() as session:
         tenant = await session.scalar(query)
     if tenant is None:
-        raise HTTPException(404, "Deze chat is nooit bij de medewerkers gekomen.")
+        raise HTTPException(404, missing)
     return tenant
+
+
+async def handed_off(history: History, chat_id: str, user: User) -> str:
+    """Return the tenant of a chat that came to the desk, if it is the user's; else 404."""
+    return await _tenant_of(history, Handoff, chat_id, user,
+                            "Deze chat is nooit bij de medewerkers gekomen.")
 
 
 async def logged(history: History, chat_id: str, user: User) -> str:
     """Return the tenant of a chat in the log, if it is the user's; else 404."""
     await history.settle()
-    query = (select(Message.tenant).where(Message.chat_id == chat_id,
-                                          user.scope.where(Message.tenant))
-             .order_by(Message.id.desc()).limit(1))
-    async with history.sessions() as session:
-        tenant = await session.scalar(query)
-    if tenant is None:
-        raise HTTPException(404, "Deze chat staat niet in het log.")
-    return tenant
+    return await _tenant_of(history, Message, chat_id, user, "Deze chat staat niet in het log.")
