@@ -71,8 +71,10 @@ def test_a_chats_topic_is_the_latest_intent_that_names_a_subject() -> None:
     assert table.topic(["greet", "no_such_intent"], "en") == "General question"
 
 
-def test_canned_replies_are_filled_from_the_facts(town: Municipality) -> None:
-    replies = canned.load(INTENTS, town, "voorbeeld")
+@pytest.mark.parametrize("key", [town.key for town in DEMO.municipalities])
+def test_canned_replies_are_filled_from_each_tenants_facts(key: str) -> None:
+    town = DEMO.all[key]
+    replies = canned.load(INTENTS, town)
     assert replies and all(r.text["nl"] and r.text["en"] for r in replies)
     assert any(str(town.facts["phone"]) in r.text["nl"] for r in replies)
     assert not any("{" in text for r in replies for text in r.text.values())

@@ -117,9 +117,10 @@ def _attach(app: FastAPI, services: Services, secret: str) -> None:
     # Every page: times on the town's clock, numbers, intent labels; polls; standard replies.
     app.state.labels = services.labels
     pages.install(app.state.templates, services.town, app.state.labels,
-                  app.state.tenant_names)
+                  app.state.tenant_names, services.tenants.shared)
     app.state.polls = services.polls
-    app.state.canned = canned.load(settings.intents_dir, services.town, settings.municipality)
+    app.state.canned = {town.key: canned.load(settings.intents_dir, town)
+                        for town in services.tenants.municipalities}
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:

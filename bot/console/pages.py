@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.templating import Jinja2Templates
 
-from bot.console.scoping import title
+from bot.console.scoping import EVERY_TENANT, title
 from bot.replies import formats
 from bot.replies.labels import Labels
 from bot.replies.municipality import Municipality
@@ -75,10 +75,14 @@ def duration(seconds: float | None) -> str:
 
 
 def install(templates: Jinja2Templates, town: Municipality, labels: Labels,
-            tenants: dict[str, str]) -> None:
-    """Give every template the town's name, its clock, Dutch numbers, intent and tenant names."""
+            tenants: dict[str, str], shared: bool) -> None:
+    """Give every template the town's name, its clock, Dutch numbers, intent and tenant names.
+
+    On a deployment of several municipalities the console's name is "Alle gemeenten", or the
+    user's one municipality (base.html).
+    """
     clock = Clock(town)
-    templates.env.globals["town"] = town.name
+    templates.env.globals["town"] = EVERY_TENANT if shared else town.name
     templates.env.globals["municipality"] = partial(title, tenants)
     templates.env.filters.update(
         when=clock.when, time=clock.time, day=clock.day, through=clock.through,

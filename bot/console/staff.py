@@ -193,7 +193,7 @@ async def chat_page(request: Request, chat_id: str, user: Staff) -> Response:
     tenant = await _handed_off(request, chat_id, user)
     await record(_history(request), user.name, "chat_opened", chat_id, tenant)
     state = await _state(request, chat_id, user)
-    canned: list[Canned] = request.app.state.canned
+    canned: list[Canned] = request.app.state.canned.get(tenant, [])
     cases = await inbox.open_cases(_history(request), user.scope, [chat_id])
     described = await _about(request, user, cases[-1:])
     return render(request, "staff_chat.html", {

@@ -1,4 +1,4 @@
-"""Standard replies for staff (`intents/canned/<municipality>.yml`), filled with the facts."""
+"""Standard replies for staff (`intents/canned/<tenant>.yml`), filled with the tenant's facts."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +18,15 @@ class Canned:
     text: dict[Language, str]
 
 
-def load(intents_dir: Path, town: Municipality, key: str) -> list[Canned]:
-    """Read a municipality's standard replies; none when it has no file.
+def load(intents_dir: Path, town: Municipality) -> list[Canned]:
+    """Read a municipality's standard replies: its own file, else its collaboration's; or none.
 
     A placeholder that is not a fact stops start-up, naming the file and the reply.
     """
-    path = intents_dir / "canned" / f"{key}.yml"
-    if not path.exists():
+    files = (intents_dir / "canned" / f"{key}.yml" for key in reversed(town.lineage or
+                                                                       (town.key,)))
+    path = next((path for path in files if path.exists()), None)
+    if path is None:
         return []
     found = []
     for entry in yaml.safe_load(path.read_text(encoding="utf-8")) or []:

@@ -205,3 +205,26 @@ async def test_an_admin_gives_tenants_and_sees_only_their_own_users(web: Web) ->
             "csrf": token, "tenants": f"{HOME},{OTHER}"})).status_code == 200
     olga = await Accounts(web.balie.history, 1, 64).named("olga")
     assert olga is not None and olga.tenants == "oosterdorp,voorbeeld"
+
+
+@pytest.mark.parametrize(("name", "brand"), [("olga", "Gemeente Oosterdorp"),
+                                             ("vera", "Gemeente Voorbeeld"),
+                                             ("sam", "Alle gemeenten")])
+async def test_the_console_names_the_users_municipality_and_offers_its_standard_replies(
+    web: Web, name: str, brand: str
+) -> None:
+    await seed(web)
+    async with httpx.AsyncClient(base_url=web.url, timeout=30) as client:
+        token = await log_in(client, name)
+        assert f"Balie · {brand}</span>" in (await client.get("/staff")).text
+        for tenant, chat in CHATS.items():
+            if not sees(name, tenant):
+                continue
+            claimed = await client.post(f"/staff/chats/{chat}/claim", headers={
+                "X-CSRF-Token": token, "Accept": "application/json"})
+            assert claimed.json()["won"]
+            page = (await client.get(f"/staff/chats/{chat}")).text
+            # Oosterdorp's staff answer with the collaboration's replies, Voorbeeld's with its own.
+            collaboration = "Je kunt de belastingsamenwerking bellen op 088 123 4500" in page
+            assert collaboration is (tenant == OTHER), tenant
+            assert ("Je kunt ons ook bellen op 14 0123" in page) is (tenant == HOME), tenant
