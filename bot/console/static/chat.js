@@ -358,18 +358,23 @@
     };
   }
 
+  // Ending a chat: when the end was slow and a poll found the chat gone first, the citizen may
+  // have started a new chat meanwhile; that one stays (false).
   function ending() {
+    var chat = ready;
     return call("POST", "/chat/api/end").catch(function () { return null; }).then(function () {
+      if (ready !== null && ready !== chat) { return false; }
       tell({kind: "ended"});
       keep(null);
       ready = null;
       list.textContent = "";
+      return true;
     });
   }
 
   endChat.addEventListener("click", function () {
-    ending().then(function () {
-      ended();
+    ending().then(function (done) {
+      if (done) { ended(); }
       input.focus();
     });
   });
