@@ -96,14 +96,17 @@ async def test_existing_rows_become_the_configured_municipalitys(url_at_0008: st
     assert version >= "0009"
 
 
-async def test_a_new_row_without_a_tenant_is_refused(url_at_0008: str) -> None:
+async def test_a_row_an_older_balie_writes_without_a_tenant_is_the_configured_ones(
+    url_at_0008: str
+) -> None:
     history = await History.open(url_at_0008, tenant="oosterdorp")
     try:
-        with pytest.raises(sqlalchemy.exc.IntegrityError):
-            async with history.engine.begin() as connection:
-                await connection.execute(sqlalchemy.text(
-                    "INSERT INTO audit_log (actor, action, at) VALUES ('x', 'y', :at)"),
-                    {"at": NOW})
+        async with history.engine.begin() as connection:
+            await connection.execute(sqlalchemy.text(
+                "INSERT INTO audit_log (actor, action, at) VALUES ('x', 'y', :at)"), {"at": NOW})
+            tenant = await connection.scalar(sqlalchemy.text(
+                "SELECT tenant FROM audit_log WHERE actor = 'x'"))
+        assert tenant == "oosterdorp"
     finally:
         await history.close()
 
