@@ -6,11 +6,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from redis.asyncio import Redis
-from sqlalchemy import delete, select, text, true, update
+from sqlalchemy import delete, select, text, update
 
 from bot.history.audit import Audit, entry
 from bot.history.backlog import drop
 from bot.history.log import Handoff, HandoffEvent, History, Message
+from bot.history.tenancy import EVERYTHING, Scope
 from bot.listening.announcements import Subscription
 from bot.listening.broadcast import Broadcast, Delivery
 from bot.listening.polls import AnswerFeedback, Vote
@@ -28,10 +29,7 @@ async def purge(history: History, days: int, actor: str,
     broadcasts go; old poll votes lose their free text but still count.
     """
     cutoff = datetime.now(UTC) - timedelta(days=days)
-
-    def of(column: Any) -> Any:
-        return column == tenant if tenant is not None else true()
-
+    of = (EVERYTHING if tenant is None else Scope.only([tenant])).where
     old_broadcasts = select(Broadcast.id).where(Broadcast.finished_at < cutoff,
                                                 of(Broadcast.tenant))
     statements = {
