@@ -101,8 +101,7 @@ class Balie:
         try:
             # A redelivered update was started by a worker that died: answer it again (its
             # messages already sent are skipped by bot.intake.outbox).
-            begun = await self.store.begin(chat, turn.update_id, False, self.flood_per_minute,
-                                           turn.sends)
+            begun = await self.store.begin(chat, turn.update_id, False, self.flood_per_minute)
             if begun is None:
                 log.info("replayed update ignored", extra={"chat": chat, "update": turn.update_id})
                 return []

@@ -1,13 +1,14 @@
 """Send marks on real Redis: a retried update skips what was sent and resends what was in doubt."""
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 import redis.asyncio as redis
 
 from bot.intake import inbox
-from bot.intake.outbox import Outbox
+from bot.intake.outbox import Outbox, Remember, TakeOff
 from bot.state import keys
 
 
@@ -33,34 +34,70 @@ class Phone:
         return send
 
 
+async def handed(client: "redis.Redis", chat: str, update_id: int) -> inbox.DrainLock:
+    """Take the chat's drain lock, as a worker does, with the update at the inbox's head."""
+    if not await client.llen(keys.inbox(chat)):
+        await client.rpush(keys.inbox(chat), json.dumps({"update_id": update_id}))
+    lock = inbox.DrainLock(client, chat, 3000)
+    assert await lock.take()
+    assert lock.head and lock.head.update_id == update_id
+    return lock
+
+
 async def test_a_retried_update_skips_sent_messages_and_resends_the_one_in_doubt(
     client: "redis.Redis",
 ) -> None:
     phone = Phone()
-    first = Outbox(client, "tg:7", 1, ttl=60)
-    await first.begin()
+    lock = await handed(client, "tg:7", 1)
+    assert lock.head
+    first = Outbox(client, "tg:7", lock.head, ttl=60)
+    assert not first.redelivered
     assert await first.send(phone.call("one")) == "one"
     with pytest.raises(asyncio.CancelledError):
         await first.send(phone.call("two", crash=True))
 
-    second = Outbox(client, "tg:7", 1, ttl=60)
-    await second.begin()
+    await client.delete(keys.drain("tg:7"))  # the worker died: its drain lock expired
+    lock = await handed(client, "tg:7", 1)
+    assert lock.head
+    second = Outbox(client, "tg:7", lock.head, ttl=60)
     assert second.redelivered
     assert await second.send(phone.call("one")) is None, "sent before: skipped"
     assert await second.send(phone.call("two")) == "two", "in doubt: sent again"
     assert await second.send(phone.call("three")) == "three"
-    await client.rpush(keys.inbox("tg:7"), "update 1")
-    assert await inbox.pop(client, "tg:7", "update 1", second.key) is None
+    await lock.pop(lock.head, second.settled(), "")
+    assert lock.head is None and lock.left == 0
     assert phone.received == ["one", "two", "two", "three"]
     assert not await client.exists(second.key)
 
 
 async def test_a_first_attempt_sends_everything_once(client: "redis.Redis") -> None:
     phone = Phone()
-    outbox = Outbox(client, "tg:8", 2, ttl=60)
-    await outbox.begin()
-    for text in ("a", "b"):
+    lock = await handed(client, "tg:8", 2)
+    assert lock.head
+    outbox = Outbox(client, "tg:8", lock.head, ttl=60)
+    for text in ("a", "b", "c"):
         await outbox.send(phone.call(text))
     assert not outbox.redelivered
-    assert phone.received == ["a", "b"]
+    assert phone.received == ["a", "b", "c"]
+    # Each mark went with the next message's round trip; the last one's goes with the pop.
     assert await client.hgetall(outbox.key) == {b"tries": b"1", b"0": b"sent", b"1": b"sent"}
+
+
+async def test_buttons_shown_are_taken_off_and_the_new_ones_remembered_by_the_pop(
+    client: "redis.Redis",
+) -> None:
+    await client.rpush(keys.markup("tg:9"), "41", "42")
+    lock = await handed(client, "tg:9", 3)
+    assert lock.head and lock.head.shown == [b"41", b"42"]
+    outbox = Outbox(client, "tg:9", lock.head, ttl=60)
+    take_off = TakeOff(keys.markup("tg:9"))
+
+    async def answer() -> dict[str, int]:
+        return {"message_id": 43}
+
+    await outbox.send(answer, Remember(keys.markup("tg:9"), 60), take_off)
+    assert take_off.shown == [b"41", b"42"], "read as the update was handed over"
+    assert await client.lrange(keys.markup("tg:9"), 0, -1) == [b"41", b"42"], "until the pop"
+    await client.rpush(keys.markup("tg:9"), "50")  # a staff notice meanwhile
+    await lock.pop(lock.head, outbox.settled(), "")
+    assert await client.lrange(keys.markup("tg:9"), 0, -1) == [b"50", b"43"]

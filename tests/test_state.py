@@ -11,6 +11,7 @@ import pytest
 from bot.intake import inbox
 from bot.state import keys
 from bot.state.store import (
+    READY,
     ChatState,
     Commenting,
     Confirming,
@@ -155,3 +156,49 @@ async def test_a_queued_update_survives_a_killed_embedded_server(tmp_path: Path)
     finally:
         await client.aclose()
         again.stop()
+
+
+async def handed_over(store: StateStore, chat: str, update_id: int) -> inbox.DrainLock:
+    """Take the chat's drain lock as a worker does, its update at the head of the inbox."""
+    await store.client.rpush(keys.inbox(chat), json.dumps({"update_id": update_id}))
+    lock = inbox.DrainLock(store.client, chat, 3000)
+    assert await lock.take() and lock.head and lock.head.ready
+    return lock
+
+
+async def test_a_handed_over_turn_ends_as_its_update_is_popped(store: StateStore) -> None:
+    lock = await handed_over(store, "tg:3", 5)
+    assert lock.head and lock.head.ready
+    ready = READY.set(lock.head.ready)
+    try:
+        begun = await store.begin("tg:3", 5, False, 20)
+        assert begun and begun.token and begun.token.startswith("d:")
+        begun.state.language = "en"
+        assert await store.end("tg:3", begun.state, begun.token, '{"batch": 1}') == 0
+    finally:
+        READY.reset(ready)
+    assert (await store.load("tg:3")).language == "nl", "not yet: the answer is still going out"
+    assert await store.client.get(keys.lock("tg:3")) == begun.token.encode()
+    await lock.pop(lock.head, {}, "")
+    assert (await store.load("tg:3")).language == "en"
+    assert not await store.client.exists(keys.lock("tg:3"))
+    assert await store.client.lrange(keys.BACKLOG, 0, -1) == [b'{"batch": 1}']
+    assert await store.begin("tg:3", 5, False, 20) is None, "seen as it was handed over"
+
+
+async def test_a_dead_workers_turn_lock_is_taken_over_but_not_a_staff_notice(
+    store: StateStore,
+) -> None:
+    lock = await handed_over(store, "tg:4", 6)
+    assert lock.head and lock.head.ready and lock.head.ready.reply[1] == 1
+    await store.client.delete(keys.drain("tg:4"))  # the worker died: its drain lock expired
+    again = inbox.DrainLock(store.client, "tg:4", 3000)
+    assert await again.take() and again.head and again.head.ready
+    assert again.head.tries == 2 and again.head.ready.reply[1] == 1, "its chat lock taken over"
+    assert await store.client.get(keys.lock("tg:4")) == again.head.ready.opening.token.encode()
+
+    await store.client.set(keys.lock("tg:4"), "staff-notice", px=10_000)
+    await store.client.delete(keys.drain("tg:4"))
+    third = inbox.DrainLock(store.client, "tg:4", 3000)
+    assert await third.take() and third.head and third.head.ready
+    assert third.head.ready.reply[1] == 0, "a notice from staff is waited for"

@@ -1,13 +1,18 @@
-"""Every outgoing message of an update is marked before and after its send.
+"""Every outgoing message of an update is marked once it was sent.
 
 `balie:<chat_id>:out:<update_id>` is a hash while the update is handled: `tries` counts how
-often a worker started its turn (`StateStore.begin` counts it), and field `<n>` is `sending` or
-`sent` for the update's n-th outgoing message, read and written in the one round trip before
-and the one after each send; it is deleted as the update leaves its inbox (`inbox.pop`). A
-worker that takes over an update after a crash computes the answer again and skips every
-message marked `sent`. A message still marked `sending` was under way when the worker died:
-Telegram cannot say whether it arrived, so it is sent again (logged and counted). A citizen
-may then, rarely, see one answer twice, but never none.
+often a worker took the update (`bot.intake.inbox` counts it as it hands the update over), and
+field `<n>` is `sent` for the update's n-th outgoing message. It is deleted as the update
+leaves its inbox (`DrainLock.pop`). A worker that takes over an update after a crash computes
+the answer again and skips every message marked `sent`; one not marked may have been under way
+when the worker died: Telegram cannot say whether it arrived, so it is sent again (logged as in
+doubt, and counted). A citizen may then, rarely, see one answer twice, but never none.
+
+The marks cost no round trip of their own on a first attempt: a message's mark goes with the
+next message's round trip for the shared send rate, or, for the last one, with the pop, which
+deletes the marks anyway (what stays is the message whose buttons now show). The first message
+was counted in the send rate as the update was handed over, and the chat's messages whose
+buttons are taken off were read then too.
 """
 
 import asyncio
@@ -15,7 +20,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, TypeVar, cast
+from functools import partial
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError
@@ -24,6 +30,10 @@ from telegram.error import RetryAfter
 from bot.intake.budget import RATE, RateLimit
 from bot.ops import metrics
 from bot.state import keys
+from bot.state.store import READY, Lua, finish
+
+if TYPE_CHECKING:
+    from bot.intake.inbox import Handed
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -31,36 +41,38 @@ RETRIES = 5
 MARK_TRIES = 20  # about 30 s
 CURRENT: ContextVar["Outbox | None"] = ContextVar("outbox", default=None)
 LIMIT: ContextVar[RateLimit | None] = ContextVar("rate_limit", default=None)
-# Before each try at a message, in one round trip: {-1} when an earlier attempt sent it; {the
-# milliseconds to wait} for the shared send rate (ARGV[4], when there is one); else it is marked
-# `sending` and counted in the rate: {0}, or {-2} when it was `sending` already (in doubt),
-# followed, when ARGV[3] is 1, by the ids on list KEYS[2], which is emptied (`TakeOff`).
-_SENDING = RATE + """
-local status = redis.call('hget', KEYS[1], ARGV[1])
-if status == 'sent' then return {-1} end
-if ARGV[4] then
-  local wait = rate(KEYS[3], KEYS[4], ARGV[4], ARGV[5])
+# Before a message, in one round trip: mark the one before it sent (ARGV[4], its buttons'
+# message ARGV[5] onto KEYS[3] for ARGV[6] s); {-1} when an earlier attempt sent this one; {the
+# milliseconds to wait} for the shared send rate (ARGV[7], when there is one); else it is
+# counted in the rate: {0, then, when ARGV[3] is 1, the ids on list KEYS[2], which is emptied}.
+_BEFORE = Lua(RATE + """
+if ARGV[4] ~= '' then
+  redis.call('hset', KEYS[1], ARGV[4], 'sent')
+  redis.call('expire', KEYS[1], ARGV[2])
+  if ARGV[5] ~= '' then
+    redis.call('rpush', KEYS[3], ARGV[5])
+    redis.call('expire', KEYS[3], ARGV[6])
+  end
+end
+if redis.call('hget', KEYS[1], ARGV[1]) == 'sent' then return {-1} end
+if ARGV[7] then
+  local wait = rate(KEYS[4], KEYS[5], ARGV[7], ARGV[8])
   if wait > 0 then return {wait} end
 end
-redis.call('hset', KEYS[1], ARGV[1], 'sending')
-redis.call('expire', KEYS[1], ARGV[2])
 local shown = {}
 if ARGV[3] == '1' then
   shown = redis.call('lrange', KEYS[2], 0, -1)
   redis.call('del', KEYS[2])
 end
-return {status and -2 or 0, unpack(shown)}
-"""
-# After a send: mark it sent and, for a message whose buttons work, note its id (KEYS[2]).
-_SENT = """
+return {0, unpack(shown)}
+""")
+# After a send to another chat than the update's: mark it sent and note its buttons' message.
+_SENT = Lua("""
 redis.call('hset', KEYS[1], ARGV[1], 'sent')
-if KEYS[2] then
-  redis.call('rpush', KEYS[2], ARGV[2])
-  redis.call('expire', KEYS[2], ARGV[3])
-end
-"""
+redis.call('rpush', KEYS[2], ARGV[2])
+redis.call('expire', KEYS[2], ARGV[3])
+""")
 SKIPPED = -1
-IN_DOUBT = -2
 
 
 class Remember(NamedTuple):
@@ -78,27 +90,42 @@ class TakeOff:
     shown: list[bytes] = field(default_factory=list)
 
 
-class Outbox:
-    """The outgoing messages of one update, each sent once (twice only after a crash mid-send)."""
+@dataclass(frozen=True)
+class _Unmarked:
+    """A message sent whose mark waits for the next round trip."""
 
-    def __init__(self, client: "redis.Redis", chat: str, update_id: int, ttl: int) -> None:
+    number: str
+    remember: Remember | None
+    message_id: str
+
+
+class Outbox:
+    """The outgoing messages of one update, each sent once (twice only after a crash mid-send).
+
+    `handed` is the update as the worker took it (`bot.intake.inbox.Handed`).
+    """
+
+    def __init__(self, client: "redis.Redis", chat: str, handed: "Handed", ttl: int) -> None:
         self.client = client
-        self.key = keys.sends(chat, update_id)
+        self.chat = chat
+        self.key = keys.sends(chat, handed.update_id if handed.update_id is not None else "")
+        self.markup = keys.markup(chat)
         self.ttl = ttl
         self.number = 0
-        self.redelivered = False
+        self.redelivered = handed.tries > 1
+        self.slot = handed.slot
+        self.shown = handed.shown
+        self.off: list[bytes] = []
+        self.unmarked: _Unmarked | None = None
         self.broken = False
 
-    async def begin(self) -> None:
-        """Count an attempt; a second one means a worker died (or Redis failed) half-way.
-
-        A citizen's turn counts it in the script that begins the turn (`StateStore.begin`).
-        """
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.hincrby(self.key, "tries", 1)
-            pipe.expire(self.key, self.ttl)
-            tries, _ = await pipe.execute()
-        self.redelivered = int(tries) > 1
+    def settled(self) -> dict[str, Any]:
+        """What the pop settles (bot.intake.inbox): buttons taken off, the message showing some."""
+        settle: dict[str, Any] = {"off": [i.decode() for i in self.off]} if self.off else {}
+        if self.unmarked and self.unmarked.remember:
+            settle.update(remember=self.unmarked.message_id,
+                          seconds=self.unmarked.remember.seconds)
+        return settle
 
     async def send(
         self, call: Callable[[], Awaitable[T]], remember: Remember | None = None,
@@ -111,61 +138,80 @@ class Outbox:
         """
         number = str(self.number)
         self.number += 1
+        if take_off and take_off.key == self.markup:
+            take_off.shown, self.off, self.shown = self.shown, self.shown, []
+            take_off = None
         tries = 0
 
-        async def sending() -> None:
-            # Marked only now, after any wait for the send rate: the doubt is this call.
+        async def before() -> None:
             nonlocal tries
             tries += 1
-            limit = LIMIT.get()
-            names = [self.key, take_off.key if take_off else self.key]
-            args: list[str | int] = [number, self.ttl, int(bool(take_off and tries == 1))]
-            while True:
-                rate_keys, rate_args = limit.now() if limit else ([], [])
-                found: Any = await cast(Any, self.client.eval(
-                    _SENDING, 2 + len(rate_keys), *names, *rate_keys, *args, *rate_args))
-                if int(found[0]) <= 0:
-                    break
-                await asyncio.sleep(int(found[0]) / 1000)
-            if found[0] == SKIPPED:
-                raise _Sent
-            if take_off and tries == 1:
-                take_off.shown = found[1:]
-            if found[0] == IN_DOUBT and tries == 1:
-                metrics.IN_DOUBT.inc()
-                log.warning("message in doubt sent again",
-                            extra={"key": self.key, "number": number})
+            if self.slot and not (self.redelivered or self.unmarked or take_off):
+                self.slot = False  # counted in the rate as the update was handed over
+                return
+            await self._before(number, take_off if tries == 1 else None)
 
         try:
             try:
-                result = await retrying(call, sending)
+                result = await retrying(call, before)
             except _Sent:
                 return None
-            await self._mark_sent(number, (remember, result) if remember else None)
+            message_id = str(result["message_id"]) if remember else ""  # type: ignore[index]
+            if remember and remember.key != self.markup:
+                await self._mark_sent(number, remember, message_id)
+            else:
+                self.unmarked = _Unmarked(number, remember, message_id)
         except (RedisError, OSError):
             # Without its marks the update must not count as finished: it is tried again.
             self.broken = True
             raise
         return result
 
-    async def _mark_sent(self, number: str, remember: tuple[Remember, Any] | None) -> None:
-        """Note that the message arrived, outlasting a short Redis outage.
+    async def _before(self, number: str, take_off: TakeOff | None) -> None:
+        """Mark the message before this one, skip this one if sent, wait for the send rate."""
+        limit = LIMIT.get()
+        while True:
+            unmarked = self.unmarked
+            rate_keys, rate_args = limit.now() if limit else ([], [])
+            found: Any = await _BEFORE(self.client, [
+                self.key, take_off.key if take_off else self.key,
+                unmarked.remember.key if unmarked and unmarked.remember else self.key,
+                *rate_keys,
+            ], [number, self.ttl, int(take_off is not None), unmarked.number if unmarked else "",
+                unmarked.message_id if unmarked else "",
+                unmarked.remember.seconds if unmarked and unmarked.remember else 0, *rate_args])
+            self.unmarked = None
+            if int(found[0]) <= 0:
+                break
+            await finish(self.client, READY.get())  # the chat's next turn need not wait too
+            await asyncio.sleep(int(found[0]) / 1000)
+        if found[0] == SKIPPED:
+            raise _Sent
+        if take_off:
+            take_off.shown = found[1:]
+        if self.redelivered:
+            metrics.IN_DOUBT.inc()
+            log.warning("message in doubt sent again", extra={"key": self.key, "number": number})
+
+    async def _mark_sent(self, number: str, remember: Remember, message_id: str) -> None:
+        """Note that a message to another chat arrived, outlasting a short Redis outage.
 
         A worker taking the update over meanwhile would send it again.
         """
-        names = [self.key]
-        args: list[str | int] = [number]
-        if remember:
-            names.append(remember[0].key)
-            args += [remember[1]["message_id"], remember[0].seconds]
-        for attempt in range(MARK_TRIES):
-            try:
-                await cast(Any, self.client.eval(_SENT, len(names), *names, *args))
-                return
-            except (RedisError, OSError):
-                if attempt == MARK_TRIES - 1:
-                    raise
-                await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
+        await persist(partial(_SENT, self.client, [self.key, remember.key],
+                              [number, message_id, remember.seconds]))
+
+
+async def persist(call: Callable[[], Awaitable[object]]) -> None:
+    """Make a Redis call that notes a message sent, trying again through a short outage."""
+    for attempt in range(MARK_TRIES):
+        try:
+            await call()
+            return
+        except (RedisError, OSError):
+            if attempt == MARK_TRIES - 1:
+                raise
+            await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
 
 
 class _Sent(Exception):

@@ -13,14 +13,16 @@ import os
 import socket
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from bot.intake import inbox
-from bot.intake.outbox import CURRENT, Outbox
+from bot.intake.outbox import CURRENT, LIMIT, Outbox, persist
 from bot.settings import Settings
+from bot.state.store import READY
 
 log = logging.getLogger(__name__)
 
@@ -130,25 +132,28 @@ class Worker:
         the lock could not be had in time. None: updates remain, so the entry goes to the back
         of the queue and a chatty citizen does not hold up the other chats.
         """
-        lock = inbox.DrainLock(self.client, chat, self.settings.drain_lock_ms)
-        if not await lock.take():
-            # The holder looks at the inbox again after releasing; a claimed entry may
-            # belong to a dead holder, so it waits for the lock to expire instead.
+        settings = self.settings
+        lock = inbox.DrainLock(self.client, chat, settings.drain_lock_ms,
+                               settings.flood_per_minute, settings.outbox_ttl_seconds, LIMIT.get())
+        # The holder looks at the inbox again after releasing (the entry is acknowledged as the
+        # lock is found taken); a claimed entry may belong to a dead holder, so it waits for
+        # the lock to expire instead.
+        if not await lock.take("" if patient else entry_id):
             if not patient:
-                await inbox.done(self.client, entry_id)
                 return True
             if not await self._wait(lock):
                 return False
         keeper = asyncio.create_task(lock.keep())
         try:
-            raw = lock.head
             for number in range(DRAIN_BATCH):
-                if raw is None:
+                handed = lock.head
+                if handed is None:
                     break
-                marks = await self.process(chat, raw)
+                settle = await self.process(chat, handed)
                 # Released with the pop when nothing is next or the batch is done.
-                raw = await inbox.pop(self.client, chat, raw, marks, lock, entry_id,
-                                      last=number == DRAIN_BATCH - 1)
+                # Its last message is marked sent by the pop alone: outlast a Redis outage.
+                await persist(partial(lock.pop, handed, settle, entry_id,
+                                      last=number == DRAIN_BATCH - 1))
                 if lock.left is not None:
                     break
         finally:
@@ -164,24 +169,27 @@ class Worker:
                 return True
         return False
 
-    async def process(self, chat: str, raw: bytes | str) -> str | None:
+    async def process(self, chat: str, handed: inbox.Handed) -> dict[str, Any]:
         """Answer one update; its messages go out through its outbox, each once.
 
-        Return the key of the update's send marks, deleted as the update leaves the inbox.
+        Return what the pop settles after its sends (`Outbox.settled`).
         """
         try:
-            data = json.loads(raw)
-            update_id = int(data["update_id"])
-        except (ValueError, KeyError, TypeError):
+            data = json.loads(handed.raw)
+        except ValueError:
+            data = None
+        update_id = handed.update_id  # read by the script that handed it over
+        if update_id is None or not isinstance(data, dict):
             log.error("unreadable update dropped", extra={"chat": chat})
-            return None
-        # Its turn counts the attempt (`StateStore.begin`); every send reads its own mark.
-        outbox = Outbox(self.client, chat, update_id, self.settings.outbox_ttl_seconds)
-        token = CURRENT.set(outbox)
+            return {}
+        outbox = Outbox(self.client, chat, handed, self.settings.outbox_ttl_seconds)
+        tokens = CURRENT.set(outbox), READY.set(handed.ready)
         try:
             await self.dispatch(data)
         finally:
-            CURRENT.reset(token)
+            CURRENT.reset(tokens[0])
+            READY.reset(tokens[1])
         if outbox.broken:
             raise RuntimeError(f"update {update_id} of {chat} not fully sent; tried again later")
-        return outbox.key
+        return outbox.settled()
+

@@ -7,7 +7,7 @@
 | balie:<chat>:flood:<minute> | string | turns in that minute                 | 2 min           |
 | balie:<chat>:inbox          | list   | the chat's updates not yet handled   | stream max age  |
 | balie:<chat>:drain          | string | token of the worker draining it      | drain lock, 3 s |
-| balie:<chat>:out:<update>   | hash   | tries; n → sending/sent              | outbox TTL, 1 h |
+| balie:<chat>:out:<update>   | hash   | tries; n → sent                      | outbox TTL, 1 h |
 | balie:<chat>:outbox         | list   | JSON replies for the web chat page   | 24 h            |
 | balie:<chat>:handoff        | hash   | the ticket (bot.handoff.desk.Ticket) | - (closed)      |
 | balie:<chat>:callback       | hash   | task id → phone numbers to call back | - (task done)   |
@@ -80,8 +80,8 @@ def drain(chat_id: str) -> str:
     return _key(chat_id, "drain")
 
 
-def sends(chat_id: str, update_id: int) -> str:
-    """Return the key marking the outgoing messages of one update."""
+def sends(chat_id: str, update_id: int | str) -> str:
+    """Return the key marking the outgoing messages of one update ("": the keys' prefix)."""
     return _key(chat_id, "out", update_id)
 
 

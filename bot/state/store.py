@@ -6,6 +6,7 @@ update is still refused.
 
 import asyncio
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -16,6 +17,7 @@ import subprocess
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -26,7 +28,7 @@ from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import LockError
+from redis.exceptions import LockError, NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.state import keys
@@ -34,46 +36,71 @@ from bot.types import Language, NoteKind
 
 log = logging.getLogger(__name__)
 
+
+class Lua:
+    """A Lua script run by its SHA1 (EVALSHA), sent whole only when the server lacks it."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.sha = hashlib.sha1(text.encode()).hexdigest()
+
+    async def __call__(self, client: "redis.Redis", names: list[str], args: list[Any]) -> Any:
+        """Run the script on `client` with these keys and arguments; return its reply."""
+        try:
+            return await cast(Any, client.evalsha(self.sha, len(names), *names, *args))
+        except NoScriptError:
+            return await cast(Any, client.eval(self.text, len(names), *names, *args))
+
+
 LOCK_SECONDS = 10
 LOCK_POLL = 0.005
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
 """
-# The start of a turn in one round trip: count the update's attempt in its send marks (KEYS[6],
-# bot.intake.outbox: a second attempt is redelivered, as ARGV[4] 1 says), mark the update seen
-# (False for a replay unless it is redelivered), count the turn, and unless flooded take the
-# chat's lock and read its state and handoff ticket. Safe to repeat: the seen mark and the lock
-# are read back by their tokens, and a repeated count makes a redelivery of the same turn.
-_BEGIN = """
-local again = ARGV[4] == '1'
-if KEYS[6] then
-  again = redis.call('hincrby', KEYS[6], 'tries', 1) > 1
-  redis.call('expire', KEYS[6], ARGV[3])
-end
-if ARGV[1] ~= '' then
-  local added = redis.call('hsetnx', KEYS[1], ARGV[1], ARGV[2])
-  redis.call('expire', KEYS[1], ARGV[3])
-  if added == 0 and redis.call('hget', KEYS[1], ARGV[1]) ~= ARGV[2] and not again then
-    return {-1}
+# The start of a turn, as a Lua function the scripts that hand an update over also call
+# (bot.intake.inbox): mark the update seen (a replay unless `again`, a redelivery, returns
+# {-1}), count the turn, and unless flooded take the chat's lock and read its state and handoff
+# ticket. Safe to repeat: the seen mark and the lock are read back by their tokens. A handed
+# over turn (token "d:…") holds the lock until its update is popped; the next holder of the
+# chat's drain lock takes such a lock over, since its holder lost the drain lock (it died).
+BEGIN_LUA = """
+local function begin(seen, flood, lock, state, handoff, seen_token, seen_ttl, limit, token,
+                     lock_ms, update, again)
+  if update ~= '' then
+    local added = redis.call('hsetnx', seen, update, seen_token)
+    redis.call('expire', seen, seen_ttl)
+    if added == 0 and redis.call('hget', seen, update) ~= seen_token and not again then
+      return {-1}
+    end
   end
+  local turns = redis.call('incr', flood)
+  redis.call('expire', flood, 120)
+  if turns > tonumber(limit) then return {turns, 0, redis.call('get', state) or ''} end
+  if not redis.call('set', lock, token, 'nx', 'px', lock_ms) then
+    local held = redis.call('get', lock)
+    if held ~= token and not (string.sub(token, 1, 2) == 'd:' and held
+                              and string.sub(held, 1, 2) == 'd:') then
+      return {turns, 0}
+    end
+    redis.call('set', lock, token, 'px', lock_ms)
+  end
+  return {turns, 1, redis.call('get', state) or '', redis.call('hgetall', handoff)}
 end
-local turns = redis.call('incr', KEYS[2])
-redis.call('expire', KEYS[2], 120)
-if turns > tonumber(ARGV[5]) then return {turns, 0, redis.call('get', KEYS[4]) or ''} end
-local locked = redis.call('set', KEYS[3], ARGV[6], 'nx', 'px', ARGV[7])
-if not locked and redis.call('get', KEYS[3]) ~= ARGV[6] then return {turns, 0} end
-return {turns, 1, redis.call('get', KEYS[4]) or '', redis.call('hgetall', KEYS[5])}
+"""
+_BEGIN = BEGIN_LUA + """
+return begin(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2], ARGV[3], ARGV[4],
+             ARGV[5], ARGV[6], ARGV[7] == '1')
 """
 # The end of a turn: save the state, release the lock if it is ours and queue the turn's log
 # batch (KEYS[3]), returning the batches waiting. Safe to repeat: a batch queued twice is
 # written once (its rows carry their keys, bot.history.backlog).
-_END = """
+_END = Lua("""
 redis.call('set', KEYS[1], ARGV[1], 'ex', ARGV[2])
 if redis.call('get', KEYS[2]) == ARGV[3] then redis.call('del', KEYS[2]) end
 if KEYS[3] then return redis.call('rpush', KEYS[3], ARGV[4]) end
 return 0
-"""
+""")
 SEEN_TTL = timedelta(days=2)
 RECENT_INTENTS = 5
 STOP_SECONDS = 30
@@ -153,6 +180,63 @@ class Begun:
     state: "ChatState"
     token: str | None = None
     ticket: dict[bytes, bytes] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Opening:
+    """The keys and arguments of `begin` (BEGIN_LUA) for a chat's next turn, and its lock token."""
+
+    keys: list[str]
+    args: list[str | int]
+    token: str
+
+    @classmethod
+    def of(cls, chat_id: str, flood_limit: int, handover: bool = False) -> "Opening":
+        """The opening of a turn of `chat_id` now, with fresh tokens (`handover`: BEGIN_LUA)."""
+        token = ("d:" if handover else "") + secrets.token_hex(8)
+        return cls([keys.seen(chat_id), this_minute(chat_id), keys.lock(chat_id),
+                    keys.state(chat_id), keys.handoff(chat_id)],
+                   [secrets.token_hex(3), int(SEEN_TTL.total_seconds()), flood_limit, token,
+                    LOCK_SECONDS * 1000], token)
+
+
+@dataclass
+class Ready:
+    """A turn begun by the script that handed its update over (bot.intake.inbox).
+
+    `begin` takes its reply instead of a round trip of its own, and notes that it was `used`.
+    """
+
+    chat_id: str
+    update_id: int
+    opening: Opening
+    reply: Any
+    used: bool = False
+    ending: "Ending | None" = None
+
+
+@dataclass(frozen=True)
+class Ending:
+    """The end of a handed over turn, left to the pop of its update (bot.intake.inbox)."""
+
+    state: str
+    ttl: int
+    batch: str | None
+
+
+async def finish(client: "redis.Redis", ready: Ready | None) -> None:
+    """End a handed over turn now (before its sends wait): save, unlock, queue its log."""
+    if ready is None or ready.ending is None:
+        return
+    ending, ready.ending = ready.ending, None
+    chat_id = ready.chat_id
+    await _END(client, [keys.state(chat_id), keys.lock(chat_id),
+                        *([keys.BACKLOG] if ending.batch else [])],
+               [ending.state, ending.ttl, ready.opening.token,
+                *([ending.batch] if ending.batch else [])])
+
+
+READY: ContextVar[Ready | None] = ContextVar("ready", default=None)
 
 
 @dataclass(frozen=True)
@@ -333,7 +417,6 @@ class StateStore:
         self.ttl = ttl
         self.server = server
         self._begin = client.register_script(_BEGIN)
-        self._end = client.register_script(_END)
 
     @classmethod
     def open(cls, url: str | None, data_dir: Path, ttl: timedelta) -> "StateStore":
@@ -378,23 +461,24 @@ class StateStore:
         return int(count)
 
     async def begin(
-        self, chat_id: str, update_id: int | None, redelivered: bool, flood_limit: int,
-        sends: str | None = None,
+        self, chat_id: str, update_id: int | None, redelivered: bool, flood_limit: int
     ) -> Begun | None:
         """Start a turn in one round trip: mark the update seen, count it, lock and load.
 
         None for a replayed update (seen before and not redelivered). Past `flood_limit` turns
         this minute the chat is not locked (`token` None). A lock held elsewhere (a notice from
-        staff, a web chat page) is waited for as `locked` does. With `sends`, the key of the
-        update's send marks, the attempt is counted there and tells whether it is redelivered.
+        staff, a web chat page) is waited for as `locked` does. A turn the worker began as it
+        took the update (`READY`) costs no round trip here.
         """
-        seen_token, token = secrets.token_hex(3), secrets.token_hex(8)
-        reply: Any = await self._begin(
-            keys=[keys.seen(chat_id), this_minute(chat_id), keys.lock(chat_id),
-                  keys.state(chat_id), keys.handoff(chat_id), *([sends] if sends else [])],
-            args=["" if update_id is None else update_id, seen_token,
-                  int(SEEN_TTL.total_seconds()), int(redelivered), flood_limit, token,
-                  LOCK_SECONDS * 1000])
+        ready = READY.get()
+        if ready and not ready.used and (ready.chat_id, ready.update_id) == (chat_id, update_id):
+            ready.used = True
+            opening, reply = ready.opening, ready.reply
+        else:
+            opening = Opening.of(chat_id, flood_limit)
+            reply = await self._begin(keys=opening.keys, args=[
+                *opening.args, "" if update_id is None else update_id, int(redelivered)])
+        token = opening.token
         turns = int(reply[0])
         if turns < 0:
             return None
@@ -413,11 +497,18 @@ class StateStore:
     ) -> int:
         """Save the chat's state, release the lock `begin` took and queue the log's `batch`.
 
-        One round trip; return the log batches waiting (0 without a batch).
+        One round trip; return the log batches waiting (0 without a batch). A handed over
+        turn's end waits for the pop of its update, which does it in its own round trip
+        (`Ready.ending`): the state changes as the update leaves the inbox, after its answer.
         """
+        ttl = int(self.ttl.total_seconds())
+        ready = READY.get()
+        if ready and ready.used and (ready.chat_id, ready.opening.token) == (chat_id, token):
+            ready.ending = Ending(state.to_json(), ttl, batch)
+            return 0
         names = [keys.state(chat_id), keys.lock(chat_id), *([keys.BACKLOG] if batch else [])]
-        return int(await self._end(keys=names, args=[
-            state.to_json(), int(self.ttl.total_seconds()), token, *([batch] if batch else [])]))
+        return int(await _END(self.client, names, [
+            state.to_json(), ttl, token, *([batch] if batch else [])]))
 
     async def unlock(self, chat_id: str, token: str) -> None:
         """Release the lock `begin` took, after a failed turn."""
