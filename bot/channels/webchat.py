@@ -21,7 +21,7 @@ from typing import Any
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from bot.channels.notices import follow, join, notice
-from bot.handoff.desk import HandoffDesk
+from bot.handoff.desk import HandoffDesk, beat
 from bot.handoff.events import Event
 from bot.history.log import History, Message
 from bot.history.masking import LABELS
@@ -91,11 +91,13 @@ class WebChat:
         chat_id, _ = await self.sender(token)
         return chat_id
 
-    async def sender(self, token: str | None) -> tuple[str | None, int | None]:
+    async def sender(
+        self, token: str | None, heard: bool = False
+    ) -> tuple[str | None, int | None]:
         """Return the chat a token names (as `chat_of`), and the seconds to wait if it is flooded.
 
-        In one round trip. The turn that crosses the limit still gets Balie's notice; the ones
-        after it wait.
+        In one round trip, with the page's heartbeat when it was `heard` from (a message). The
+        turn that crosses the limit still gets Balie's notice; the ones after it wait.
         """
         chat_id = self._named(token)
         if chat_id is None:
@@ -104,7 +106,9 @@ class WebChat:
             pipe.sismember(keys.REVOKED, keys.digest(chat_id))
             pipe.exists(keys.state(chat_id))
             pipe.get(this_minute(chat_id))
-            revoked, alive, turns = await pipe.execute()
+            if heard:
+                beat(pipe, chat_id)  # the page is open: not abandoned
+            revoked, alive, turns, *_ = await pipe.execute()
         if revoked or not alive:
             return None, None
         if int(turns or 0) <= self.balie.flood_per_minute:

@@ -125,13 +125,12 @@ async def start(request: Request, opened: Opened) -> dict[str, Any]:
 @router.post("/chat/api/send")
 async def send(request: Request, said: Said, token: Token = None) -> dict[str, Any]:
     """Answer a text, a /command or a button press."""
-    chat_id, wait = await _webchat(request).sender(token)
+    chat_id, wait = await _webchat(request).sender(token, heard=True)
     if chat_id is None:
         raise HTTPException(401, UNKNOWN)
     if wait is not None:
         raise HTTPException(429, "too many messages; try again in a minute",
                             headers={"Retry-After": str(wait)})
-    await request.app.state.desk.heartbeat(chat_id)  # the page is open: not abandoned
     if said.button:
         return await _webchat(request).say(chat_id, "button", said.button)
     kind: TurnKind = "command" if said.text.startswith("/") else "text"

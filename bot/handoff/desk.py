@@ -18,6 +18,7 @@ from statistics import median
 from typing import Any
 
 import redis.asyncio as redis
+from redis.asyncio.client import Pipeline
 from sqlalchemy import select, update
 
 from bot.handoff import events
@@ -109,6 +110,11 @@ class Claim:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def beat(client: "redis.Redis | Pipeline", chat_id: str) -> Any:
+    """Note a web chat's page as open now (`HandoffDesk.heartbeat`), or queue it on a pipeline."""
+    return client.zadd(ALIVE, {chat_id: time.time()})
 
 
 class HandoffDesk:
@@ -285,7 +291,7 @@ class HandoffDesk:
         Noted for every web chat, so one queued by the message that was its last is noted
         too; `abandon` forgets the chats that went quiet and are not at the desk.
         """
-        await self.client.zadd(ALIVE, {chat_id: time.time()})
+        await beat(self.client, chat_id)
 
     async def abandon(self) -> list[Ticket]:
         """Take the web chats whose page went quiet out of the queue; the log keeps them."""
