@@ -101,3 +101,14 @@ async def test_buttons_shown_are_taken_off_and_the_new_ones_remembered_by_the_po
     await client.rpush(keys.markup("tg:9"), "50")  # a staff notice meanwhile
     await lock.pop(lock.head, outbox.settled(), "")
     assert await client.lrange(keys.markup("tg:9"), 0, -1) == [b"50", b"43"]
+
+
+async def test_a_chat_found_handled_meanwhile_costs_one_round_trip(client: "redis.Redis") -> None:
+    await inbox.create_group(client)
+    entry = (await client.xadd(inbox.STREAM, {"chat": "tg:10", "update": 4})).decode()
+    await client.xreadgroup(inbox.GROUP, "w", {inbox.STREAM: ">"})
+    lock = inbox.DrainLock(client, "tg:10", 3000)
+    assert await lock.take(entry), "taken, but its holder handled the update meanwhile"
+    assert lock.head is None and lock.left == 0
+    assert not await client.exists(keys.drain("tg:10")), "released in the same script"
+    assert await client.xlen(inbox.STREAM) == 0, "its entry acknowledged and deleted"

@@ -64,19 +64,21 @@ local function prefetch(head)
 end
 """
 # Take the drain lock (read back after a repeat) and hand over the inbox's head: {0} held
-# elsewhere (then the stream entry ARGV[12], if any, is acknowledged and deleted: the holder
-# looks at the inbox again as it releases), {1} nothing waits, {1, head, prefetched}.
+# elsewhere (then the stream entry ARGV[12] is acknowledged and deleted, unless ARGV[14] says
+# the worker is patient: the holder looks at the inbox again as it releases), {1, head,
+# prefetched}, or {1, false, {}, 0} when nothing waits (a holder handled it meanwhile): the
+# lock is released and the entry done.
 _TAKE = Lua(_HANDOVER + """
 if not redis.call('set', KEYS[10], ARGV[10], 'nx', 'px', ARGV[11])
     and redis.call('get', KEYS[10]) ~= ARGV[10] then
-  if ARGV[12] ~= '' then
+  if ARGV[12] ~= '' and ARGV[14] ~= '1' then
     redis.call('xack', KEYS[11], ARGV[13], ARGV[12])
     redis.call('xdel', KEYS[11], ARGV[12])
   end
   return {0}
 end
 local head = redis.call('lindex', KEYS[9], 0)
-if not head then return {1} end
+if not head then return {1, false, {}, release(ARGV[10], ARGV[12], ARGV[13])} end
 return {1, head, prefetch(head)}
 """)
 # Release the drain lock if it is ours and count the updates left in the inbox; with none left,
@@ -221,12 +223,15 @@ class DrainLock:
         self.head = Handed(head, update_id, int(tries), int(slot) == 0, list(shown),
                            Ready(self.chat, update_id, opening, begun))
 
-    async def take(self, entry_id: str = "") -> bool:
+    async def take(self, entry_id: str = "", patient: bool = False) -> bool:
         """Take the lock and hand over the inbox's oldest update (`head`); False if held.
 
-        Held elsewhere, the stream entry `entry_id` (if given) is acknowledged and deleted.
+        Taken with nothing in the inbox, it is released at once (`left` 0); then, or when held
+        elsewhere unless `patient`, the stream entry `entry_id` is acknowledged and deleted.
         """
-        reply, opening = await self._handover(_TAKE, [], [entry_id, GROUP])
+        reply, opening = await self._handover(_TAKE, [], [entry_id, GROUP, int(patient)])
+        if len(reply) > 3:
+            self.left = int(reply[3])
         self._handed(reply[1] if len(reply) > 1 else None,
                      reply[2] if len(reply) > 2 else [], opening)
         return bool(reply[0])

@@ -138,10 +138,10 @@ class Worker:
         # The holder looks at the inbox again after releasing (the entry is acknowledged as the
         # lock is found taken); a claimed entry may belong to a dead holder, so it waits for
         # the lock to expire instead.
-        if not await lock.take("" if patient else entry_id):
+        if not await lock.take(entry_id, patient):
             if not patient:
                 return True
-            if not await self._wait(lock):
+            if not await self._wait(lock, entry_id):
                 return False
         keeper = asyncio.create_task(lock.keep())
         try:
@@ -161,11 +161,11 @@ class Worker:
             left = lock.left if lock.left is not None else await lock.release(entry_id)
         return None if left else True
 
-    async def _wait(self, lock: inbox.DrainLock) -> bool:
+    async def _wait(self, lock: inbox.DrainLock, entry_id: str) -> bool:
         deadline = time.monotonic() + lock.milliseconds / 1000 + 0.5
         while time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-            if await lock.take():
+            if await lock.take(entry_id, patient=True):
                 return True
         return False
 
