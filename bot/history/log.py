@@ -178,11 +178,13 @@ class History:
         """Insert message rows in one statement, skipping those whose `row_key` is there."""
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
         rows = [{**row, "tenant": row.get("tenant") or self.tenant} for row in rows]
-        statement = dialect.insert(Message).values(rows).on_conflict_do_nothing()
-        # One INSERT with all rows is atomic by itself: no BEGIN and COMMIT round trips.
+        # Rows as parameters of one statement, compiled once and cached: SQLAlchemy sends them
+        # as one INSERT with all rows ("insertmanyvalues"), atomic by itself, so no BEGIN and
+        # COMMIT round trips.
+        statement = dialect.insert(Message.__table__).on_conflict_do_nothing()
         async with self.engine.connect() as connection:
             autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await autocommit.execute(statement)
+            await autocommit.execute(statement, rows)
 
     async def conversation(self, chat_id: str) -> list[Message]:
         """Return a chat's messages, oldest first, queued ones included."""
