@@ -149,7 +149,8 @@ class Outbox:
             if self.slot and not (self.redelivered or self.unmarked or take_off):
                 self.slot = False  # counted in the rate as the update was handed over
                 return
-            await self._before(number, take_off if tries == 1 else None)
+            await self._before(number, take_off if tries == 1 else None,
+                               doubt=self.redelivered and tries == 1)
 
         try:
             try:
@@ -167,8 +168,11 @@ class Outbox:
             raise
         return result
 
-    async def _before(self, number: str, take_off: TakeOff | None) -> None:
-        """Mark the message before this one, skip this one if sent, wait for the send rate."""
+    async def _before(self, number: str, take_off: TakeOff | None, doubt: bool) -> None:
+        """Mark the message before this one, skip this one if sent, wait for the send rate.
+
+        With `doubt` (an update tried again) a message not marked sent is in doubt.
+        """
         limit = LIMIT.get()
         while True:
             unmarked = self.unmarked
@@ -189,7 +193,7 @@ class Outbox:
             raise _Sent
         if take_off:
             take_off.shown = found[1:]
-        if self.redelivered:
+        if doubt:
             metrics.IN_DOUBT.inc()
             log.warning("message in doubt sent again", extra={"key": self.key, "number": number})
 
