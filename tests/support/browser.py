@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.async_api import Browser, Frame, Page, async_playwright
+from playwright.async_api import Browser, Error, Frame, Page, async_playwright
 
 from bot.settings import PROJECT_DIR
 
@@ -28,7 +28,12 @@ async def accessible(page: Page, name: str, frame: bool = False) -> None:
     With `frame`, the page's first frame (the embedded chat) is checked too.
     """
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
+    try:
+        await page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
+    except Error as error:  # Chromium on a busy machine, now and then: once more
+        if "Unable to capture screenshot" not in str(error):
+            raise
+        await page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
     targets: list[Page | Frame] = [page, *([page.frames[1]] if frame else [])]
     for target in targets:
         await target.evaluate(AXE)
