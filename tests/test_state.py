@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.intake import inbox
+from bot.intake.budget import RateLimit
+from bot.intake.outbox import LIMIT, Outbox
 from bot.state import keys
 from bot.state.store import (
     READY,
@@ -202,3 +204,29 @@ async def test_a_dead_workers_turn_lock_is_taken_over_but_not_a_staff_notice(
     third = inbox.DrainLock(store.client, "tg:4", 3000)
     assert await third.take() and third.head and third.head.ready
     assert third.head.ready.reply[1] == 0, "a notice from staff is waited for"
+
+
+async def test_a_turn_whose_answer_must_wait_ends_before_it_waits(store: StateStore) -> None:
+    lock = await handed_over(store, "tg:5", 7)
+    assert lock.head and lock.head.ready
+    tokens = READY.set(lock.head.ready), LIMIT.set(RateLimit(store.client, 30))
+    try:
+        begun = await store.begin("tg:5", 7, False, 20)
+        assert begun and begun.token
+        begun.state.language = "en"
+        await store.end("tg:5", begun.state, begun.token)
+        outbox = Outbox(store.client, "tg:5", lock.head, ttl=60)
+        languages = []
+
+        async def send() -> dict[str, int]:
+            languages.append((await store.load("tg:5")).language)
+            return {"message_id": len(languages)}
+
+        await outbox.send(send)  # counted in the rate as the update was handed over
+        await store.client.set(keys.SEND_PAUSE, 1, px=300)  # a 429 holds every send
+        await outbox.send(send)
+    finally:
+        READY.reset(tokens[0])
+        LIMIT.reset(tokens[1])
+    assert languages == ["nl", "en"], "the state saved before the second send waited"
+    assert not await store.client.exists(keys.lock("tg:5")), "and the chat's lock released"
