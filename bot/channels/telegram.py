@@ -273,6 +273,9 @@ def build(settings: Settings, balie: Balie, staff: StaffDesk | None) -> Applicat
         if query.message is not None:
             await client.lrem(keys.markup(f"tg:{query.message.chat.id}"), 0,
                               str(query.message.message_id))
+            current = outbox.CURRENT.get()
+            if current is not None:
+                current.taken_off(query.message.message_id)
             with contextlib.suppress(TelegramError):
                 await query.edit_message_reply_markup(None)
         await send(update, context, client, replies)

@@ -119,6 +119,10 @@ class Outbox:
         self.unmarked: _Unmarked | None = None
         self.broken = False
 
+    def taken_off(self, message_id: int) -> None:
+        """Note that a message's buttons went meanwhile (the one pressed): not taken off again."""
+        self.shown = [shown for shown in self.shown if shown != str(message_id).encode()]
+
     def settled(self) -> dict[str, Any]:
         """What the pop settles (bot.intake.inbox): buttons taken off, the message showing some."""
         settle: dict[str, Any] = {"off": [i.decode() for i in self.off]} if self.off else {}

@@ -147,6 +147,10 @@ async def test_fallback_button_press_and_forged_press(
     [answer] = await bot_api.replies(CITIZEN, after=2)
     assert answer["text"] == renderer.render("utter_request_human", "nl").text
     assert "reply_markup" not in bot_api.sent[CITIZEN][0], "pressed keyboard is removed"
+    edits = [params for method, params in bot_api.calls
+             if method.lower() == "editmessagereplymarkup"
+             and int(params["message_id"]) == fallback["message_id"]]
+    assert len(edits) == 2, f"its buttons taken off once per press: {edits}"
 
 
 async def test_clarifying_question_offers_the_top_two_as_buttons(
