@@ -14,7 +14,6 @@ import socket
 import string
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,7 +39,8 @@ DisplayName = Callable[[str], Awaitable[str]]
 
 def stamped(replies: list[Reply], at: datetime) -> list[dict[str, Any]]:
     """Return replies as plain data for the page, with the time they were said."""
-    return [{**asdict(reply), **_when(at)} for reply in replies]
+    return [{"text": reply.text, "buttons": [vars(button) for button in reply.buttons],
+             **_when(at)} for reply in replies]
 
 
 def _when(at: datetime) -> dict[str, str]:

@@ -24,7 +24,6 @@ import json
 import logging
 import secrets
 import time
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -57,7 +56,7 @@ def encode(entries: list[Entry], at: datetime) -> str:
     """Return a turn's masked entries as one queued batch; each row's key is made here, once."""
     batch = secrets.token_hex(8)
     return json.dumps({"at": at.isoformat(), "entries": [
-        {**asdict(entry), "row_key": f"{batch}:{position}"}
+        {**vars(entry), "row_key": f"{batch}:{position}"}
         for position, entry in enumerate(entries)]}, ensure_ascii=False)
 
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar, cast
@@ -282,9 +282,10 @@ class ChatState:
         self.last_intents = [*self.last_intents, intent][-RECENT_INTENTS:]
 
     def to_json(self) -> str:
-        """Serialise for Redis."""
-        data = asdict(self)
-        data["mode"] = {"name": self.mode.name, **asdict(self.mode)} if self.mode else None
+        """Serialise for Redis (by hand: `dataclasses.asdict` deep-copies every value first)."""
+        data = {**vars(self), "pending": vars(self.pending) if self.pending else None,
+                "mode": {"name": self.mode.name, **vars(self.mode)} if self.mode else None,
+                "memory": {name: vars(fact) for name, fact in self.memory.items()}}
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
