@@ -107,7 +107,6 @@ class Outbox:
 
     def __init__(self, client: "redis.Redis", chat: str, handed: "Handed", ttl: int) -> None:
         self.client = client
-        self.chat = chat
         self.key = keys.sends(chat, handed.update_id if handed.update_id is not None else "")
         self.markup = keys.markup(chat)
         self.ttl = ttl
