@@ -32,5 +32,6 @@ def action_server(env: dict[str, str]) -> Iterator[str]:
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired:  # Sanic may wait for open keep-alive connections
             process.kill()
+            process.wait()
