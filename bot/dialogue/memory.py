@@ -26,6 +26,7 @@ FOLLOW_UP = "follow_up"  # set for the turn a message continues or corrects the 
 OFFERED = "offered_slot"
 REQUESTED = "requested_slot"
 NEVER = re.compile(r"(?!)")
+COUNTS = ("dogs", "household_size")  # the facts a bare number can be
 
 
 def _pattern(patterns: list[str]) -> re.Pattern[str]:
@@ -56,6 +57,7 @@ class Memory:
     minutes: int = 0
     markers: re.Pattern[str] = NEVER
     anaphors: re.Pattern[str] = NEVER
+    recount: re.Pattern[str] = NEVER
     calculation: str = ""
     calculated: frozenset[str] = frozenset()
     questions: re.Pattern[str] = NEVER
@@ -70,8 +72,8 @@ def load(path: Path, turns: int, minutes: int) -> Memory:
     calculation = data.get("calculation") or {}
     return Memory(
         turns, minutes, _pattern(data.get("markers", [])), _pattern(data.get("anaphors", [])),
-        str(calculation.get("intent", "")), frozenset(calculation.get("topics", ())),
-        _pattern(calculation.get("questions", [])),
+        _pattern(data.get("recount", [])), str(calculation.get("intent", "")),
+        frozenset(calculation.get("topics", ())), _pattern(calculation.get("questions", [])),
         tuple(FollowUp(frozenset(rule["topics"]), _pattern(rule["patterns"]),
                        rule.get("intent", ""), rule.get("response", ""))
               for rule in data.get("follow_ups", ())),
@@ -88,6 +90,11 @@ def observe(state: ChatState, text: str, memory: Memory, now: float | None = Non
                     and fact.at >= oldest}
     offered = state.slots.pop(OFFERED, None)
     given = amounts.facts(text, offered or (state.slots.get(REQUESTED) if state.form else None))
+    recount = memory.recount.match(text)
+    counts = [name for name in COUNTS if name in state.memory]
+    if not given and recount and counts:  # "en voor 3?": the count given last, again
+        given = amounts.facts(next(g for g in recount.groups() if g),
+                              max(counts, key=lambda name: state.memory[name].turn))
     for name, value in given.items():
         state.memory[name] = Remembered(value, state.turn, now)
     if memory.markers.search(text) or offered in given:  # "350.000" after the offer continues
