@@ -2,13 +2,13 @@
 
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
 
 import redis.asyncio as redis
 from fastapi import HTTPException, Request
 
 from bot.history.accounts import ROLES, STAFF_ROLES, Accounts, User
 from bot.state import keys
+from bot.state.store import Lua
 
 ROLE_HOME = {"staff": "/staff", "supervisor": "/supervisor", "admin": "/admin/users"}
 STAFF = STAFF_ROLES
@@ -16,7 +16,8 @@ SUPERVISOR = ("supervisor",)
 ADMIN = ("admin",)
 ANYONE = ROLES
 CSRF_HEADER = "x-csrf-token"
-_GIVE_BACK = "if redis.call('exists', KEYS[1]) == 1 then return redis.call('decr', KEYS[1]) end"
+_GIVE_BACK = Lua(
+    "if redis.call('exists', KEYS[1]) == 1 then return redis.call('decr', KEYS[1]) end")
 
 
 class NotLoggedIn(Exception):
@@ -74,7 +75,7 @@ class Throttle:
 
     async def give_back(self, address: str) -> None:
         """Uncount an attempt that succeeded (unless its count has ended meanwhile)."""
-        await cast(Any, self.client.eval(_GIVE_BACK, 1, keys.failed_logins(address)))
+        await _GIVE_BACK(self.client, [keys.failed_logins(address)], [])
 
 
 def log_in(request: Request, user: User) -> None:

@@ -33,7 +33,7 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from bot.history.log import Entry, History
 from bot.state import keys
-from bot.state.store import release, take
+from bot.state.store import Lua, release, take
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +45,11 @@ GONE = "-"
 # What the database refuses in a batch itself (a missing value, a value out of range) and a
 # batch that cannot be read; anything else (the database away, a table missing) is tried again.
 REFUSED = (IntegrityError, DataError, ValueError, KeyError, TypeError)
-_TRIM = """
+_TRIM = Lua("""
 if redis.call('get', KEYS[2]) ~= ARGV[1] then return 0 end
 redis.call('ltrim', KEYS[1], ARGV[2], -1)
 return 1
-"""
+""")
 
 
 def encode(entries: list[Entry], at: datetime) -> str:
@@ -120,8 +120,8 @@ class Backlog:
                 except REFUSED:
                     raws = raws[:1]  # one batch the database refuses must not stop the rest
                     await self._refused(raws[0])
-                if not await cast(Any, self.client.eval(_TRIM, 2, BACKLOG, keys.BACKLOG_LOCK,
-                                                        token, len(raws))):
+                if not await _TRIM(self.client, [BACKLOG, keys.BACKLOG_LOCK],
+                                   [token, len(raws)]):
                     break  # the lock ran out: another flusher writes them (again, no doubles)
                 written += len(raws)
                 if len(raws) < self.turns and not wait:

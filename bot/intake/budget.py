@@ -9,11 +9,11 @@ long.
 
 import asyncio
 import time
-from typing import Any, cast
 
 import redis.asyncio as redis
 
 from bot.state import keys
+from bot.state.store import Lua
 
 PAUSE = keys.SEND_PAUSE
 # The wait before a send may go (0: it goes, and is counted), as a Lua function that the send
@@ -30,7 +30,7 @@ local function rate(pause_key, second_key, limit, now)
   return 0
 end
 """
-_ACQUIRE = RATE + "return rate(KEYS[1], KEYS[2], ARGV[1], ARGV[2])"
+_ACQUIRE = Lua(RATE + "return rate(KEYS[1], KEYS[2], ARGV[1], ARGV[2])")
 
 
 class RateLimit:
@@ -46,8 +46,8 @@ class RateLimit:
         while True:
             now = time.time()
             second = int(now)
-            wait = int(await cast(Any, self.client.eval(
-                _ACQUIRE, 2, PAUSE, keys.sent_in(second), limit, int(now * 1000))))
+            wait = int(await _ACQUIRE(self.client, [PAUSE, keys.sent_in(second)],
+                                      [limit, int(now * 1000)]))
             if wait <= 0:
                 return second
             await asyncio.sleep(wait / 1000)

@@ -167,12 +167,14 @@ async def create_group(client: "redis.Redis") -> None:
 class Handed:
     """An update handed to a worker with its turn begun (bot.state.store.READY).
 
-    `update_id` is None for an update whose id could not be read (nothing was begun); `slot`
-    tells that its first message was counted in the shared send rate; `shown` are the chat's
-    messages whose buttons still show (taken off as it is answered).
+    `marks` is the key of its send marks; `update_id` is None for an update whose id could not
+    be read (nothing was begun); `slot` tells that its first message was counted in the shared
+    send rate; `shown` are the chat's messages whose buttons still show (taken off as it is
+    answered).
     """
 
     raw: bytes
+    marks: str
     update_id: int | None = None
     tries: int = 0
     slot: bool = False
@@ -216,11 +218,12 @@ class DrainLock:
 
     def _handed(self, head: bytes | None, prefetched: list[Any], opening: Opening) -> None:
         if head is None or not prefetched:
-            self.head = None if head is None else Handed(head)
+            self.head = None if head is None else Handed(head, keys.sends(self.chat, ""))
             return
         update, tries, slot, shown, begun = prefetched
         update_id = int(update)
-        self.head = Handed(head, update_id, int(tries), int(slot) == 0, list(shown),
+        self.head = Handed(head, keys.sends(self.chat, update_id), update_id, int(tries),
+                           int(slot) == 0, list(shown),
                            Ready(self.chat, update_id, opening, begun))
 
     async def take(self, entry_id: str = "", patient: bool = False) -> bool:
@@ -253,8 +256,7 @@ class DrainLock:
                       "ttl": ending.ttl, **({"batch": ending.batch} if ending.batch else {})}
         elif ready and not ready.used and len(ready.reply) > 1 and ready.reply[1]:
             settle = {**settle, "lock": ready.opening.token}
-        marks = keys.sends(self.chat, handed.update_id if handed.update_id is not None else "")
-        reply, opening = await self._handover(_POP, [marks, keys.BACKLOG], [
+        reply, opening = await self._handover(_POP, [handed.marks, keys.BACKLOG], [
             handed.raw, entry_id, GROUP, "last" if last else "",
             json.dumps(settle, separators=(",", ":"))])
         if len(reply) > 2:

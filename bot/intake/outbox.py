@@ -107,7 +107,7 @@ class Outbox:
 
     def __init__(self, client: "redis.Redis", chat: str, handed: "Handed", ttl: int) -> None:
         self.client = client
-        self.key = keys.sends(chat, handed.update_id if handed.update_id is not None else "")
+        self.key = handed.marks
         self.markup = keys.markup(chat)
         self.ttl = ttl
         self.number = 0

@@ -54,10 +54,10 @@ class Lua:
 
 LOCK_SECONDS = 10
 LOCK_POLL = 0.005
-_RELEASE = """
+_RELEASE = Lua("""
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
-"""
+""")
 # The start of a turn, as a Lua function the scripts that hand an update over also call
 # (bot.intake.inbox): mark the update seen (a replay unless `again`, a redelivery, returns
 # {-1}), count the turn, and unless flooded take the chat's lock and read its state and handoff
@@ -88,10 +88,10 @@ local function begin(seen, flood, lock, state, handoff, seen_token, seen_ttl, li
   return {turns, 1, redis.call('get', state) or '', redis.call('hgetall', handoff)}
 end
 """
-_BEGIN = BEGIN_LUA + """
+_BEGIN = Lua(BEGIN_LUA + """
 return begin(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2], ARGV[3], ARGV[4],
              ARGV[5], ARGV[6], ARGV[7] == '1')
-"""
+""")
 # The end of a turn: save the state, release the lock if it is ours and queue the turn's log
 # batch (KEYS[3]), returning the batches waiting. Safe to repeat: a batch queued twice is
 # written once (its rows carry their keys, bot.history.backlog).
@@ -229,11 +229,15 @@ async def finish(client: "redis.Redis", ready: Ready | None) -> None:
     if ready is None or ready.ending is None:
         return
     ending, ready.ending = ready.ending, None
-    chat_id = ready.chat_id
-    await _END(client, [keys.state(chat_id), keys.lock(chat_id),
-                        *([keys.BACKLOG] if ending.batch else [])],
-               [ending.state, ending.ttl, ready.opening.token,
-                *([ending.batch] if ending.batch else [])])
+    await _ended(client, ready.chat_id, ending, ready.opening.token)
+
+
+async def _ended(client: "redis.Redis", chat_id: str, ending: Ending, token: str) -> int:
+    """End a turn (`_END`) in one round trip; return the log batches waiting (0 without)."""
+    batch = [ending.batch] if ending.batch else []
+    return int(await _END(client, [keys.state(chat_id), keys.lock(chat_id),
+                                   *([keys.BACKLOG] if batch else [])],
+                          [ending.state, ending.ttl, token, *batch]))
 
 
 READY: ContextVar[Ready | None] = ContextVar("ready", default=None)
@@ -417,7 +421,6 @@ class StateStore:
         self.client = client
         self.ttl = ttl
         self.server = server
-        self._begin = client.register_script(_BEGIN)
 
     @classmethod
     def open(cls, url: str | None, data_dir: Path, ttl: timedelta) -> "StateStore":
@@ -477,7 +480,7 @@ class StateStore:
             opening, reply = ready.opening, ready.reply
         else:
             opening = Opening.of(chat_id, flood_limit)
-            reply = await self._begin(keys=opening.keys, args=[
+            reply = await _BEGIN(self.client, opening.keys, [
                 *opening.args, "" if update_id is None else update_id, int(redelivered)])
         token = opening.token
         turns = int(reply[0])
@@ -502,14 +505,12 @@ class StateStore:
         turn's end waits for the pop of its update, which does it in its own round trip
         (`Ready.ending`): the state changes as the update leaves the inbox, after its answer.
         """
-        ttl = int(self.ttl.total_seconds())
+        ending = Ending(state.to_json(), int(self.ttl.total_seconds()), batch)
         ready = READY.get()
         if ready and ready.used and (ready.chat_id, ready.opening.token) == (chat_id, token):
-            ready.ending = Ending(state.to_json(), ttl, batch)
+            ready.ending = ending
             return 0
-        names = [keys.state(chat_id), keys.lock(chat_id), *([keys.BACKLOG] if batch else [])]
-        return int(await _END(self.client, names, [
-            state.to_json(), ttl, token, *([batch] if batch else [])]))
+        return await _ended(self.client, chat_id, ending, token)
 
     async def unlock(self, chat_id: str, token: str) -> None:
         """Release the lock `begin` took, after a failed turn."""
@@ -554,4 +555,4 @@ def trim_by_age(pipe: "Pipeline", stream: str, seconds: int) -> None:
 
 async def release(client: "redis.Redis", name: str, token: str) -> None:
     """Delete `name` if it still holds our token (safe to repeat)."""
-    await cast(Any, client.eval(_RELEASE, 1, name, token))
+    await _RELEASE(client, [name], [token])
