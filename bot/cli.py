@@ -29,7 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--intake-only", action="store_true",
                      help="no worker here: `balie worker` processes run elsewhere")
     subcommands.add_parser("worker", help="answer updates from the Redis stream (needs REDIS_URL)")
-    subcommands.add_parser("console", help="run only the web chat and the staff console")
+    console = subcommands.add_parser("console", help="run only the web chat and the staff console")
+    # One of the BALIE_CONSOLE_PROCESSES that a `balie console` or `balie run` started.
+    console.add_argument("--joined", action="store_true", help=argparse.SUPPRESS)
     subcommands.add_parser("chat", help="chat with Balie in this terminal")
     users = subcommands.add_parser("users", help="console accounts")
     user_commands = users.add_subparsers(dest="users_command", required=True)
@@ -179,7 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "run":
         print("TELEGRAM_TOKEN is not set: running the web chat only.", file=sys.stderr)
-    asyncio.run(runner.until_signal(runner.console(settings)))
+    joined = args.command == "console" and args.joined
+    asyncio.run(runner.until_signal(runner.console(settings, joined=joined)))
     return 0
 
 

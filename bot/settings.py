@@ -68,6 +68,9 @@ class Settings(BaseSettings):
 
     console_host: str = "127.0.0.1"
     console_port: int = 8080
+    # Processes serving the web chat and console on that one port (the kernel shares out the
+    # connections, SO_REUSEPORT): one process answers on one core.
+    console_processes: int = Field(default=1, ge=1)
     console_secret: SecretStr | None = None
     password_time_cost: int = 3
     password_memory_kib: int = 65536

@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -230,9 +231,31 @@ class QuietServer(uvicorn.Server):
         yield
 
 
+def shared_socket(host: str, port: int) -> socket.socket:
+    """Return a socket bound with SO_REUSEPORT: every process binding it so shares the port.
+
+    The kernel hands each new connection to one of them. Only processes of the same user can
+    share it, and a port that a process without the option holds stays refused.
+    """
+    family, kind, protocol, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, protocol)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 @contextlib.asynccontextmanager
-async def serve(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
-    """Serve the app on the configured host and port while the block runs."""
+async def serve(app: FastAPI, settings: Settings, shared: bool = False) -> AsyncIterator[None]:
+    """Serve the app on the configured host and port while the block runs.
+
+    `shared`: on a port other console processes of this deployment serve too.
+    """
     # X-Forwarded-For names the client only when a listed proxy sends it.
     proxies = settings.trusted_proxies.replace(",", " ").split()
     # Staff pages hold event streams open: at a stop they get 5 s, then they are cut.
@@ -240,7 +263,12 @@ async def serve(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
                             log_config=None, access_log=False, proxy_headers=bool(proxies),
                             forwarded_allow_ips=proxies, timeout_graceful_shutdown=5)
     server = QuietServer(config)
-    task = asyncio.create_task(server.serve())
+    try:
+        sockets = [shared_socket(settings.console_host, settings.console_port)] if shared else None
+    except OSError as error:
+        raise RuntimeError(f"the console could not start on port {settings.console_port}: "
+                           f"{error}") from error
+    task = asyncio.create_task(server.serve(sockets))
     try:  # stopped while starting too, or its socket stays open
         while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn has no event
             await asyncio.sleep(0.05)
@@ -252,3 +280,5 @@ async def serve(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     finally:
         server.should_exit = True
         await task
+        for sock in sockets or []:  # closed by the server unless it failed to start
+            sock.close()

@@ -6,7 +6,7 @@ import gc
 import logging
 import signal
 import sys
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 import httpx
@@ -97,16 +97,45 @@ async def work(settings: Settings, shared: Services | None = None) -> None:
             await stop(*tasks)
 
 
-async def console(settings: Settings, shared: Services | None = None) -> None:
-    """Serve the web chat and the console until cancelled, on open services or their own."""
-    async with serve(create_app(settings, shared), settings):
-        print(f"Balie's web chat: {settings.console_url}/chat  (console: {settings.console_url}/)",
-              file=sys.stderr)
+async def console(settings: Settings, shared: Services | None = None,
+                  joined: bool = False) -> None:
+    """Serve the web chat and the console until cancelled, on open services or their own.
+
+    With BALIE_CONSOLE_PROCESSES above one, this process also keeps that many less one
+    `balie console --joined` processes serving the same port (and an embedded Redis they
+    share, when no REDIS_URL is set). `joined`: one of those.
+    """
+    processes = 1 if joined else settings.console_processes
+    async with contextlib.AsyncExitStack() as stack:
+        if processes > 1:
+            settings = await stack.enter_async_context(shared_redis(settings))
+        await stack.enter_async_context(
+            serve(create_app(settings, shared), settings, shared=joined or processes > 1))
+        if not joined:
+            print(f"Balie's web chat: {settings.console_url}/chat  "
+                  f"(console: {settings.console_url}/)", file=sys.stderr)
+        if processes > 1:
+            assert settings.redis_url is not None
+            await supervise(processes - 1, child_environment(REDIS_URL=settings.redis_url),
+                            "console", "--joined")
         await asyncio.Event().wait()
 
 
-async def supervise(count: int, env: dict[str, str]) -> None:
-    """Keep `count` worker processes running with `env`; one that exits is started again."""
+@contextlib.asynccontextmanager
+async def shared_redis(settings: Settings) -> AsyncIterator[Settings]:
+    """Yield the settings with a REDIS_URL other processes reach (embedded if none is set)."""
+    if settings.redis_url is not None:
+        yield settings
+        return
+    embedded = EmbeddedRedis(settings.data_dir / "redis")
+    try:
+        yield settings.model_copy(update={"redis_url": embedded.start()})
+    finally:
+        await asyncio.to_thread(embedded.stop)
+
+
+async def supervise(count: int, env: dict[str, str], *command: str) -> None:
+    """Keep `count` processes of `balie <command>` running with `env`, starting one that exits."""
     processes: dict[int, asyncio.subprocess.Process] = {}
     try:
         while True:
@@ -114,10 +143,11 @@ async def supervise(count: int, env: dict[str, str]) -> None:
                 process = processes.get(slot)
                 if process is None or process.returncode is not None:
                     if process is not None:
-                        log.warning("worker exited; starting it again",
-                                    extra={"slot": slot, "returncode": process.returncode})
+                        log.warning("process exited; starting it again",
+                                    extra={"command": command[0], "slot": slot,
+                                           "returncode": process.returncode})
                     processes[slot] = await asyncio.create_subprocess_exec(
-                        sys.executable, "-m", "bot", "worker", env=env)
+                        sys.executable, "-m", "bot", *command, env=env)
             await asyncio.sleep(RESPAWN_SECONDS)
     finally:
         for process in processes.values():
@@ -158,10 +188,11 @@ async def run(settings: Settings, workers: int | None) -> None:
     problem = settings.start_problem()
     if problem:
         raise NotStarted(problem)
-    embedded = None
-    if settings.redis_url is None:
-        embedded = EmbeddedRedis(settings.data_dir / "redis")
-        settings = settings.model_copy(update={"redis_url": embedded.start()})
+    async with shared_redis(settings) as shared:
+        await _run(shared, workers)
+
+
+async def _run(settings: Settings, workers: int | None) -> None:
     assert settings.redis_url is not None
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # Migrate once here, so worker processes starting together do not race to do it.
@@ -201,11 +232,9 @@ async def run(settings: Settings, workers: int | None) -> None:
                 if workers:
                     # Worker processes read their settings from the environment, with ours.
                     env = child_environment(REDIS_URL=settings.redis_url)
-                    jobs.append(supervise(workers, env))
+                    jobs.append(supervise(workers, env, "worker"))
                 jobs.append(console(settings))
             await until_signal(*jobs)
     finally:
         await client.aclose()
         await engine.dispose()
-        if embedded:
-            await asyncio.to_thread(embedded.stop)
