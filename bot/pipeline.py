@@ -3,7 +3,7 @@
 import logging
 import re
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -51,6 +51,15 @@ FORGOTTEN = Forget(True)
 START = Say("utter_start")
 
 
+@dataclass(frozen=True)
+class Answered:
+    """A turn's replies, the chat's language after it, and whether it ended the chat (/vergeet)."""
+
+    replies: list[Reply]
+    language: Language
+    ended: bool = False
+
+
 def answered_form(move: Move, form: str) -> str:
     """Name the form a turn answered (`form:tax_form`), or "" for a turn that asked something."""
     step = move.then if isinstance(move, Guarded) else move
@@ -95,8 +104,13 @@ class Balie:
 
     async def handle(self, turn: Turn) -> list[Reply]:
         """Answer one turn; a replayed update gets no second answer."""
+        return (await self.answer(turn)).replies
+
+    async def answer(self, turn: Turn) -> Answered:
+        """Answer one turn as `handle`, saying the chat's language after it and if it ended."""
         started = time.perf_counter()
         chat = turn.chat_id
+        language = as_language(turn.language_hint)
         self.residence.serve(turn)
         try:
             # A redelivered update was started by a worker that died: answer it again (its
@@ -104,10 +118,11 @@ class Balie:
             begun = await self.store.begin(chat, turn.update_id, False, self.flood_per_minute)
             if begun is None:
                 log.info("replayed update ignored", extra={"chat": chat, "update": turn.update_id})
-                return []
+                return Answered([], language)
+            language = begun.state.language
             town = self.residence.serve(turn, begun.state)
             if begun.token is None:
-                return await self._flooded(turn, begun.turns, begun.state.language)
+                return Answered(await self._flooded(turn, begun.turns, language), language)
             try:
                 state = begun.state
                 text = sanitize.clean(turn.text)
@@ -147,14 +162,14 @@ class Balie:
             if turn.sends and isinstance(error, RedisConnectionError | RedisTimeoutError):
                 raise  # Redis is away: the worker tries the update again, no apology needed
             log.exception("turn failed", extra={"chat": chat, "update": turn.update_id})
-            return [self._apology(turn)]
+            return Answered([self._apology(language)], language)
         if entries:
             if backlog and batch:
                 backlog.queued(waiting)
             else:
                 await self._write(entries)
             self._handled(turn, parse, move, replies, latency)
-        return replies
+        return Answered(replies, state.language, move == FORGOTTEN)
 
     async def _flooded(self, turn: Turn, turns: int, language: Language) -> list[Reply]:
         """Too many turns this minute: one polite notice, then quiet; flooded turns are counted.
@@ -294,8 +309,8 @@ class Balie:
     async def _write(self, entries: list[Entry]) -> None:
         await self.history.log(entries)
 
-    def _apology(self, turn: Turn) -> Reply:
-        return self.renderer.render("utter_technical_problem", as_language(turn.language_hint))
+    def _apology(self, language: Language) -> Reply:
+        return self.renderer.render("utter_technical_problem", language)
 
     async def _record(
         self, turn: Turn, text: str, language: Language, parse: Parse | None, move: Move,

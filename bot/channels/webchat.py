@@ -122,15 +122,10 @@ class WebChat:
         With them the chat's language now (/taal may have changed it) and whether the chat
         ended (/vergeet).
         """
-        turn = Turn(chat_id=chat_id, channel=CHANNEL, kind=kind, text=text,
-                    language_hint=language)
-        replies = stamped(await self.balie.handle(turn), self.now())
-        async with self.store.client.pipeline(transaction=False) as pipe:
-            pipe.get(keys.state(chat_id))
-            pipe.sismember(keys.REVOKED, keys.digest(chat_id))
-            state, revoked = await pipe.execute()
-        return {"replies": replies, "language": ChatState.from_json(state).language,
-                "ended": bool(revoked)}
+        answered = await self.balie.answer(Turn(chat_id=chat_id, channel=CHANNEL, kind=kind,
+                                                text=text, language_hint=language))
+        return {"replies": stamped(answered.replies, self.now()),
+                "language": answered.language, "ended": answered.ended}
 
     async def speak(self, chat_id: str, language: Language) -> None:
         """Make the page's language the chat's language (the page's language link)."""

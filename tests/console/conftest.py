@@ -94,13 +94,14 @@ class Citizen:
     def __init__(self, client: httpx.AsyncClient) -> None:
         self.client = client
         self.token = ""
+        self.answer: dict[str, object] = {}  # the last one whole: replies, language, ended
 
     async def start(self, language: str = "nl",
                     municipality: str = "") -> list[dict[str, object]]:
         """Open a chat, on one municipality's site (`/chat?gemeente=`) or a shared one."""
         opened = {"language": language, **({"municipality": municipality} if municipality
                                             else {})}
-        answer = (await self.client.post("/chat/api/start", json=opened)).json()
+        self.answer = answer = (await self.client.post("/chat/api/start", json=opened)).json()
         self.token = answer["token"]
         return list(answer["replies"])
 
@@ -108,7 +109,8 @@ class Citizen:
         response = await self.client.post("/chat/api/send", json={"text": text, "button": button},
                                           headers={"X-Chat-Token": self.token})
         assert response.status_code == 200, response.text
-        return list(response.json()["replies"])
+        self.answer = response.json()
+        return list(self.answer["replies"])  # type: ignore[call-overload]
 
     async def collect(self) -> list[dict[str, object]]:
         response = await self.client.get("/chat/api/poll", headers={"X-Chat-Token": self.token})

@@ -228,8 +228,10 @@ async def test_vergeet_revokes_the_chat_token(client: httpx.AsyncClient) -> None
     [confirm] = await citizen.say("/vergeet")
     buttons = confirm["buttons"]
     assert isinstance(buttons, list) and buttons[0]["title"] == "Ja, wis alles"
+    assert citizen.answer["ended"] is False
     [forgotten] = await citizen.say(button=buttons[0]["data"])
     assert str(forgotten["text"]).startswith("Gedaan")
+    assert citizen.answer["ended"] is True, "the page starts a new chat"
     headers = {"X-Chat-Token": citizen.token}
     for path in ("/chat/api/history", "/chat/api/poll"):
         assert (await client.get(path, headers=headers)).status_code == 401
@@ -242,6 +244,7 @@ async def test_the_page_s_language_the_guard_and_the_language_buttons(
     citizen = Citizen(client)
     [start] = await citizen.start("en")
     assert start["text"].startswith("Hi! I'm Balie")  # type: ignore[union-attr]
+    assert citizen.answer["language"] == "en"
     warning, answer = await citizen.say("my bsn is 111222333, how do I object?")
     assert str(warning["text"]).startswith("Please don't send personal details")
     assert "6 weeks" in str(answer["text"])
@@ -250,6 +253,7 @@ async def test_the_page_s_language_the_guard_and_the_language_buttons(
     assert list(buttons) == ["Nederlands", "English"]
     [switched] = await citizen.say(button=buttons["Nederlands"])
     assert switched["text"] == "Vanaf nu praat ik Nederlands met je."
+    assert citizen.answer["language"] == "nl", "the page follows the chat's language"
 
 
 async def test_a_reopened_page_gets_the_transcript_as_the_citizen_saw_it(
