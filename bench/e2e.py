@@ -126,29 +126,33 @@ class RedisCounter:
 
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
-        self.reads, self.calls = self._read()
+        self.reads, self.connections, self.calls = self._read()
 
-    def _read(self) -> tuple[int, dict[str, int]]:
+    def _read(self) -> tuple[int, int, dict[str, int]]:
         info = self.client.info("all")
         calls = {name.removeprefix("cmdstat_"): int(value["calls"])
                  for name, value in info.items()
                  if name.startswith("cmdstat_") and name != "cmdstat_info"}
-        return int(info["total_reads_processed"]), calls
+        return int(info["total_reads_processed"]), int(info["total_connections_received"]), calls
 
-    def counted(self) -> tuple[int, dict[str, int]]:
-        """Return the round trips and the calls per command since the counter was made."""
-        reads, calls = self._read()
+    def counted(self) -> tuple[int, int, dict[str, int]]:
+        """Return the round trips, connections opened and calls per command since it was made."""
+        reads, connections, calls = self._read()
         # The INFO that read the figures counted its own read.
-        return reads - self.reads - 1, {name: count - self.calls.get(name, 0)
-                                        for name, count in calls.items()
-                                        if count > self.calls.get(name, 0)}
+        return reads - self.reads - 1, connections - self.connections, {
+            name: count - self.calls.get(name, 0) for name, count in calls.items()
+            if count > self.calls.get(name, 0)}
 
     def per_message(self, messages: int) -> dict[str, Any]:
-        """Return round trips, commands and commands by name per message."""
-        round_trips, calls = self.counted()
+        """Return round trips, commands and commands by name per message, and new connections.
+
+        A new connection costs a few round trips (`HELLO`, `CLIENT SETINFO`).
+        """
+        round_trips, connections, calls = self.counted()
         ordered = sorted(calls.items(), key=lambda item: -item[1])
         return {"round_trips": round(round_trips / messages, 2),
                 "commands": round(sum(calls.values()) / messages, 2),
+                "connections_opened": connections,
                 "per_command": {name: round(count / messages, 2) for name, count in ordered}}
 
 
@@ -399,8 +403,9 @@ class Run:
             if profiled:  # after the intake migrated the database, as `balie run` does
                 started += [self.start(f"worker-{n}", "worker", **env)
                             for n in range(1, self.workers + 1)]
-            # Warm up connection pools and caches with as many chats as will be measured.
-            await closed_loop(api, [1_000 + n for n in range(self.citizens)], 2)
+            # Warm up connection pools and caches with the load that will be measured: pools
+            # grow to the peak concurrency they see (a new connection costs round trips).
+            await closed_loop(api, [1_000 + n for n in range(self.citizens)], self.messages)
             workers = [p.pid for p in started[1:]] or children(started[0].pid)
             processes = {"intake": started[0].pid,
                          **{f"worker {n}": pid for n, pid in enumerate(workers, 1)}}

@@ -30,6 +30,9 @@ LANE_DEPTH = 4
 DRAIN_BATCH = 2
 STOP_SECONDS = 5
 READ_COUNT = 100
+# While its turns are under way a worker reads the stream this much later: the entries that
+# came meanwhile arrive in one read instead of one read each.
+LINGER_SECONDS = 0.002
 BACKOFF_CAP = 2.0
 Entry = tuple[str, str, bool]
 
@@ -66,6 +69,8 @@ class Worker:
                         claimed_at = time.monotonic()
                     room = self.lanes * LANE_DEPTH - len(self.outstanding)
                     if room > 0:
+                        if self.outstanding:
+                            await asyncio.sleep(LINGER_SECONDS)
                         entries += await self._read(min(room, READ_COUNT))
                     else:
                         await asyncio.sleep(0.005)  # busy: leave new entries to other workers
