@@ -143,7 +143,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                 await tasks.stop(*running)
 
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
-                  dependencies=[Depends(check_csrf)], max_body_size=settings.form_max_bytes)
+                  max_body_size=settings.form_max_bytes)
     secret = console_secret(settings)
     app.state.settings = settings
     templates = Jinja2Templates(directory=HERE / "templates")
@@ -152,9 +152,10 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders, settings=settings)
     app.add_middleware(SessionMiddleware, secure=settings.console_url.startswith("https://"))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    # The web chat's API has no cookies to abuse: it needs its own token in a header.
     app.include_router(chat.router, max_body_size=settings.chat_max_bytes)
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(check_csrf)])
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(HTTPException, _error_page)
     app.add_exception_handler(Exception, _crash_page)

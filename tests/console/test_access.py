@@ -100,6 +100,19 @@ async def test_route_role_matrix(web: Web) -> None:
         print(f"{route:44}" + "".join(f"{statuses[role]:>12}" for role in ROLES))
 
 
+async def test_every_change_outside_the_web_chat_needs_the_csrf_token(web: Web) -> None:
+    changes = [(method, path) for method, path in routes(web)
+               if method != "GET" and path not in {"/login", "/logout"}]
+    assert len(changes) > 10
+    for method, path in changes:
+        roles = allowed(path)
+        assert roles, (method, path)
+        async with httpx.AsyncClient(base_url=web.url, timeout=30) as client:
+            await log_in(client, NAME_OF[sorted(roles)[0]])
+            response = await client.request(method, path)
+        assert response.status_code == 403 and "CSRF" in response.text, (method, path)
+
+
 async def test_a_form_without_the_csrf_token_is_refused(client: httpx.AsyncClient) -> None:
     token = await log_in(client, "ada")
     form = {"name": "eve", "role": "staff", "password": PASSWORD}
