@@ -58,9 +58,9 @@ async def test_two_console_processes_share_the_port_and_hold_one_conversation(
 
         sessions = [aiohttp.ClientSession(url) for _ in range(CONNECTIONS)]
         try:
-            for session in sessions:  # each keeps its connection open
+            for session in sessions:  # each keeps its connection open (the page read whole)
                 async with session.get("/chat") as page:
-                    assert page.status == 200
+                    assert page.status == 200 and "<html" in await page.text()
             assert set(serving(port)) == {first, joined}, "the kernel shares the connections out"
             async with sessions[0].post("/chat/api/start", json={"language": "nl"}) as started:
                 token = (await started.json())["token"]

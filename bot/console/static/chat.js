@@ -344,7 +344,9 @@
       }
       if (starting) { return; }
       if (message.kind === "start" || message.token !== token) {
-        token = stored();
+        // The chat that tab is in: its write to the storage may not show here yet, and a
+        // revoked token read from it would make this tab start a chat of its own.
+        token = message.token || stored();
         again();
         return;
       }
