@@ -159,7 +159,7 @@ class Balie:
                 raise
             waiting = await self.store.end(chat, state, begun.token, batch)
         except Exception as error:
-            if turn.sends and isinstance(error, RedisConnectionError | RedisTimeoutError):
+            if turn.queued and isinstance(error, RedisConnectionError | RedisTimeoutError):
                 raise  # Redis is away: the worker tries the update again, no apology needed
             log.exception("turn failed", extra={"chat": chat, "update": turn.update_id})
             return Answered([self._apology(language)], language)

@@ -24,9 +24,9 @@ class Turn:
     text: str = ""
     update_id: int | None = None
     language_hint: str | None = None
-    # The key of the send marks of the update the turn came in (bot.intake.outbox), where its
-    # attempt is counted; None outside the worker.
-    sends: str | None = None
+    # The turn came in an update of the stream (bot.intake.worker), which is tried again when
+    # it fails: Redis away then needs no apology.
+    queued: bool = False
 
 
 @dataclass(frozen=True)

@@ -72,14 +72,13 @@ def turn_from(update: Update, kind: TurnKind, text: str) -> Turn:
 
 def _turn(chat: int, update_id: int, language_code: str | None, kind: TurnKind,
           text: str) -> Turn:
-    current = outbox.CURRENT.get()
     return Turn(
         chat_id=f"tg:{chat}",
         channel="telegram",
         kind=kind,
         text=text,
         update_id=update_id,
-        sends=current.key if current else None,
+        queued=outbox.CURRENT.get() is not None,
         language_hint=language_code,
     )
 
