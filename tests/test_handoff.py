@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.handoff import events as stream
 from bot.handoff import notes
 from bot.handoff.cases import SqlCases
-from bot.handoff.desk import HandoffDesk
+from bot.handoff.desk import HandoffDesk, beat
 from bot.handoff.events import Event, FromStaff, Moved, Queued
 from bot.history.log import Handoff, HandoffEvent, History
 from bot.history.masking import mask
@@ -224,8 +224,8 @@ async def test_a_quiet_web_chat_leaves_the_queue_and_the_count_but_stays_in_the_
     quiet = HandoffDesk(desk.client, desk.history, 4, 86_400, abandon_seconds=0)
     for chat in ("web:gone", "tg:1", "web:here"):
         await desk.enqueue(chat, "live", "nl", None)
-    await desk.heartbeat("web:gone")
-    await desk.heartbeat("web:nobody")  # not at the desk: forgotten once quiet
+    await beat(desk.client, "web:gone")
+    await beat(desk.client, "web:nobody")  # not at the desk: forgotten once quiet
     assert await desk.position("web:here") == 3, "heard from a moment ago: still waiting"
     assert await quiet.position("web:here") == 2, "the quiet page no longer counts"
     assert [t.chat_id for t in await quiet.queue()] == ["tg:1", "web:here"]

@@ -96,8 +96,9 @@ class WebChat:
     ) -> tuple[str | None, int | None]:
         """Return the chat a token names (as `chat_of`), and the seconds to wait if it is flooded.
 
-        In one round trip, with the page's heartbeat when it was `heard` from (a message). The
-        turn that crosses the limit still gets Balie's notice; the ones after it wait.
+        In one round trip, with the page's heartbeat when it was `heard` from (a message or a
+        poll; noted for a revoked chat too, which `HandoffDesk.abandon` forgets). The turn that
+        crosses the limit still gets Balie's notice; the ones after it wait.
         """
         chat_id = self._named(token)
         if chat_id is None:

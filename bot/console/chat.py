@@ -155,8 +155,9 @@ async def end(request: Request, token: Token = None) -> dict[str, Any]:
 @router.get("/chat/api/poll")
 async def poll(request: Request, token: Token = None) -> dict[str, Any]:
     """Return what staff said since the page last asked."""
-    chat_id = await _chat(request, token)
-    await request.app.state.desk.heartbeat(chat_id)  # the page is open: not abandoned
+    chat_id, _ = await _webchat(request).sender(token, heard=True)  # the page is open
+    if chat_id is None:
+        raise HTTPException(401, UNKNOWN)
     return {"replies": await _webchat(request).collect(chat_id)}
 
 

@@ -113,7 +113,11 @@ def _now() -> datetime:
 
 
 def beat(client: "redis.Redis | Pipeline", chat_id: str) -> Any:
-    """Note a web chat's page as open now (`HandoffDesk.heartbeat`), or queue it on a pipeline."""
+    """Note that a citizen's web chat page is still open (its polls and messages), or queue it.
+
+    Noted for every web chat, so one queued by the message that was its last is noted too;
+    `HandoffDesk.abandon` forgets the chats that went quiet and are not at the desk.
+    """
     return client.zadd(ALIVE, {chat_id: time.time()})
 
 
@@ -284,14 +288,6 @@ class HandoffDesk:
         if ticket.mode == "queued":
             await self._tell_positions()
         return True
-
-    async def heartbeat(self, chat_id: str) -> None:
-        """Note that the citizen's web chat page is still open (its polls and messages).
-
-        Noted for every web chat, so one queued by the message that was its last is noted
-        too; `abandon` forgets the chats that went quiet and are not at the desk.
-        """
-        await beat(self.client, chat_id)
 
     async def abandon(self) -> list[Ticket]:
         """Take the web chats whose page went quiet out of the queue; the log keeps them."""
