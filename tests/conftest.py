@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import psutil
 import pytest
 import redis as redis_sync
 import sqlalchemy
@@ -257,6 +258,13 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def holders(port: int, status: str) -> list[int]:
+    """The process of each TCP socket on a local port in a state (`psutil.CONN_LISTEN`, ...)."""
+    return [connection.pid for connection in psutil.net_connections("tcp")
+            if connection.laddr and connection.laddr.port == port and connection.pid
+            and connection.status == status]
 
 
 class BotProcess:

@@ -10,6 +10,7 @@ import psutil
 import pytest
 
 from bot.console.app import shared_socket
+from tests.conftest import holders
 from tests.support.browser import console
 
 CONNECTIONS = 16  # all on one of two processes by chance: 1 in 2**15
@@ -17,19 +18,7 @@ CONNECTIONS = 16  # all on one of two processes by chance: 1 in 2**15
 
 def listening(port: int) -> set[int]:
     """The processes with a listening socket on the port."""
-    return {connection.pid for connection in psutil.net_connections("tcp")
-            if connection.laddr and connection.laddr.port == port
-            and connection.status == psutil.CONN_LISTEN and connection.pid}
-
-
-def serving(port: int) -> dict[int, int]:
-    """The processes holding connections accepted on the port, with how many each."""
-    counts: dict[int, int] = {}
-    for connection in psutil.net_connections("tcp"):
-        if (connection.laddr and connection.laddr.port == port and connection.pid
-                and connection.status == psutil.CONN_ESTABLISHED):
-            counts[connection.pid] = counts.get(connection.pid, 0) + 1
-    return counts
+    return set(holders(port, psutil.CONN_LISTEN))
 
 
 async def say(url: str, token: str, text: str) -> str:
@@ -61,7 +50,8 @@ async def test_two_console_processes_share_the_port_and_hold_one_conversation(
             for session in sessions:  # each keeps its connection open (the page read whole)
                 async with session.get("/chat") as page:
                     assert page.status == 200 and "<html" in await page.text()
-            assert set(serving(port)) == {first, joined}, "the kernel shares the connections out"
+            serving = set(holders(port, psutil.CONN_ESTABLISHED))
+            assert serving == {first, joined}, "the kernel shares the connections out"
             async with sessions[0].post("/chat/api/start", json={"language": "nl"}) as started:
                 token = (await started.json())["token"]
         finally:
